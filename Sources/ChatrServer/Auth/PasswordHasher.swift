@@ -1,0 +1,22 @@
+import Vapor
+
+/// bcrypt on the thread pool, so hashing never blocks an event loop.
+struct PasswordHasher: Sendable {
+    let cost: Int
+    let threadPool: NIOThreadPool
+
+    /// Verified against when the account does not exist, so a wrong username costs the same time
+    /// as a wrong password.
+    private static let decoy = try! Bcrypt.hash("decoy-password-for-timing", cost: 4)
+
+    func hash(_ password: String) async throws -> String {
+        let cost = self.cost
+        return try await threadPool.runIfActive { try Bcrypt.hash(password, cost: cost) }
+    }
+
+    func verify(_ password: String, against hash: String?) async -> Bool {
+        let target = hash ?? Self.decoy
+        let matches = (try? await threadPool.runIfActive { try Bcrypt.verify(password, created: target) }) ?? false
+        return matches && hash != nil
+    }
+}

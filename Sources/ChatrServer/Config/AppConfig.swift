@@ -1,0 +1,204 @@
+import Foundation
+
+/// Everything Chatr reads from its environment (SPEC §1), parsed and validated once at start.
+/// Tests build one directly with `AppConfig.testing(...)`.
+public struct AppConfig: Sendable {
+    public enum Mode: String, Sendable { case development, testing, production }
+
+    public enum DatabaseChoice: Sendable, Equatable {
+        case sqliteFile(String)
+        case sqliteMemory
+        case postgres(String)
+    }
+
+    public var mode: Mode
+    public var host: String
+    public var port: Int
+    public var database: DatabaseChoice
+    public var jwtSecret: String
+    public var jwtLifetime: TimeInterval
+    public var frontendOrigins: [String]
+    public var backendURL: String
+    public var uploadsDirectory: String
+    public var maxUploadBytes: Int
+    public var productName: String
+    public var mailtrap: MailtrapConfig?
+    public var smsWorks: SMSWorksConfig?
+    public var swaggerCredentials: (user: String, password: String)?
+    public var rateLimits: RateLimits
+    /// bcrypt cost; production keeps Vapor's 12, tests lower it so the suite stays fast.
+    public var bcryptCost: Int
+    /// Apply pending migrations when the server starts (`swift run chatr` needs no setup).
+    public var autoMigrate: Bool
+
+    public struct MailtrapConfig: Sendable {
+        public var apiKey: String
+        public var apiURL: String
+        public var fromAddress: String
+        public var fromName: String
+    }
+
+    public struct SMSWorksConfig: Sendable {
+        public var token: String
+        public var apiURL: String
+        public var sender: String
+    }
+
+    public struct RateLimits: Sendable {
+        /// Auth requests per IP per window.
+        public var authPerIP: Int = 30
+        public var authWindow: TimeInterval = 60
+        /// Login attempts per account per window.
+        public var loginPerAccount: Int = 10
+        public var loginWindow: TimeInterval = 15 * 60
+        /// Minimum gap between two codes sent to the same user.
+        public var resendInterval: TimeInterval = 30
+        public init() {}
+    }
+
+    public var exposesDevRoutes: Bool { mode != .production }
+}
+
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+}
+
+extension AppConfig {
+    /// Reads the process environment (Vapor has already merged `.env` into it).
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment,
+                                       dataDirectory: String = "./data") throws -> AppConfig {
+        func value(_ key: String) -> String? {
+            guard let raw = env[key]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
+            return raw
+        }
+        func integer(_ key: String, default def: Int) throws -> Int {
+            guard let raw = value(key) else { return def }
+            guard let number = Int(raw), number > 0 else { throw ConfigError(description: "\(key) must be a positive integer, got '\(raw)'") }
+            return number
+        }
+
+        guard let mode = Mode(rawValue: value("CHATR_ENV") ?? "development") else {
+            throw ConfigError(description: "CHATR_ENV must be development, testing or production")
+        }
+        let port = try integer("PORT", default: 3001)
+        let database = try parseDatabaseURL(value("DATABASE_URL"), dataDirectory: dataDirectory)
+
+        let jwtSecret: String
+        if let secret = value("JWT_SECRET") {
+            guard secret.utf8.count >= 32 || mode != .production else {
+                throw ConfigError(description: "JWT_SECRET must be at least 32 bytes in production")
+            }
+            jwtSecret = secret
+        } else if mode == .production {
+            throw ConfigError(description: "JWT_SECRET is required in production (at least 32 bytes)")
+        } else {
+            jwtSecret = try DevSecret.loadOrCreate(at: dataDirectory + "/jwt-secret")
+        }
+
+        guard let lifetime = parseDuration(value("JWT_EXPIRES_IN") ?? "7d") else {
+            throw ConfigError(description: "JWT_EXPIRES_IN must look like 7d, 12h, 30m, 45s or a number of seconds")
+        }
+
+        var mailtrap: MailtrapConfig?
+        if let key = value("MAILTRAP_API_KEY") {
+            mailtrap = MailtrapConfig(apiKey: key,
+                                      apiURL: value("MAILTRAP_API_URL") ?? "https://send.api.mailtrap.io",
+                                      fromAddress: value("MAIL_FROM_ADDRESS") ?? "no-reply@chatr.local",
+                                      fromName: value("MAIL_FROM_NAME") ?? value("PRODUCT_NAME") ?? "Chatr")
+        }
+        var sms: SMSWorksConfig?
+        if let token = value("SMS_WORKS_JWT") {
+            sms = SMSWorksConfig(token: token,
+                                 apiURL: value("SMS_WORKS_API_URL") ?? "https://api.thesmsworks.co.uk/v1",
+                                 sender: value("SMS_WORKS_SENDER") ?? value("PRODUCT_NAME") ?? "Chatr")
+        }
+        var swagger: (String, String)?
+        if let user = value("SWAGGER_USER"), let pass = value("SWAGGER_PASS") { swagger = (user, pass) }
+
+        return AppConfig(
+            mode: mode,
+            host: value("HOST") ?? "127.0.0.1",
+            port: port,
+            database: database,
+            jwtSecret: jwtSecret,
+            jwtLifetime: lifetime,
+            frontendOrigins: (value("FRONTEND_URL") ?? "http://localhost:3001")
+                .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
+            backendURL: stripTrailingSlash(value("BACKEND_URL") ?? "http://localhost:\(port)"),
+            uploadsDirectory: value("UPLOADS_DIR") ?? "./uploads",
+            maxUploadBytes: try integer("MAX_UPLOAD_BYTES", default: 10_485_760),
+            productName: value("PRODUCT_NAME") ?? "Chatr",
+            mailtrap: mailtrap,
+            smsWorks: sms,
+            swaggerCredentials: swagger,
+            rateLimits: RateLimits(),
+            bcryptCost: 12,
+            autoMigrate: true
+        )
+    }
+
+    /// A configuration for tests: in-memory SQLite (or `CHATR_TEST_DATABASE_URL`), a temporary
+    /// uploads folder, dev mailer/SMS, a fixed secret and a cheap bcrypt cost.
+    public static func testing(uploadsDirectory: String) -> AppConfig {
+        let env = ProcessInfo.processInfo.environment
+        let database: DatabaseChoice
+        if let url = env["CHATR_TEST_DATABASE_URL"], !url.isEmpty, let parsed = try? parseDatabaseURL(url, dataDirectory: ".") {
+            database = parsed
+        } else {
+            database = .sqliteMemory
+        }
+        return AppConfig(mode: .testing, host: "127.0.0.1", port: 0, database: database,
+                         jwtSecret: "test-secret-that-is-long-enough-for-hs256",
+                         jwtLifetime: 7 * 86_400, frontendOrigins: ["http://localhost:3001"],
+                         backendURL: "http://localhost:3001", uploadsDirectory: uploadsDirectory,
+                         maxUploadBytes: 10_485_760, productName: "Chatr", mailtrap: nil, smsWorks: nil,
+                         swaggerCredentials: nil, rateLimits: RateLimits(), bcryptCost: 4, autoMigrate: true)
+    }
+
+    static func parseDatabaseURL(_ url: String?, dataDirectory: String) throws -> DatabaseChoice {
+        guard let url else { return .sqliteFile(dataDirectory + "/chatr.sqlite") }
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") { return .postgres(url) }
+        if url == "sqlite::memory:" { return .sqliteMemory }
+        if url.hasPrefix("sqlite:") {
+            let path = String(url.dropFirst("sqlite:".count))
+            guard !path.isEmpty else { throw ConfigError(description: "DATABASE_URL sqlite: needs a path") }
+            return .sqliteFile(path.hasPrefix("//") ? String(path.dropFirst(2)) : path)
+        }
+        throw ConfigError(description: "DATABASE_URL must start with postgres://, postgresql:// or sqlite:")
+    }
+
+    /// `7d`, `12h`, `30m`, `45s` or bare seconds.
+    static func parseDuration(_ text: String) -> TimeInterval? {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800]
+        if let seconds = Double(text), seconds > 0 { return seconds }
+        guard let unit = text.last.flatMap({ units[$0] }), let amount = Double(text.dropLast()), amount > 0 else { return nil }
+        return amount * unit
+    }
+
+    private static func stripTrailingSlash(_ url: String) -> String {
+        url.hasSuffix("/") ? String(url.dropLast()) : url
+    }
+}
+
+/// The development JWT secret: generated once and kept in `./data/jwt-secret` so tokens survive
+/// restarts without any setup.
+enum DevSecret {
+    static func loadOrCreate(at path: String) throws -> String {
+        let fm = FileManager.default
+        if let data = fm.contents(atPath: path), let text = String(data: data, encoding: .utf8),
+           text.trimmingCharacters(in: .whitespacesAndNewlines).utf8.count >= 32 {
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        do {
+            try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let secret = RandomBytes.hex(count: 32)
+            guard fm.createFile(atPath: path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw ConfigError(description: "cannot write \(path)")
+            }
+            return secret
+        } catch {
+            throw ConfigError(description: "cannot create the development JWT secret at \(path): \(error)")
+        }
+    }
+}

@@ -1,0 +1,151 @@
+/// The OpenAPI 3.1 description of every REST route (`GET /api/openapi.json`). A test checks that
+/// each registered route appears here, so a new route cannot ship undocumented.
+enum OpenAPIDocument {
+    typealias S = OpenAPISchemas
+
+    struct Operation {
+        var method: String
+        var path: String
+        var summary: String
+        var tag: String
+        var secured = false
+        var body: JSONValue? = nil
+        var bodyType = "application/json"
+        var parameters: [JSONValue] = []
+        var responses: [Int: (description: String, schema: JSONValue?)]
+    }
+
+    private static let errorCodes: [Int: String] = [
+        400: "Invalid input", 401: "Missing, invalid, expired or revoked token", 403: "Not allowed", 404: "Not found",
+        409: "Conflict", 413: "Too large", 415: "Unsupported media type", 429: "Rate limited (see Retry-After)",
+        502: "The email or SMS provider failed", 503: "Database unreachable",
+    ]
+
+    private static func errors(_ codes: Int...) -> [Int: (String, JSONValue?)] {
+        Dictionary(uniqueKeysWithValues: codes.map { ($0, (errorCodes[$0]!, S.ref("Error"))) })
+    }
+
+    private static func query(_ name: String, _ description: String, required: Bool = false, type: String = "string") -> JSONValue {
+        ["name": .string(name), "in": "query", "required": .bool(required), "description": .string(description), "schema": ["type": .string(type)]]
+    }
+
+    private static func path(_ name: String) -> JSONValue {
+        ["name": .string(name), "in": "path", "required": true, "schema": ["type": "string"]]
+    }
+
+    private static func merge(_ ok: [Int: (String, JSONValue?)], _ failures: [Int: (String, JSONValue?)]) -> [Int: (description: String, schema: JSONValue?)] {
+        ok.merging(failures) { first, _ in first }.mapValues { (description: $0.0, schema: $0.1) }
+    }
+
+    static func imageUpload(_ field: String, limit: String) -> JSONValue {
+        S.object([field: ["type": "string", "format": "binary", "description": .string("JPEG, PNG or WebP, ≤ \(limit)")]], required: [field])
+    }
+
+    static var operations: [Operation] {
+        let authErrors = errors(400, 429, 502)
+        return [
+            Operation(method: "get", path: "/api/health", summary: "Health and database status", tag: "System",
+                      responses: merge([200: ("Healthy", S.ref("Health"))], [503: ("Database unreachable", S.ref("Health"))])),
+            Operation(method: "get", path: "/api/openapi.json", summary: "This document", tag: "System",
+                      responses: [200: ("OpenAPI 3.1 document", ["type": "object"])]),
+            Operation(method: "get", path: "/api/docs", summary: "Swagger UI", tag: "System",
+                      responses: [200: ("HTML page", nil)]),
+            Operation(method: "get", path: "/api/dev/outbox", summary: "Dev mailer/SMS outbox (development and testing only)", tag: "Development",
+                      parameters: [query("to", "only messages to this address or number")],
+                      responses: [200: ("Newest last", ["type": "array", "items": S.ref("OutboxEntry")])]),
+            Operation(method: "get", path: "/api/email-preview", summary: "Email templates rendered (development and testing only)", tag: "Development",
+                      parameters: [query("template", "verification, phone-verification, login or password-reset"), query("format", "html (default) or text")],
+                      responses: merge([200: ("HTML or text", nil)], errors(404))),
+
+            Operation(method: "post", path: "/api/auth/register", summary: "Create an account and send a 6-digit code", tag: "Auth",
+                      body: S.ref("RegisterRequest"), responses: merge([201: ("Created", S.ref("RegisterResponse"))], errors(400, 409, 429, 502))),
+            Operation(method: "post", path: "/api/auth/verify-email", summary: "Verify the email code; signs in", tag: "Auth",
+                      body: S.ref("VerifyCodeRequest"), responses: merge([200: ("Verified", S.ref("AuthResponse"))], authErrors)),
+            Operation(method: "post", path: "/api/auth/verify-phone", summary: "Verify the SMS code; signs in", tag: "Auth",
+                      body: S.ref("VerifyCodeRequest"), responses: merge([200: ("Verified", S.ref("AuthResponse"))], authErrors)),
+            Operation(method: "post", path: "/api/auth/resend-verification", summary: "Send a new signup code (one per 30 s)", tag: "Auth",
+                      body: S.ref("ResendRequest"), responses: merge([200: ("Sent", S.ref("AuthResponse"))], errors(400, 404, 429, 502))),
+            Operation(method: "post", path: "/api/auth/login", summary: "Check credentials and send a login code", tag: "Auth",
+                      body: S.ref("LoginRequest"), responses: merge([200: ("Next step", S.ref("AuthResponse"))], errors(400, 401, 429, 502))),
+            Operation(method: "post", path: "/api/auth/login/verify", summary: "Finish login with the code (and TOTP when 2FA is on)", tag: "Auth",
+                      body: S.ref("LoginVerifyRequest"), responses: merge([200: ("Token, or requiresTwoFactor", S.ref("AuthResponse"))], authErrors)),
+            Operation(method: "post", path: "/api/auth/forgot-password", summary: "Send a password reset code if the account exists", tag: "Auth",
+                      body: S.ref("ForgotPasswordRequest"), responses: merge([200: ("Always", S.ref("Message"))], errors(400, 429))),
+            Operation(method: "post", path: "/api/auth/reset-password", summary: "Set a new password with the reset code; ends all sessions", tag: "Auth",
+                      body: S.ref("ResetPasswordRequest"), responses: merge([200: ("Updated", S.ref("Message"))], errors(400, 429))),
+            Operation(method: "post", path: "/api/auth/2fa/setup", summary: "Start TOTP setup: secret, otpauth URL, QR code", tag: "Auth", secured: true,
+                      responses: merge([200: ("Setup", S.ref("TwoFactorSetup"))], errors(401, 409))),
+            Operation(method: "post", path: "/api/auth/2fa/verify", summary: "Enable 2FA with a current TOTP", tag: "Auth", secured: true,
+                      body: S.ref("TwoFactorTokenRequest"), responses: merge([200: ("Enabled", S.ref("Message"))], errors(400, 401, 409))),
+            Operation(method: "post", path: "/api/auth/2fa/disable", summary: "Disable 2FA with a current TOTP", tag: "Auth", secured: true,
+                      body: S.ref("TwoFactorTokenRequest"), responses: merge([200: ("Disabled", S.ref("Message"))], errors(400, 401))),
+            Operation(method: "post", path: "/api/auth/logout", summary: "Revoke this token", tag: "Auth", secured: true,
+                      responses: merge([200: ("Logged out", S.ref("Message"))], errors(401))),
+
+            Operation(method: "get", path: "/api/users", summary: "Verified users except me", tag: "Users", secured: true,
+                      parameters: [query("limit", "1–200, default 50", type: "integer"), query("cursor", "nextCursor of the previous page")],
+                      responses: merge([200: ("A page", S.ref("UserPage"))], errors(400, 401))),
+            Operation(method: "get", path: "/api/users/me", summary: "My profile", tag: "Users", secured: true,
+                      responses: merge([200: ("Me", S.ref("User"))], errors(401))),
+            Operation(method: "put", path: "/api/users/me", summary: "Update my profile", tag: "Users", secured: true,
+                      body: S.ref("ProfileUpdate"), responses: merge([200: ("Updated", S.ref("User"))], errors(400, 401))),
+            Operation(method: "get", path: "/api/users/check-username", summary: "Is a username free?", tag: "Users",
+                      parameters: [query("username", "with or without @", required: true)],
+                      responses: merge([200: ("Answer", S.ref("Availability"))], errors(400))),
+            Operation(method: "get", path: "/api/users/suggest-username", summary: "Up to 5 free usernames like this one", tag: "Users",
+                      parameters: [query("username", "the wanted name", required: true)],
+                      responses: merge([200: ("Suggestions", S.ref("Suggestions"))], errors(400))),
+            Operation(method: "get", path: "/api/users/search", summary: "Find people by username or display name", tag: "Users", secured: true,
+                      parameters: [query("q", "text contained in the username or display name", required: true)],
+                      responses: merge([200: ("Up to 20", S.ref("UserList"))], errors(400, 401))),
+            Operation(method: "get", path: "/api/users/{username}", summary: "A public profile", tag: "Users", secured: true,
+                      parameters: [path("username")], responses: merge([200: ("Profile", S.ref("PublicUser"))], errors(401, 404))),
+            Operation(method: "post", path: "/api/users/profile-image", summary: "Upload my profile image", tag: "Users", secured: true,
+                      body: imageUpload("profileImage", limit: "5 MB"), bodyType: "multipart/form-data",
+                      responses: merge([200: ("Its URL", S.object(["profileImage": S.string]))], errors(400, 401, 413, 415))),
+            Operation(method: "delete", path: "/api/users/profile-image", summary: "Remove my profile image", tag: "Users", secured: true,
+                      responses: merge([200: ("Removed", S.object(["profileImage": ["type": "null"]]))], errors(401))),
+            Operation(method: "post", path: "/api/users/cover-image", summary: "Upload my cover image", tag: "Users", secured: true,
+                      body: imageUpload("coverImage", limit: "10 MB"), bodyType: "multipart/form-data",
+                      responses: merge([200: ("Its URL", S.object(["coverImage": S.string]))], errors(400, 401, 413, 415))),
+            Operation(method: "delete", path: "/api/users/cover-image", summary: "Remove my cover image", tag: "Users", secured: true,
+                      responses: merge([200: ("Removed", S.object(["coverImage": ["type": "null"]]))], errors(401))),
+
+            Operation(method: "get", path: "/uploads/{path}", summary: "An uploaded file (local storage)", tag: "Files",
+                      parameters: [path("path")], responses: merge([200: ("The file", nil)], errors(404))),
+        ]
+    }
+
+    static func build(serverURL: String, productName: String) -> JSONValue {
+        var paths: [String: [String: JSONValue]] = [:]
+        for op in operations {
+            var operation: [String: JSONValue] = [
+                "summary": .string(op.summary),
+                "tags": [.string(op.tag)],
+                "operationId": .string(op.method + op.path.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()),
+                "responses": .object(Dictionary(uniqueKeysWithValues: op.responses.map { code, response in
+                    var body: [String: JSONValue] = ["description": .string(response.description)]
+                    if let schema = response.schema { body["content"] = ["application/json": ["schema": schema]] }
+                    return (String(code), JSONValue.object(body))
+                })),
+            ]
+            if op.secured { operation["security"] = [["bearerAuth": []]] }
+            if let body = op.body {
+                operation["requestBody"] = ["required": true, "content": .object([op.bodyType: ["schema": body]])]
+            }
+            if !op.parameters.isEmpty { operation["parameters"] = .array(op.parameters) }
+            paths[op.path, default: [:]][op.method] = .object(operation)
+        }
+        return [
+            "openapi": "3.1.0",
+            "info": ["title": .string("\(productName) API"), "version": "1.0.0",
+                     "description": "REST API of Chatr, a self-hostable real-time messaging platform. Errors are {\"error\": message}."],
+            "servers": [["url": .string(serverURL)]],
+            "paths": .object(paths.mapValues { .object($0) }),
+            "components": [
+                "schemas": .object(S.all),
+                "securitySchemes": ["bearerAuth": ["type": "http", "scheme": "bearer", "bearerFormat": "JWT"]],
+            ],
+        ]
+    }
+}

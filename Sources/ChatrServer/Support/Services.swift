@@ -1,0 +1,31 @@
+import Vapor
+
+/// The application's services, built once in `configure` and shared by every request (and,
+/// later, every socket handler).
+public struct ChatrServices: Sendable {
+    public let config: AppConfig
+    public let clock: AppClock
+    public let outbox: Outbox
+    let tokens: TokenService
+    let passwords: PasswordHasher
+    let codes: VerificationCodes
+    let delivery: CodeDelivery
+    let files: any FileStorage
+    let rateLimiter: RateLimiter
+}
+
+extension Application {
+    private struct ServicesKey: StorageKey { typealias Value = ChatrServices }
+
+    public var chatr: ChatrServices {
+        get {
+            guard let services = storage[ServicesKey.self] else { fatalError("configure(_:config:) has not run") }
+            return services
+        }
+        set { storage[ServicesKey.self] = newValue }
+    }
+}
+
+extension Request {
+    var chatr: ChatrServices { application.chatr }
+}

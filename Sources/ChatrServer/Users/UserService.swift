@@ -1,0 +1,96 @@
+import Fluent
+import SQLKit
+import Vapor
+
+/// Reading and changing user profiles (SPEC §5).
+struct UserService {
+    let services: ChatrServices
+    let db: any Database
+
+    struct ProfileChanges {
+        var displayName: String?
+        var firstName: String?
+        var lastName: String?
+        var showOnlineStatus: Bool?
+    }
+
+    func update(_ user: User, with changes: ProfileChanges) async throws {
+        if let displayName = changes.displayName?.trimmingCharacters(in: .whitespacesAndNewlines) {
+            guard (1...CredentialRules.maxDisplayName).contains(displayName.count) else {
+                throw ChatrError.badRequest("Display name must be 1–\(CredentialRules.maxDisplayName) characters", code: "invalid_display_name")
+            }
+            user.displayName = displayName
+        }
+        for (value, apply) in [(changes.firstName, { (v: String?) in user.firstName = v }), (changes.lastName, { user.lastName = $0 })] {
+            guard let value = value?.trimmingCharacters(in: .whitespacesAndNewlines) else { continue }
+            guard value.count <= CredentialRules.maxPersonName else {
+                throw ChatrError.badRequest("Names must be at most \(CredentialRules.maxPersonName) characters", code: "invalid_name")
+            }
+            apply(value.isEmpty ? nil : value)
+        }
+        if let show = changes.showOnlineStatus { user.showOnlineStatus = show }
+        try await user.save(on: db)
+    }
+
+    /// Verified users except `me`, oldest account first, paged by the last id seen.
+    func list(excluding me: UUID, limit: Int, after cursor: UUID?) async throws -> (users: [User], nextCursor: UUID?) {
+        var query = verifiedUsers().filter(\.$id != me)
+        if let cursor, let anchor = try await User.find(cursor, on: db), let anchorDate = anchor.createdAt {
+            query = query.group(.or) { group in
+                group.filter(\.$createdAt > anchorDate)
+                group.group(.and) { $0.filter(\.$createdAt == anchorDate).filter(\.$id > cursor) }
+            }
+        }
+        let page = try await query.sort(\.$createdAt).sort(\.$id).limit(limit + 1).all()
+        let users = Array(page.prefix(limit))
+        return (users, page.count > limit ? users.last?.id : nil)
+    }
+
+    /// Up to 20 verified users whose username or display name contains `text`, case-insensitively.
+    func search(_ text: String, excluding me: UUID) async throws -> [User] {
+        let needle = text.trimmingCharacters(in: .whitespaces).lowercased()
+        guard !needle.isEmpty else { return [] }
+        let pattern = "%" + Self.escapeLike(needle) + "%"
+        let matches: SQLQueryString = """
+            (LOWER(\(ident: "display_name")) LIKE \(bind: pattern) ESCAPE '\\' OR \(ident: "username_key") LIKE \(bind: pattern) ESCAPE '\\')
+            """
+        return try await verifiedUsers().filter(\.$id != me).filter(.sql(matches))
+            .sort(\.$usernameKey).limit(20).all()
+    }
+
+    func find(username raw: String) async throws -> User? {
+        guard let username = CredentialRules.normalizedUsername(raw) else { return nil }
+        return try await User.query(on: db).filter(\.$usernameKey == username.lowercased()).first()
+    }
+
+    func isAvailable(username: String) async throws -> Bool {
+        // An unverified account does not hold its username (registration replaces it).
+        try await User.query(on: db).filter(\.$usernameKey == username.lowercased())
+            .group(.or) { $0.filter(\.$emailVerified == true).filter(\.$phoneVerified == true) }
+            .count() == 0
+    }
+
+    /// Up to five free names close to `base`, checked in one query.
+    func suggestions(for raw: String) async throws -> [String] {
+        var stem = String(raw.trimmingCharacters(in: .whitespaces).drop(while: { $0 == "@" })
+            .filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }.prefix(16))
+        if stem.count < 3 { stem += String(repeating: "_", count: 3 - stem.count).replacingOccurrences(of: "_", with: "x") }
+        var candidates = [stem, stem + "_", "the_" + stem, stem + "_chat"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<12 { candidates.append(stem + String(Int.random(in: 10...9999, using: &generator))) }
+        let valid = candidates.compactMap(CredentialRules.normalizedUsername)
+        let taken = Set(try await User.query(on: db).filter(\.$usernameKey ~~ valid.map { $0.lowercased() })
+            .group(.or) { $0.filter(\.$emailVerified == true).filter(\.$phoneVerified == true) }
+            .all(\.$usernameKey))
+        var seen = Set<String>()
+        return Array(valid.filter { !taken.contains($0.lowercased()) && seen.insert($0.lowercased()).inserted }.prefix(5))
+    }
+
+    private func verifiedUsers() -> QueryBuilder<User> {
+        User.query(on: db).group(.or) { $0.filter(\.$emailVerified == true).filter(\.$phoneVerified == true) }
+    }
+
+    private static func escapeLike(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+    }
+}

@@ -1,0 +1,125 @@
+import Fluent
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import Vapor
+
+/// The one composition root: configuration → database → services → routes.
+/// `chatr` calls it with the environment's configuration; tests call it with their own.
+public func configure(_ app: Application, config: AppConfig) async throws {
+    app.http.server.configuration.hostname = config.host
+    app.http.server.configuration.port = config.port
+    app.routes.defaultMaxBodySize = "1mb"
+    configureJSON()
+
+    try configureDatabase(app, config.database)
+    app.migrations.add(ChatrMigrations.all)
+    app.asyncCommands.use(MigrateNowCommand(), as: "migrate")
+
+    app.chatr = await makeServices(app, config: config)
+
+    app.middleware = Middlewares()
+    app.middleware.use(JSONErrorMiddleware())
+    app.middleware.use(CORSMiddleware(configuration: .init(
+        allowedOrigin: .any(config.frontendOrigins),
+        allowedMethods: [.GET, .POST, .PUT, .PATCH, .DELETE, .OPTIONS],
+        allowedHeaders: [.accept, .authorization, .contentType, .origin, .xRequestedWith],
+        allowCredentials: true)))
+    app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory, defaultFile: "index.html"))
+
+    try routes(app, config: config)
+
+    if config.autoMigrate {
+        try await app.autoMigrate()
+    }
+}
+
+private func configureDatabase(_ app: Application, _ choice: AppConfig.DatabaseChoice) throws {
+    switch choice {
+    case .sqliteMemory:
+        app.databases.use(.sqlite(.memory), as: .sqlite)
+    case .sqliteFile(let path):
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        app.databases.use(.sqlite(.file(path)), as: .sqlite)
+    case .postgres(let url):
+        var postgres = try SQLPostgresConfiguration(url: url)
+        postgres.coreConfiguration.options.connectTimeout = .seconds(5)
+        app.databases.use(.postgres(configuration: postgres, maxConnectionsPerEventLoop: 4), as: .psql)
+    }
+}
+
+private func makeServices(_ app: Application, config: AppConfig) async -> ChatrServices {
+    let clock = AppClock()
+    let outbox = Outbox()
+    let mailer: any Mailer = config.mailtrap.map { MailtrapMailer(config: $0, client: app.http.client.shared) }
+        ?? DevMailer(outbox: outbox, logger: app.logger)
+    let sms: any SMSSender = config.smsWorks.map { SMSWorksSender(config: $0, client: app.http.client.shared) }
+        ?? DevSMSSender(outbox: outbox, logger: app.logger)
+    return ChatrServices(
+        config: config,
+        clock: clock,
+        outbox: outbox,
+        tokens: await TokenService.make(secret: config.jwtSecret, lifetime: config.jwtLifetime, clock: clock),
+        passwords: PasswordHasher(cost: config.bcryptCost, threadPool: app.threadPool),
+        codes: VerificationCodes(secret: config.jwtSecret, clock: clock),
+        delivery: CodeDelivery(mailer: mailer, sms: sms, productName: config.productName,
+                               frontendURL: config.frontendOrigins.first ?? config.backendURL, logger: app.logger),
+        files: LocalFileStorage(directory: config.uploadsDirectory, baseURL: config.backendURL),
+        rateLimiter: RateLimiter(clock: clock)
+    )
+}
+
+private func routes(_ app: Application, config: AppConfig) throws {
+    try app.register(collection: HealthController())
+    try app.register(collection: OpenAPIController(document: OpenAPIDocument.build(serverURL: config.backendURL, productName: config.productName)))
+    try app.register(collection: AuthController())
+    try app.register(collection: UserController())
+    if let local = app.chatr.files as? LocalFileStorage {
+        try app.register(collection: UploadsController(storage: local))
+    }
+    if config.exposesDevRoutes {
+        try app.register(collection: DevController())
+    }
+}
+
+/// Timestamps leave as ISO 8601 UTC with milliseconds (SPEC §2) and are read with or without them.
+private func configureJSON() {
+    let encoder = JSONEncoder()
+    encoder.dateEncodingStrategy = .custom { date, encoder in
+        var container = encoder.singleValueContainer()
+        try container.encode(ISO8601.string(from: date))
+    }
+    let decoder = JSONDecoder()
+    decoder.dateDecodingStrategy = .custom { decoder in
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let date = ISO8601.date(from: text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "Expected an ISO 8601 date")
+        }
+        return date
+    }
+    ContentConfiguration.global.use(encoder: encoder, for: .json)
+    ContentConfiguration.global.use(decoder: decoder, for: .json)
+}
+
+enum ISO8601 {
+    static func string(from date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
+    static func date(from text: String) -> Date? {
+        (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
+            ?? (try? Date.ISO8601FormatStyle().parse(text))
+    }
+}
+
+/// `chatr migrate`: apply pending migrations and exit, without Fluent's interactive prompt.
+struct MigrateNowCommand: AsyncCommand {
+    struct Signature: CommandSignature {}
+    var help: String { "Applies pending database migrations and exits." }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        try await context.application.autoMigrate()
+        context.console.print("Migrations are up to date.")
+    }
+}

@@ -1,0 +1,31 @@
+import ChatrServer
+import Foundation
+import Logging
+import Vapor
+
+/// `chatr` (serve, the default), `chatr migrate`, and Vapor's other commands.
+@main
+enum Entrypoint {
+    static func main() async {
+        do {
+            var env = try Environment.detect()
+            try LoggingSystem.bootstrap(from: &env)
+            let app = try await Application.make(env)
+            do {
+                let config = try AppConfig.fromEnvironment()
+                try await configure(app, config: config)
+                try await app.execute()
+                try await app.asyncShutdown()
+            } catch {
+                try? await app.asyncShutdown()
+                throw error
+            }
+        } catch let error as ConfigError {
+            FileHandle.standardError.write(Data("chatr: configuration error: \(error.description)\n".utf8))
+            exit(1)
+        } catch {
+            FileHandle.standardError.write(Data("chatr: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+}
