@@ -1,0 +1,84 @@
+import XCTest
+@testable import ChatrServer
+
+final class ConfigTests: XCTestCase {
+    let scratch = NSTemporaryDirectory() + "chatr-config-" + UUID().uuidString
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: scratch) }
+
+    func testNoVariablesGivesAWorkingDevelopmentSetup() throws {
+        let config = try AppConfig.fromEnvironment([:], dataDirectory: scratch)
+        XCTAssertEqual(config.mode, .development)
+        XCTAssertEqual(config.port, 3001)
+        XCTAssertEqual(config.host, "127.0.0.1")
+        XCTAssertEqual(config.database, .sqliteFile(scratch + "/chatr.sqlite"))
+        XCTAssertEqual(config.uploadsDirectory, "./uploads")
+        XCTAssertNil(config.mailtrap)
+        XCTAssertNil(config.smsWorks)
+        XCTAssertEqual(config.jwtLifetime, 7 * 86_400)
+        XCTAssertEqual(config.backendURL, "http://localhost:3001")
+        // The generated dev secret is kept, so tokens survive a restart.
+        XCTAssertGreaterThanOrEqual(config.jwtSecret.utf8.count, 32)
+        XCTAssertEqual(try AppConfig.fromEnvironment([:], dataDirectory: scratch).jwtSecret, config.jwtSecret)
+    }
+
+    func testProductionRefusesAMissingOrShortSecret() {
+        XCTAssertThrowsError(try AppConfig.fromEnvironment(["CHATR_ENV": "production"], dataDirectory: scratch)) { error in
+            XCTAssertTrue("\(error)".contains("JWT_SECRET is required"), "\(error)")
+        }
+        XCTAssertThrowsError(try AppConfig.fromEnvironment(["CHATR_ENV": "production", "JWT_SECRET": "short"], dataDirectory: scratch)) { error in
+            XCTAssertTrue("\(error)".contains("at least 32 bytes"), "\(error)")
+        }
+        let secret = String(repeating: "k", count: 32)
+        XCTAssertEqual(try AppConfig.fromEnvironment(["CHATR_ENV": "production", "JWT_SECRET": secret], dataDirectory: scratch).jwtSecret, secret)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/jwt-secret"), "production never writes a dev secret")
+    }
+
+    func testDatabaseURLSelectsTheDriver() throws {
+        XCTAssertEqual(try AppConfig.parseDatabaseURL("postgres://u:p@localhost:5432/chatr", dataDirectory: "."), .postgres("postgres://u:p@localhost:5432/chatr"))
+        XCTAssertEqual(try AppConfig.parseDatabaseURL("postgresql://localhost/chatr", dataDirectory: "."), .postgres("postgresql://localhost/chatr"))
+        XCTAssertEqual(try AppConfig.parseDatabaseURL("sqlite::memory:", dataDirectory: "."), .sqliteMemory)
+        XCTAssertEqual(try AppConfig.parseDatabaseURL("sqlite:/var/lib/chatr.db", dataDirectory: "."), .sqliteFile("/var/lib/chatr.db"))
+        XCTAssertThrowsError(try AppConfig.parseDatabaseURL("mysql://localhost/chatr", dataDirectory: "."))
+    }
+
+    func testEverySettingIsRead() throws {
+        let config = try AppConfig.fromEnvironment([
+            "PORT": "4000", "HOST": "0.0.0.0", "CHATR_ENV": "testing", "JWT_SECRET": "x", "JWT_EXPIRES_IN": "12h",
+            "FRONTEND_URL": "https://a.example, https://b.example", "BACKEND_URL": "https://api.example/",
+            "UPLOADS_DIR": "/srv/uploads", "MAX_UPLOAD_BYTES": "2048", "PRODUCT_NAME": "Natter",
+            "MAILTRAP_API_KEY": "mt-key", "MAILTRAP_API_URL": "http://127.0.0.1:9/mail", "MAIL_FROM_ADDRESS": "hi@natter.example",
+            "SMS_WORKS_JWT": "sms-token", "SMS_WORKS_API_URL": "http://127.0.0.1:9/sms", "SMS_WORKS_SENDER": "Natter",
+            "SWAGGER_USER": "docs", "SWAGGER_PASS": "pass",
+        ], dataDirectory: scratch)
+        XCTAssertEqual(config.port, 4000)
+        XCTAssertEqual(config.host, "0.0.0.0")
+        XCTAssertEqual(config.mode, .testing)
+        XCTAssertEqual(config.jwtLifetime, 12 * 3600)
+        XCTAssertEqual(config.frontendOrigins, ["https://a.example", "https://b.example"])
+        XCTAssertEqual(config.backendURL, "https://api.example")
+        XCTAssertEqual(config.uploadsDirectory, "/srv/uploads")
+        XCTAssertEqual(config.maxUploadBytes, 2048)
+        XCTAssertEqual(config.productName, "Natter")
+        XCTAssertEqual(config.mailtrap?.apiURL, "http://127.0.0.1:9/mail")
+        XCTAssertEqual(config.mailtrap?.fromAddress, "hi@natter.example")
+        XCTAssertEqual(config.smsWorks?.token, "sms-token")
+        XCTAssertEqual(config.smsWorks?.sender, "Natter")
+        XCTAssertEqual(config.swaggerCredentials?.user, "docs")
+    }
+
+    func testBadValuesAreClearErrors() {
+        XCTAssertThrowsError(try AppConfig.fromEnvironment(["PORT": "eighty", "JWT_SECRET": "x"], dataDirectory: scratch))
+        XCTAssertThrowsError(try AppConfig.fromEnvironment(["CHATR_ENV": "staging", "JWT_SECRET": "x"], dataDirectory: scratch))
+        XCTAssertThrowsError(try AppConfig.fromEnvironment(["JWT_EXPIRES_IN": "soon", "JWT_SECRET": "x"], dataDirectory: scratch))
+    }
+
+    func testDurations() {
+        XCTAssertEqual(AppConfig.parseDuration("7d"), 604_800)
+        XCTAssertEqual(AppConfig.parseDuration("30m"), 1800)
+        XCTAssertEqual(AppConfig.parseDuration("45s"), 45)
+        XCTAssertEqual(AppConfig.parseDuration("3600"), 3600)
+        XCTAssertNil(AppConfig.parseDuration("-1d"))
+        XCTAssertNil(AppConfig.parseDuration("d"))
+    }
+}
