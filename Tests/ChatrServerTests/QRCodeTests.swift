@@ -44,8 +44,8 @@ final class QRCodeTests: XCTestCase {
         let secret = Base32.encode(Array(0..<20))
         let payloads = [
             "otpauth://totp/Chatr:@ann?secret=\(secret)&issuer=Chatr",
-            TOTP(secret: Array(0..<20)).provisioningURI(account: "someone.with.a.long.address@example.com", issuer: "Chatr"),
-            TOTP(secret: Array(0..<20)).provisioningURI(account: String(repeating: "x", count: 40) + "@example.com", issuer: "Chatr Community Server"),
+            TimeOTP(secret: Array(0..<20)).provisioningURI(account: "someone.with.a.long.address@example.com", issuer: "Chatr"),
+            TimeOTP(secret: Array(0..<20)).provisioningURI(account: String(repeating: "x", count: 40) + "@example.com", issuer: "Chatr Community Server"),
         ]
         var versions: [Int] = []
         for payload in payloads {

@@ -17,15 +17,15 @@ final class TOTPTests: XCTestCase {
         ]
         for (time, expected1, expected256, expected512) in vectors {
             let date = Date(timeIntervalSince1970: time)
-            XCTAssertEqual(TOTP(secret: sha1, digits: 8, algorithm: .sha1).code(at: date), expected1, "SHA1 at \(time)")
-            XCTAssertEqual(TOTP(secret: sha256, digits: 8, algorithm: .sha256).code(at: date), expected256, "SHA256 at \(time)")
-            XCTAssertEqual(TOTP(secret: sha512, digits: 8, algorithm: .sha512).code(at: date), expected512, "SHA512 at \(time)")
+            XCTAssertEqual(TimeOTP(secret: sha1, digits: 8, algorithm: .sha1).code(at: date), expected1, "SHA1 at \(time)")
+            XCTAssertEqual(TimeOTP(secret: sha256, digits: 8, algorithm: .sha256).code(at: date), expected256, "SHA256 at \(time)")
+            XCTAssertEqual(TimeOTP(secret: sha512, digits: 8, algorithm: .sha512).code(at: date), expected512, "SHA512 at \(time)")
         }
     }
 
-    /// RFC 4226 Appendix D: the HOTP values the 6-digit TOTP is built on.
+    /// RFC 4226 Appendix D: the HOTP values the 6-digit TimeOTP is built on.
     func testRFC4226HOTPValues() {
-        let totp = TOTP(secret: Array("12345678901234567890".utf8))
+        let totp = TimeOTP(secret: Array("12345678901234567890".utf8))
         let expected = ["755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"]
         for (counter, code) in expected.enumerated() {
             XCTAssertEqual(totp.code(counter: UInt64(counter)), code)
@@ -33,7 +33,7 @@ final class TOTPTests: XCTestCase {
     }
 
     func testValidationAcceptsOneStepOfDriftOnly() {
-        let totp = TOTP(secret: Array("12345678901234567890".utf8))
+        let totp = TimeOTP(secret: Array("12345678901234567890".utf8))
         let now = Date(timeIntervalSince1970: 1_234_567_890)
         XCTAssertTrue(totp.validate(totp.code(at: now), at: now))
         XCTAssertTrue(totp.validate(totp.code(at: now.addingTimeInterval(-30)), at: now))
@@ -56,7 +56,7 @@ final class TOTPTests: XCTestCase {
     }
 
     func testProvisioningURIIsWhatAuthenticatorsExpect() {
-        let totp = TOTP(secret: Array("12345678901234567890".utf8))
+        let totp = TimeOTP(secret: Array("12345678901234567890".utf8))
         let uri = totp.provisioningURI(account: "ann@example.com", issuer: "Chatr")
         XCTAssertEqual(uri, "otpauth://totp/Chatr:ann@example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Chatr&algorithm=SHA1&digits=6&period=30")
     }

@@ -119,15 +119,15 @@ struct AccountService {
         case needsTwoFactor(User)
     }
 
-    /// The code step of login. With 2FA on, a missing or wrong TOTP leaves the login code valid
-    /// (a wrong TOTP counts as one of its five attempts, so it cannot be guessed forever).
+    /// The code step of login. With 2FA on, a missing or wrong TimeOTP leaves the login code valid
+    /// (a wrong TimeOTP counts as one of its five attempts, so it cannot be guessed forever).
     func verifyLogin(userID: UUID, code: String, twoFactorCode: String?, userAgent: String?) async throws -> LoginVerifyOutcome {
         guard let user = try await User.find(userID, on: db) else { throw ChatrError.badRequest("Invalid or expired code", code: "invalid_code") }
         let record = try await services.codes.check(code, for: userID, purpose: .login, consume: false, on: db)
         if user.twoFactorEnabled {
             guard let twoFactorCode, !twoFactorCode.isEmpty else { return .needsTwoFactor(user) }
             guard let secret = user.twoFactorSecret.flatMap(Base32.decode),
-                  TOTP(secret: secret).validate(twoFactorCode, at: services.clock.now) else {
+                  TimeOTP(secret: secret).validate(twoFactorCode, at: services.clock.now) else {
                 try await services.codes.recordFailure(record, on: db)
                 return .needsTwoFactor(user)
             }
@@ -196,10 +196,10 @@ struct AccountService {
         }
     }
 
-    /// Issues and sends a code. Throttled sends allow one code per user per `resendInterval`.
+    /// Issues and sends a code. Throttled sends allow one code per user and purpose per `resendInterval`.
     private func sendCode(to user: User, purpose: VerificationCode.Purpose, via channel: CodeDelivery.Channel, throttled: Bool = true) async throws {
         let userID = try user.requireID()
-        if throttled, let last = try await services.codes.lastIssue(for: userID, on: db) {
+        if throttled, let last = try await services.codes.lastIssue(for: userID, purpose: purpose, on: db) {
             let wait = services.config.rateLimits.resendInterval - services.clock.now.timeIntervalSince(last)
             if wait > 0 { throw ChatrError.tooManyRequests(retryAfter: Int(wait.rounded(.up)), "Please wait before requesting another code") }
         }

@@ -13,7 +13,7 @@ struct TwoFactorService {
         guard !user.twoFactorEnabled else {
             throw ChatrError.conflict("Two-factor authentication is already enabled", code: "two_factor_enabled")
         }
-        let totp = TOTP(secret: RandomBytes.bytes(count: 20))
+        let totp = TimeOTP(secret: RandomBytes.bytes(count: 20))
         user.twoFactorSecret = Base32.encode(totp.secret)
         try await user.save(on: db)
         let url = totp.provisioningURI(account: user.email ?? user.username, issuer: services.config.productName)
@@ -28,7 +28,7 @@ struct TwoFactorService {
         guard let secret = user.twoFactorSecret.flatMap(Base32.decode) else {
             throw ChatrError.badRequest("Start two-factor setup first", code: "two_factor_not_set_up")
         }
-        guard TOTP(secret: secret).validate(token, at: services.clock.now) else {
+        guard TimeOTP(secret: secret).validate(token, at: services.clock.now) else {
             throw ChatrError.badRequest("Invalid authentication code", code: "invalid_totp")
         }
         user.twoFactorEnabled = true
@@ -39,7 +39,7 @@ struct TwoFactorService {
         guard user.twoFactorEnabled, let secret = user.twoFactorSecret.flatMap(Base32.decode) else {
             throw ChatrError.badRequest("Two-factor authentication is not enabled", code: "two_factor_disabled")
         }
-        guard TOTP(secret: secret).validate(token, at: services.clock.now) else {
+        guard TimeOTP(secret: secret).validate(token, at: services.clock.now) else {
             throw ChatrError.badRequest("Invalid authentication code", code: "invalid_totp")
         }
         user.twoFactorEnabled = false

@@ -24,9 +24,9 @@ struct VerificationCodes: Sendable {
         return code
     }
 
-    /// When the last code of any purpose was sent to this user (resend throttling).
-    func lastIssue(for userID: UUID, on db: any Database) async throws -> Date? {
-        try await VerificationCode.query(on: db).filter(\.$userID == userID)
+    /// When the last code for this purpose was sent to this user (resend throttling).
+    func lastIssue(for userID: UUID, purpose: VerificationCode.Purpose, on db: any Database) async throws -> Date? {
+        try await VerificationCode.query(on: db).filter(\.$userID == userID).filter(\.$purpose == purpose)
             .sort(\.$createdAt, .descending).first()?.createdAt
     }
 

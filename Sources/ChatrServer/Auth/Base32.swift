@@ -1,4 +1,4 @@
-/// RFC 4648 base32 (the alphabet authenticator apps use for TOTP secrets), without padding.
+/// RFC 4648 base32 (the alphabet authenticator apps use for TimeOTP secrets), without padding.
 enum Base32 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".utf8)
 

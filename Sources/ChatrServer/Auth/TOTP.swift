@@ -4,7 +4,7 @@ import Foundation
 /// RFC 6238 time-based one-time passwords (RFC 4226 HOTP over a 30-second counter).
 /// Chatr issues SHA-1 / 6 digits / 30 s, the combination every authenticator app supports;
 /// the other parameters exist so the RFC's own test vectors can be checked.
-struct TOTP: Sendable {
+struct TimeOTP: Sendable {
     enum Algorithm: String, Sendable { case sha1 = "SHA1", sha256 = "SHA256", sha512 = "SHA512" }
 
     var secret: [UInt8]
