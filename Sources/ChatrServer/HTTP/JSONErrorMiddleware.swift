@@ -33,6 +33,10 @@ struct JSONErrorMiddleware: AsyncMiddleware {
             return (error.status, ErrorBody(error: error.reason, code: error.code, details: error.details), error.headers)
         case let error as DecodingError:
             return (.badRequest, ErrorBody(error: Self.message(for: error), code: "invalid_input"), [:])
+        case let error as any AbortError where error.status == .unprocessableEntity:
+            // Vapor's answer to an empty or undecodable body; SPEC §2 calls that invalid input.
+            return (.badRequest, ErrorBody(error: error.reason == "Empty Body" || error.reason.isEmpty ? "Request body is empty" : error.reason,
+                                           code: "invalid_input"), [:])
         case let error as any AbortError:
             var headers = error.headers
             headers.remove(name: .contentType)

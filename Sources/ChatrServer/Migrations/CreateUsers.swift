@@ -1,5 +1,4 @@
 import Fluent
-import SQLKit
 
 struct CreateUsers: AsyncMigration {
     func prepare(on database: any Database) async throws {
@@ -27,9 +26,6 @@ struct CreateUsers: AsyncMigration {
             .unique(on: "email")
             .unique(on: "phone_number")
             .create()
-        // The user list pages through verified users by (created_at, id).
-        try await (database as! any SQLDatabase).create(index: "users_created_at_id")
-            .on(User.schema).column("created_at").column("id").run()
     }
 
     func revert(on database: any Database) async throws {

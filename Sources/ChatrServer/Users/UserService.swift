@@ -32,16 +32,15 @@ struct UserService {
         try await user.save(on: db)
     }
 
-    /// Verified users except `me`, oldest account first, paged by the last id seen.
+    /// Verified users except `me`, in username order, paged after the last user seen.
+    /// Usernames are unique, so the order is total and a page never repeats or skips anyone.
     func list(excluding me: UUID, limit: Int, after cursor: UUID?) async throws -> (users: [User], nextCursor: UUID?) {
         var query = verifiedUsers().filter(\.$id != me)
-        if let cursor, let anchor = try await User.find(cursor, on: db), let anchorDate = anchor.createdAt {
-            query = query.group(.or) { group in
-                group.filter(\.$createdAt > anchorDate)
-                group.group(.and) { $0.filter(\.$createdAt == anchorDate).filter(\.$id > cursor) }
-            }
+        if let cursor {
+            guard let anchor = try await User.find(cursor, on: db) else { throw ChatrError.badRequest("Invalid cursor") }
+            query = query.filter(\.$usernameKey > anchor.usernameKey)
         }
-        let page = try await query.sort(\.$createdAt).sort(\.$id).limit(limit + 1).all()
+        let page = try await query.sort(\.$usernameKey).limit(limit + 1).all()
         let users = Array(page.prefix(limit))
         return (users, page.count > limit ? users.last?.id : nil)
     }

@@ -1,0 +1,181 @@
+import XCTVapor
+@testable import ChatrServer
+
+final class HTTPBasicsTests: ChatrTestCase {
+    func testHealth() async throws {
+        let reply = try await send(.GET, "/api/health")
+        XCTAssertEqual(reply.status, .ok)
+        XCTAssertEqual(reply.json["status"], "ok")
+        XCTAssertEqual(reply.json["database"], "ok")
+        let timestamp = try XCTUnwrap(reply.json["timestamp"]?.string)
+        XCTAssertNotNil(ISO8601.date(from: timestamp))
+        XCTAssertTrue(timestamp.hasSuffix("Z") && timestamp.contains("."), "ISO 8601 UTC with milliseconds: \(timestamp)")
+    }
+
+    func testEveryFailureIsJSON() async throws {
+        let unknown = try await send(.GET, "/api/nope")
+        XCTAssertEqual(unknown.status, .notFound)
+        XCTAssertEqual(unknown.error, "Not found")
+        XCTAssertEqual(unknown.headers.contentType, .json)
+
+        let malformed = try await send(.POST, "/api/auth/login", raw: "{\"email\": ")
+        XCTAssertEqual(malformed.status, .badRequest)
+        XCTAssertEqual(malformed.error, "Malformed JSON")
+
+        let notAnObject = try await send(.POST, "/api/auth/login", raw: "[1,2,3]")
+        XCTAssertEqual(notAnObject.status, .badRequest)
+        XCTAssertNotNil(notAnObject.error)
+
+        let wrongType = try await send(.POST, "/api/auth/login", json: ["email": ["a"], "password": "x"])
+        XCTAssertEqual(wrongType.status, .badRequest)
+        XCTAssertEqual(wrongType.error, "Wrong type for 'email'")
+
+        let empty = try await send(.POST, "/api/auth/login", raw: "")
+        XCTAssertEqual(empty.status, .badRequest)
+        XCTAssertNotNil(empty.error)
+
+        var xml = HTTPHeaders()
+        xml.contentType = .xml
+        let unsupported = try await send(.POST, "/api/auth/login", raw: "<login/>", headers: xml)
+        XCTAssertEqual(unsupported.status, .unsupportedMediaType)
+        XCTAssertNotNil(unsupported.error)
+
+        for reply in [unknown, malformed, notAnObject, wrongType, empty, unsupported] {
+            XCTAssertFalse(reply.text.contains("<html"), reply.text)
+            XCTAssertFalse(reply.text.contains("Swift"), reply.text)
+        }
+    }
+
+    /// Over real HTTP (the in-memory tester skips body collection): a 2 MB JSON body is refused
+    /// with 413 before any handler runs.
+    func testOversizedBodiesAre413() async throws {
+        let port = Int.random(in: 20_000...40_000)
+        let server = try app.testable(method: .running(hostname: "127.0.0.1", port: port))
+        var headers = HTTPHeaders()
+        headers.contentType = .json
+        let body = ByteBuffer(string: "{\"username\":\"" + String(repeating: "a", count: 2_000_000) + "\"}")
+        let response = try await server.sendRequest(.POST, "/api/auth/register", headers: headers, body: body)
+        XCTAssertEqual(response.status, .payloadTooLarge)
+        let json = try JSONDecoder().decode(JSONValue.self, from: Data(buffer: response.body))
+        XCTAssertEqual(json["error"], "Request body is too large")
+        let count = try await User.query(on: app.db).count()
+        XCTAssertEqual(count, 0)
+    }
+
+    func testCORSAllowsTheConfiguredOriginWithCredentials() async throws {
+        let preflight = try await send(.OPTIONS, "/api/users/me", headers: [
+            "Origin": "http://localhost:3001", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"])
+        XCTAssertEqual(preflight.headers.first(name: "Access-Control-Allow-Origin"), "http://localhost:3001")
+        XCTAssertEqual(preflight.headers.first(name: "Access-Control-Allow-Credentials"), "true")
+        let other = try await send(.GET, "/api/health", headers: ["Origin": "https://evil.example"])
+        XCTAssertNotEqual(other.headers.first(name: "Access-Control-Allow-Origin"), "https://evil.example")
+    }
+
+    func testTheWebClientIsServedAtTheRoot() async throws {
+        let page = try await send(.GET, "/")
+        XCTAssertEqual(page.status, .ok)
+        XCTAssertTrue(page.text.contains("Chatr"))
+    }
+
+    func testDevOutboxAndEmailPreview() async throws {
+        _ = try await send(.POST, "/api/auth/register", json: ["email": "dev@example.com", "username": "dev", "password": "Passw0rd!"])
+        let outbox = try await send(.GET, "/api/dev/outbox?to=dev@example.com")
+        XCTAssertEqual(outbox.status, .ok)
+        let entry = try XCTUnwrap(outbox.json.array?.last)
+        XCTAssertEqual(entry["channel"], "email")
+        XCTAssertEqual(entry["to"], "dev@example.com")
+        XCTAssertEqual(entry["code"]?.string?.count, 6)
+        XCTAssertNotNil(entry["at"]?.string.flatMap(ISO8601.date(from:)))
+
+        let index = try await send(.GET, "/api/email-preview")
+        XCTAssertTrue(index.text.contains("password-reset"))
+        let html = try await send(.GET, "/api/email-preview?template=login")
+        XCTAssertEqual(html.headers.contentType?.subType, "html")
+        XCTAssertTrue(html.text.contains("123456"))
+        XCTAssertTrue(html.text.contains("Chatr"))
+        let text = try await send(.GET, "/api/email-preview?template=verification&format=text")
+        XCTAssertTrue(text.text.contains("123456"))
+        XCTAssertFalse(text.text.contains("<"))
+        let missing = try await send(.GET, "/api/email-preview?template=nope")
+        XCTAssertEqual(missing.status, .notFound)
+    }
+
+    func testEmailsEscapeWhatUsersTyped() {
+        let message = CodeMessage(kind: .verifyEmail, code: "123456", recipientName: "<script>x</script>", productName: "Chatr",
+                                  frontendURL: "http://localhost:3001", validMinutes: 15)
+        XCTAssertFalse(message.html.contains("<script>"))
+        XCTAssertTrue(message.html.contains("&lt;script&gt;"))
+        XCTAssertTrue(message.text.contains("123456"))
+    }
+
+    /// Every route the app registers is described in the OpenAPI document.
+    func testOpenAPIDescribesEveryRoute() async throws {
+        let reply = try await send(.GET, "/api/openapi.json")
+        XCTAssertEqual(reply.status, .ok)
+        let document = reply.json
+        XCTAssertEqual(document["openapi"], "3.1.0")
+        XCTAssertNotNil(document["components"]?["securitySchemes"]?["bearerAuth"])
+        let paths = try XCTUnwrap(document["paths"])
+        for route in app.routes.all {
+            let path = "/" + route.path.map { component -> String in
+                switch component {
+                case .constant(let value): return value
+                case .parameter(let name): return "{\(name)}"
+                case .catchall: return "{path}"
+                case .anything: return "{any}"
+                }
+            }.joined(separator: "/")
+            let operation = paths[path]?[route.method.rawValue.lowercased()]
+            XCTAssertNotNil(operation, "\(route.method) \(path) is not in the OpenAPI document")
+            if route.path.contains(where: { $0 == .constant("me") }) {
+                XCTAssertNotNil(operation?["security"], "\(path) is marked as needing a token")
+            }
+        }
+        // …and nothing is documented that does not exist.
+        let registered = Set(app.routes.all.map { "\($0.method.rawValue.lowercased()) /" + $0.path.map { "\($0)" }.joined(separator: "/") })
+        XCTAssertEqual(OpenAPIDocument.operations.count, registered.count)
+
+        let docs = try await send(.GET, "/api/docs")
+        XCTAssertEqual(docs.status, .ok)
+        XCTAssertTrue(docs.text.contains("/api/openapi.json"))
+        XCTAssertTrue(docs.text.contains("swagger-ui"))
+    }
+}
+
+final class ProductionModeTests: ChatrTestCase {
+    override func adjust(_ config: inout AppConfig) {
+        config.mode = .production
+        config.swaggerCredentials = ("docs", "s3cret")
+    }
+
+    func testDevRoutesDoNotExistAndDocsNeedBasicAuth() async throws {
+        let outbox = try await send(.GET, "/api/dev/outbox")
+        XCTAssertEqual(outbox.status, .notFound)
+        let preview = try await send(.GET, "/api/email-preview")
+        XCTAssertEqual(preview.status, .notFound)
+        let anonymous = try await send(.GET, "/api/docs")
+        XCTAssertEqual(anonymous.status, .unauthorized)
+        XCTAssertNotNil(anonymous.headers.first(name: "WWW-Authenticate"))
+        var headers = HTTPHeaders()
+        headers.basicAuthorization = .init(username: "docs", password: "s3cret")
+        let allowed = try await send(.GET, "/api/docs", headers: headers)
+        XCTAssertEqual(allowed.status, .ok)
+    }
+}
+
+/// A database that cannot be reached: health says so with 503 instead of hanging or crashing.
+final class HealthWithoutDatabaseTests: XCTestCase {
+    func testHealthIs503WhenTheDatabaseIsDown() async throws {
+        let app = try await Application.make(.testing)
+        var config = AppConfig.testing(uploadsDirectory: NSTemporaryDirectory())
+        config.database = .postgres("postgres://nobody:nothing@127.0.0.1:1/none")
+        config.autoMigrate = false
+        try await configure(app, config: config)
+        let response = try await app.sendRequest(.GET, "/api/health")
+        XCTAssertEqual(response.status, .serviceUnavailable)
+        let body = try JSONDecoder().decode(JSONValue.self, from: Data(buffer: response.body))
+        XCTAssertEqual(body["status"], "error")
+        XCTAssertEqual(body["database"], "unreachable")
+        try await app.asyncShutdown()
+    }
+}
