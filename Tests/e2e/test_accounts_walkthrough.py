@@ -82,3 +82,18 @@ def test_migrate_applies_and_exits():
         if not os.environ.get("CHATR_E2E_DATABASE_URL"):
             assert os.path.exists(os.path.join(workdir, "data", "chatr.sqlite"))
             assert os.path.exists(os.path.join(workdir, "data", "jwt-secret"))
+
+
+def test_dotenv_file_is_read():
+    from conftest import Server
+    with tempfile.TemporaryDirectory() as workdir:
+        with open(os.path.join(workdir, ".env"), "w") as f:
+            f.write("PRODUCT_NAME=Natter\nJWT_EXPIRES_IN=1h\n")
+        server = Server(base_env(), workdir)
+        try:
+            html = requests.get(server.url + "/api/email-preview", params={"template": "login"}, timeout=5).text
+            assert "Natter" in html
+            spec = requests.get(server.url + "/api/openapi.json", timeout=5).json()
+            assert spec["info"]["title"] == "Natter API"
+        finally:
+            server.stop()
