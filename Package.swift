@@ -6,7 +6,10 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "chatr", targets: ["chatr"]),
+        .executable(name: "socketio-echo", targets: ["socketio-echo"]),
         .library(name: "ChatrServer", targets: ["ChatrServer"]),
+        .library(name: "SocketIO", targets: ["SocketIO"]),
+        .library(name: "SocketIOVapor", targets: ["SocketIOVapor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
@@ -16,8 +19,34 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/vapor/websocket-kit.git", from: "2.16.0"),
     ],
     targets: [
+        // A reusable Socket.IO v4 server: knows nothing about chat, Vapor or Fluent.
+        .target(
+            name: "SocketIO",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        // Mounts SocketIO on a Vapor application.
+        .target(
+            name: "SocketIOVapor",
+            dependencies: [
+                .target(name: "SocketIO"),
+                .product(name: "Vapor", package: "vapor"),
+            ]
+        ),
+        // Conformance fixture for protocol and interop tests.
+        .executableTarget(
+            name: "socketio-echo",
+            dependencies: [
+                .target(name: "SocketIO"),
+                .target(name: "SocketIOVapor"),
+                .product(name: "Vapor", package: "vapor"),
+            ]
+        ),
         .target(
             name: "ChatrServer",
             dependencies: [
@@ -33,6 +62,15 @@ let package = Package(
         .executableTarget(
             name: "chatr",
             dependencies: [.target(name: "ChatrServer")]
+        ),
+        .testTarget(
+            name: "SocketIOTests",
+            dependencies: [
+                .target(name: "SocketIO"),
+                .target(name: "SocketIOVapor"),
+                .product(name: "XCTVapor", package: "vapor"),
+                .product(name: "WebSocketKit", package: "websocket-kit"),
+            ]
         ),
         .testTarget(
             name: "ChatrServerTests",

@@ -1,0 +1,157 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The Engine.IO v4 server: handshakes, long-polling requests and WebSockets, handed over by a
+/// web framework (see `SocketIOVapor`). Above it, the Socket.IO layer sees only sessions,
+/// whole messages and close reasons.
+public final class EngineServer: Sendable {
+    public let options: EngineOptions
+    private let group: any EventLoopGroup
+    private let sessions = NIOLockedValueBox<[String: EngineSocket]>([:])
+    private let connectionHandler = NIOLockedValueBox<(@Sendable (EngineSocket) -> Void)?>(nil)
+
+    public init(options: EngineOptions = EngineOptions(), group: any EventLoopGroup) {
+        self.options = options
+        self.group = group
+    }
+
+    /// Called for every new session, before any of its messages are delivered.
+    public func onConnection(_ handler: @escaping @Sendable (EngineSocket) -> Void) {
+        connectionHandler.withLockedValue { $0 = handler }
+    }
+
+    public var sessionCount: Int { sessions.withLockedValue { $0.count } }
+
+    public func session(_ id: String) -> EngineSocket? { sessions.withLockedValue { $0[id] } }
+
+    // MARK: HTTP long-polling
+
+    /// A GET or POST on the engine path (or an OPTIONS preflight). `body` is the POST body.
+    public func handle(_ request: EngineRequest, body: String?) async -> EngineResponse {
+        var response = await respond(request, body: body)
+        response.headers.append(contentsOf: corsHeaders(for: request))
+        return response
+    }
+
+    private func respond(_ request: EngineRequest, body: String?) async -> EngineResponse {
+        if request.method == .options, options.corsOrigins != nil {
+            return EngineResponse(status: 204, body: "", headers: [
+                ("Access-Control-Allow-Methods", "GET, POST, OPTIONS"),
+                ("Access-Control-Allow-Headers", request.header("Access-Control-Request-Headers") ?? "content-type"),
+            ])
+        }
+        if let error = validate(request, transport: "polling") { return .error(error) }
+        guard let sid = request.query["sid"] else {
+            guard request.method == .get else { return .error(.badHandshakeMethod) }
+            return openPollingSession(request)
+        }
+        guard let session = session(sid) else { return .error(.unknownSession) }
+        switch request.method {
+        case .get:
+            return await session.poll()
+        case .post:
+            guard let body else { return .error(.badRequest) }
+            guard body.utf8.count <= options.maxPayload else {
+                return EngineResponse(status: 413, contentType: "application/json", body: #"{"code":3,"message":"Payload too large"}"#)
+            }
+            return session.receivePost(body)
+        default:
+            return .error(.badRequest)
+        }
+    }
+
+    private func validate(_ request: EngineRequest, transport expected: String) -> EngineHTTPError? {
+        guard request.query["EIO"] == "4" else { return .unsupportedVersion }
+        guard let transport = request.query["transport"], ["polling", "websocket"].contains(transport) else { return .unknownTransport }
+        guard transport == expected else { return .badRequest }
+        if transport == "polling" && !options.allowPolling { return .unknownTransport }
+        if transport == "websocket" && !options.allowWebSocket { return .unknownTransport }
+        return nil
+    }
+
+    private func openPollingSession(_ request: EngineRequest) -> EngineResponse {
+        let session = makeSession(request, transport: .polling)
+        let open = EnginePacket(.open, openPayload(sid: session.id, upgrades: options.allowWebSocket ? ["websocket"] : []))
+        announce(session)
+        return EngineResponse(status: 200, body: EngineCodec.encode(open))
+    }
+
+    private func corsHeaders(for request: EngineRequest) -> [(name: String, value: String)] {
+        guard let allowed = options.corsOrigins, let origin = request.header("Origin") else { return [] }
+        guard allowed.contains("*") || allowed.contains(origin) else { return [] }
+        return [("Access-Control-Allow-Origin", origin), ("Access-Control-Allow-Credentials", "true"), ("Vary", "Origin")]
+    }
+
+    // MARK: WebSocket
+
+    /// Checks a WebSocket request before the framework upgrades it; `nil` means go ahead.
+    public func websocketError(for request: EngineRequest) -> EngineHTTPError? {
+        if let error = validate(request, transport: "websocket") { return error }
+        if let sid = request.query["sid"] {
+            guard let session = session(sid) else { return .unknownSession }
+            guard session.transportName == "polling" else { return .badRequest }
+        }
+        return nil
+    }
+
+    /// Takes an upgraded WebSocket: a new session (no `sid`), or the probe that upgrades a
+    /// polling session. The framework forwards the socket's frames to the returned receiver.
+    public func accept(_ socket: any EngineWebSocket, request: EngineRequest) -> EngineWebSocketReceiver {
+        if let sid = request.query["sid"] {
+            guard let session = session(sid), session.attachProbe(socket) else {
+                socket.close()
+                return EngineWebSocketReceiver(session: nil, socket: socket)
+            }
+            return EngineWebSocketReceiver(session: session, socket: socket)
+        }
+        let session = makeSession(request, transport: .websocket(socket))
+        socket.send(text: EngineCodec.encode(EnginePacket(.open, openPayload(sid: session.id, upgrades: []))))
+        announce(session)
+        return EngineWebSocketReceiver(session: session, socket: socket)
+    }
+
+    // MARK: Sessions
+
+    private func makeSession(_ request: EngineRequest, transport: EngineSocket.Transport) -> EngineSocket {
+        let session = EngineSocket(id: Self.newSessionID(), handshake: request, transport: transport, options: options,
+                                   eventLoop: group.next(), removeFromServer: { [weak self] id in
+                                       _ = self?.sessions.withLockedValue { $0.removeValue(forKey: id) }
+                                   })
+        sessions.withLockedValue { $0[session.id] = session }
+        return session
+    }
+
+    private func announce(_ session: EngineSocket) {
+        connectionHandler.withLockedValue { $0 }?(session)
+        session.startHeartbeat()
+    }
+
+    private func openPayload(sid: String, upgrades: [String]) -> String {
+        let upgradeList = upgrades.map { "\"\($0)\"" }.joined(separator: ",")
+        return #"{"sid":"\#(sid)","upgrades":[\#(upgradeList)],"pingInterval":\#(options.pingInterval),"pingTimeout":\#(options.pingTimeout),"maxPayload":\#(options.maxPayload)}"#
+    }
+
+    /// 20 url-safe characters from 15 random bytes.
+    static func newSessionID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<15).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+    }
+
+    /// Closes every session (server shutdown).
+    public func closeAll(reason: String = "server shutting down") {
+        let all = sessions.withLockedValue { Array($0.values) }
+        for session in all { session.close(reason: reason) }
+    }
+}
+
+/// Where the framework sends a WebSocket's frames.
+public struct EngineWebSocketReceiver: Sendable {
+    let session: EngineSocket?
+    let socket: any EngineWebSocket
+
+    public func receive(text: String) { session?.receive(text: text, from: socket) }
+    public func receive(binary: [UInt8]) { session?.receive(binary: binary, from: socket) }
+    public func closed() { session?.socketClosed(socket) }
+}

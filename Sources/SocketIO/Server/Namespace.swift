@@ -1,0 +1,122 @@
+import NIOConcurrencyHelpers
+
+/// A Socket.IO namespace: its connect middleware, connection handlers, sockets and rooms.
+public final class Namespace: Sendable {
+    public typealias Middleware = @Sendable (SocketHandshake) async throws -> Void
+    public typealias ConnectionHandler = @Sendable (Socket) async -> Void
+
+    public let name: String
+    unowned let server: SocketIOServer
+    private let middlewares = NIOLockedValueBox<[Middleware]>([])
+    private let connectionHandlers = NIOLockedValueBox<[ConnectionHandler]>([])
+    private let sockets = NIOLockedValueBox<[String: Socket]>([:])
+    private let adapterBox = NIOLockedValueBox<(any SocketAdapter)?>(nil)
+
+    init(name: String, server: SocketIOServer) {
+        self.name = name
+        self.server = server
+    }
+
+    /// The adapter (in-memory unless replaced with `useAdapter` before any connection).
+    public var adapter: any SocketAdapter {
+        adapterBox.withLockedValue { box in
+            if let adapter = box { return adapter }
+            let adapter = InMemoryAdapter(deliver: { [weak self] ids, packet in self?.deliverLocally(ids, packet) })
+            box = adapter
+            return adapter
+        }
+    }
+
+    /// Replaces the adapter; `make` receives the local delivery function.
+    public func useAdapter(_ make: (@escaping @Sendable (Set<String>, EncodedPacket) -> Void) -> any SocketAdapter) {
+        let adapter = make { [weak self] ids, packet in self?.deliverLocally(ids, packet) }
+        adapterBox.withLockedValue { $0 = adapter }
+    }
+
+    /// Runs before a socket connects; throw `SocketConnectError` to refuse it.
+    public func use(_ middleware: @escaping Middleware) {
+        middlewares.withLockedValue { $0.append(middleware) }
+    }
+
+    public func onConnection(_ handler: @escaping ConnectionHandler) {
+        connectionHandlers.withLockedValue { $0.append(handler) }
+    }
+
+    public var allSockets: [Socket] { sockets.withLockedValue { Array($0.values) } }
+
+    public func socket(_ id: String) -> Socket? { sockets.withLockedValue { $0[id] } }
+
+    // MARK: Broadcasting
+
+    public func to(_ rooms: String...) -> BroadcastOperator { BroadcastOperator(namespace: self).to(rooms) }
+    public func to(_ rooms: [String]) -> BroadcastOperator { BroadcastOperator(namespace: self).to(rooms) }
+    public func except(_ rooms: String...) -> BroadcastOperator { BroadcastOperator(namespace: self).except(rooms) }
+
+    /// To every socket of the namespace.
+    public func emit(_ event: String, _ args: SocketValue...) {
+        BroadcastOperator(namespace: self).emit(event, args)
+    }
+
+    // MARK: Internals
+
+    func runMiddleware(_ handshake: SocketHandshake) async throws {
+        for middleware in middlewares.withLockedValue({ $0 }) { try await middleware(handshake) }
+    }
+
+    func add(_ socket: Socket) {
+        sockets.withLockedValue { $0[socket.id] = socket }
+        adapter.join(socket.id, rooms: [socket.id])
+    }
+
+    func connected(_ socket: Socket) async {
+        for handler in connectionHandlers.withLockedValue({ $0 }) { await handler(socket) }
+    }
+
+    func remove(_ socket: Socket) {
+        _ = sockets.withLockedValue { $0.removeValue(forKey: socket.id) }
+        adapter.leaveAll(socket.id)
+    }
+
+    private func deliverLocally(_ ids: Set<String>, _ packet: EncodedPacket) {
+        let targets = sockets.withLockedValue { table in ids.compactMap { table[$0] } }
+        for socket in targets { socket.client.send(packet) }
+    }
+}
+
+/// `to` / `except` chains ending in `emit`, as in the reference server.
+public struct BroadcastOperator: Sendable {
+    let namespace: Namespace
+    var options = BroadcastOptions()
+
+    init(namespace: Namespace, options: BroadcastOptions = BroadcastOptions()) {
+        self.namespace = namespace
+        self.options = options
+    }
+
+    public func to(_ rooms: String...) -> BroadcastOperator { to(rooms) }
+
+    public func to(_ rooms: [String]) -> BroadcastOperator {
+        var copy = self
+        copy.options.rooms.formUnion(rooms)
+        return copy
+    }
+
+    public func except(_ rooms: String...) -> BroadcastOperator { except(rooms) }
+
+    public func except(_ rooms: [String]) -> BroadcastOperator {
+        var copy = self
+        copy.options.except.formUnion(rooms)
+        return copy
+    }
+
+    public func emit(_ event: String, _ args: SocketValue...) { emit(event, args) }
+
+    /// Encodes once and hands the packet to the adapter.
+    public func emit(_ event: String, _ args: [SocketValue]) {
+        let packet = SocketPacket(.event, namespace: namespace.name, data: .array([.string(event)] + args))
+        namespace.adapter.broadcast(EncodedPacket(packet), options: options)
+    }
+
+    /// The local sockets this operator would reach.
+    public var socketIDs: Set<String> { namespace.adapter.sockets(matching: options) }
+}

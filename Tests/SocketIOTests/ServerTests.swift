@@ -1,0 +1,264 @@
+import NIOConcurrencyHelpers
+import SocketIOVapor
+import XCTVapor
+@testable import SocketIO
+
+/// The Socket.IO layer over a real Vapor server and real WebSockets.
+final class ServerTests: XCTestCase {
+    var app: Application!
+    var server: SocketIOServer!
+    var port = 0
+    let events = EventLog()
+
+    override func setUp() async throws {
+        app = try await Application.make(.testing)
+        var options = SocketIOOptions()
+        options.engine.pingInterval = 1000
+        options.engine.pingTimeout = 1000
+        options.connectTimeout = 2000
+        server = SocketIOServer(options: options, group: app.eventLoopGroup)
+        app.socketIO(server)
+        app.http.server.configuration.port = 0
+        try await app.server.start(address: .hostname("127.0.0.1", port: 0))
+        port = try XCTUnwrap(app.http.server.shared.localAddress?.port)
+    }
+
+    override func tearDown() async throws {
+        // As in a real shutdown: sessions close first, then the HTTP server stops.
+        server.shutdown()
+        await app.server.shutdown()
+        try await app.asyncShutdown()
+    }
+
+    func waitFor(_ entry: String, timeout: Duration = .seconds(3)) async -> Bool {
+        await events.waitFor(entry, timeout: timeout)
+    }
+
+    func client() async throws -> RawClient { try await RawClient.connect(port: port, group: app.eventLoopGroup) }
+
+    func testConnectRepliesWithTheSocketID() async throws {
+        let log = events
+        server.sockets.onConnection { socket in log.add("connected \(socket.id)") }
+        let c = try await client()
+        let reply = try await c.connectNamespace()
+        XCTAssertTrue(reply.hasPrefix(#"40{"sid":""#), reply)
+        let sid = String(reply.dropFirst(#"40{"sid":""#.count).prefix { $0 != "\"" })
+        let seen1 = await waitFor("connected \(sid)")
+        XCTAssertTrue(seen1)
+    }
+
+    func testMiddlewareSeesAuthAndCanReject() async throws {
+        server.sockets.use { handshake in
+            guard handshake.auth?["token"] == "good" else {
+                throw SocketConnectError("Authentication error", data: ["reason": "bad token"])
+            }
+        }
+        let rejected = try await client()
+        let answer = try await rejected.connectNamespace(auth: #"{"token":"bad"}"#)
+        XCTAssertEqual(answer, #"44{"data":{"reason":"bad token"},"message":"Authentication error"}"#)
+        let accepted = try await client()
+        let ok = try await accepted.connectNamespace(auth: #"{"token":"good"}"#)
+        XCTAssertTrue(ok.hasPrefix("40{"), ok)
+    }
+
+    func testUnknownNamespace() async throws {
+        _ = server.of("/admin")
+        let c = try await client()
+        let answer = try await c.connectNamespace("/nope")
+        XCTAssertEqual(answer, #"44/nope,{"message":"Invalid namespace"}"#)
+        let admin = try await c.connectNamespace("/admin")
+        XCTAssertTrue(admin.hasPrefix(#"40/admin,{"sid":"#), admin)
+    }
+
+    func testHandlerResultBecomesTheAck() async throws {
+        let log = events
+        server.sockets.onConnection { socket in
+            socket.on("sum") { _, args in [.number(args.compactMap(\.numberValue).reduce(0, +))] }
+            socket.on("quiet") { _, _ in log.add("quiet"); return nil }
+        }
+        let c = try await client()
+        _ = try await c.connectNamespace()
+        c.send(#"4212["sum",1,2,3.5]"#)
+        let ack = try await c.nextText()
+        XCTAssertEqual(ack, "4312[6.5]")
+        c.send(#"42["quiet"]"#)
+        let seen1 = await waitFor("quiet")
+        XCTAssertTrue(seen1)
+        let seen2 = await c.staysSilent()
+        XCTAssertTrue(seen2, "no ack when none was asked for")
+    }
+
+    func testServerEmitWithAckAndTimeout() async throws {
+        let log = events
+        let result = NIOLockedValueBox<[SocketValue]?>(nil)
+        server.sockets.onConnection { socket in
+            socket.on("ask") { socket, _ in
+                Task {
+                    let answer = try? await socket.emitWithAck("question", ["ready?"], timeout: .seconds(3))
+                    result.withLockedValue { $0 = answer }
+                    do {
+                        _ = try await socket.emitWithAck("ignored", [], timeout: .milliseconds(200))
+                    } catch SocketAckError.timeout {
+                        log.add("timed out")
+                    }
+                }
+                return nil
+            }
+        }
+        let c = try await client()
+        _ = try await c.connectNamespace()
+        c.send(#"42["ask"]"#)
+        let question = try await c.nextText()
+        XCTAssertEqual(question, #"420["question","ready?"]"#)
+        c.send(#"430["yes",{"ok":true}]"#)
+        let ignored = try await c.nextText()
+        XCTAssertEqual(ignored, #"421["ignored"]"#)
+        let seen1 = await waitFor("timed out")
+        XCTAssertTrue(seen1)
+        XCTAssertEqual(result.withLockedValue { $0 }, ["yes", ["ok": true]])
+    }
+
+    func testBinaryEventsAndAcksBothWays() async throws {
+        server.sockets.onConnection { socket in
+            socket.on("upload") { socket, args in
+                guard case .binary(let bytes)? = args.first?["file"] else { return ["no binary"] }
+                socket.emit("echo", .binary(bytes.reversed()))
+                return [.binary(bytes)]
+            }
+        }
+        let c = try await client()
+        _ = try await c.connectNamespace()
+        c.send(#"451-7["upload",{"file":{"_placeholder":true,"num":0}}]"#)
+        c.send(binary: [1, 2, 3])
+        let echo = try await c.nextText()
+        XCTAssertEqual(echo, #"451-["echo",{"_placeholder":true,"num":0}]"#)
+        let firstBinary = try await c.next()
+        XCTAssertEqual(firstBinary, .binary([3, 2, 1]))
+        let ack = try await c.nextText()
+        XCTAssertEqual(ack, #"461-7[{"_placeholder":true,"num":0}]"#)
+        let secondBinary = try await c.next()
+        XCTAssertEqual(secondBinary, .binary([1, 2, 3]))
+    }
+
+    func testRoomsAndBroadcastExclusion() async throws {
+        server.sockets.onConnection { socket in
+            socket.on("join") { socket, args in
+                socket.join(args[0].stringValue!)
+                return ["joined"]
+            }
+            socket.on("shout") { socket, args in
+                socket.to(args[0].stringValue!).emit("heard", args[1])
+                return ["sent"]
+            }
+            socket.on("all-but-room") { socket, args in
+                socket.namespace.except(args[0].stringValue!).emit("outside")
+                return ["sent"]
+            }
+        }
+        var clients: [RawClient] = []
+        for _ in 0..<3 {
+            let c = try await client()
+            _ = try await c.connectNamespace()
+            clients.append(c)
+        }
+        let (a, b, c) = (clients[0], clients[1], clients[2])
+        a.send(#"421["join","r"]"#)
+        b.send(#"421["join","r"]"#)
+        _ = try await a.nextText()
+        _ = try await b.nextText()
+
+        a.send(#"422["shout","r","hi"]"#)
+        let heard = try await b.nextText()
+        XCTAssertEqual(heard, #"42["heard","hi"]"#)
+        let sentAck = try await a.nextText()
+        XCTAssertEqual(sentAck, #"432["sent"]"#, "the sender gets its ack, not its own broadcast")
+        let seen1 = await c.staysSilent()
+        XCTAssertTrue(seen1, "not in the room")
+
+        c.send(#"423["all-but-room","r"]"#)
+        let outside = try await c.nextText()
+        XCTAssertEqual(outside, #"42["outside"]"#)
+        let seen2 = await a.staysSilent()
+        XCTAssertTrue(seen2)
+        let seen3 = await b.staysSilent()
+        XCTAssertTrue(seen3)
+        XCTAssertEqual(server.sockets.to("r").socketIDs.count, 2)
+
+        await b.close()
+        try await Task.sleep(for: .milliseconds(200))
+        XCTAssertEqual(server.sockets.to("r").socketIDs.count, 1, "leaving is automatic on disconnect")
+    }
+
+    func testDisconnectReasonsReachHandlers() async throws {
+        let log = events
+        server.sockets.onConnection { socket in
+            socket.onDisconnect { reason in log.add("gone: \(reason)") }
+            socket.on("kick") { socket, _ in socket.disconnect(); return nil }
+        }
+        let a = try await client()
+        _ = try await a.connectNamespace()
+        a.send("41")
+        let seen1 = await waitFor("gone: client namespace disconnect")
+        XCTAssertTrue(seen1)
+
+        let b = try await client()
+        _ = try await b.connectNamespace()
+        await b.close()
+        let seen2 = await waitFor("gone: transport close")
+        XCTAssertTrue(seen2)
+
+        let c = try await client()
+        _ = try await c.connectNamespace()
+        c.send(#"42["kick"]"#)
+        let disconnect = try await c.nextText()
+        XCTAssertEqual(disconnect, "41")
+        let seen3 = await waitFor("gone: server namespace disconnect")
+        XCTAssertTrue(seen3)
+    }
+
+    func testInvalidPacketsCloseOnlyThatConnection() async throws {
+        let log = events
+        server.sockets.onConnection { socket in
+            socket.onDisconnect { reason in log.add("gone: \(reason)") }
+            socket.on("ping-me") { _, _ in ["pong"] }
+        }
+        let healthy = try await client()
+        _ = try await healthy.connectNamespace()
+        for bad in ["42{not json", #"42{"a":1}"#, "4x", "9", "43[]", #"451-["a",{"_placeholder":true,"num":5}]"#] {
+            let c = try await client()
+            _ = try await c.connectNamespace()
+            c.send(bad)
+            if bad.hasPrefix("451-") { c.send(binary: [1]) }
+            let closed = await c.waitUntilClosed()
+            XCTAssertTrue(closed, "\(bad) closes the connection")
+        }
+        let binaryOutOfTheBlue = try await client()
+        _ = try await binaryOutOfTheBlue.connectNamespace()
+        binaryOutOfTheBlue.send(binary: [1, 2])
+        let closed = await binaryOutOfTheBlue.waitUntilClosed()
+        XCTAssertTrue(closed)
+        healthy.send(#"421["ping-me"]"#)
+        let pong = try await healthy.nextText()
+        XCTAssertEqual(pong, #"431["pong"]"#)
+    }
+
+    func testClientsThatNeverConnectAreDropped() async throws {
+        let silent = try await client()
+        let closed = await silent.waitUntilClosed(timeout: .seconds(4))
+        XCTAssertTrue(closed, "connect timeout is 2 s")
+    }
+}
+
+/// Entries logged by server-side handlers, awaited by the test.
+final class EventLog: Sendable {
+    private let entries = NIOLockedValueBox<[String]>([])
+    func add(_ entry: String) { entries.withLockedValue { $0.append(entry) } }
+    func waitFor(_ entry: String, timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if entries.withLockedValue({ $0.contains(entry) }) { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+}
