@@ -47,6 +47,16 @@ let package = Package(
                 .product(name: "Vapor", package: "vapor"),
             ]
         ),
+        // Benchmarks of the SocketIO library (codec throughput, idle connections).
+        .executableTarget(
+            name: "socketio-bench",
+            dependencies: [
+                .target(name: "SocketIO"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "WebSocketKit", package: "websocket-kit"),
+            ]
+        ),
         .target(
             name: "ChatrServer",
             dependencies: [

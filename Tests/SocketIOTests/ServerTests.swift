@@ -262,3 +262,57 @@ final class EventLog: Sendable {
         return false
     }
 }
+
+final class TypedPayloadTests: XCTestCase {
+    struct Move: Codable, Equatable, Sendable { var x: Int; var y: Int; var label: String? }
+
+    func testDecodeAndEncode() throws {
+        let value: SocketValue = ["x": 1, "y": -2, "label": "a"]
+        XCTAssertEqual(try value.decode(Move.self), Move(x: 1, y: -2, label: "a"))
+        XCTAssertEqual(try SocketValue(encoding: Move(x: 3, y: 4, label: nil)), ["x": 3, "y": 4])
+        XCTAssertThrowsError(try SocketValue.object(["x": "one", "y": 2]).decode(Move.self))
+        XCTAssertThrowsError(try SocketValue.binary([1]).decode([UInt8].self))
+    }
+}
+
+extension ServerTests {
+    func testTypedHandlersRefuseTheWrongShape() async throws {
+        let log = events
+        server.sockets.onConnection { socket in
+            socket.on("move", as: TypedPayloadTests.Move.self) { _, move in
+                log.add("moved \(move.x),\(move.y)")
+                return [.number(Double(move.x + move.y))]
+            }
+        }
+        let c = try await client()
+        _ = try await c.connectNamespace()
+        c.send(#"421["move",{"x":2,"y":3}]"#)
+        let ok = try await c.nextText()
+        XCTAssertEqual(ok, "431[5]")
+        c.send(#"422["move",{"x":"two"}]"#)
+        let refused = try await c.nextText()
+        XCTAssertEqual(refused, #"432[{"error":"Invalid payload for 'move'"}]"#)
+        c.send(#"42["move",42]"#)
+        c.send(#"423["move",{"x":1,"y":1}]"#)
+        let after = try await c.nextText()
+        XCTAssertEqual(after, "433[2]", "the connection carries on after bad payloads")
+        let seen = await waitFor("moved 2,3")
+        XCTAssertTrue(seen)
+    }
+
+    func testCORSForBrowsersWhenConfigured() async throws {
+        var options = EngineOptions()
+        options.corsOrigins = ["http://allowed.example"]
+        let engine = EngineServer(options: options, group: app.eventLoopGroup)
+        let allowed = await engine.handle(EngineRequest(method: .get, query: ["EIO": "4", "transport": "polling"],
+                                                        headers: [("Origin", "http://allowed.example")]), body: nil)
+        XCTAssertTrue(allowed.headers.contains { $0.name == "Access-Control-Allow-Origin" && $0.value == "http://allowed.example" })
+        XCTAssertTrue(allowed.headers.contains { $0.name == "Access-Control-Allow-Credentials" && $0.value == "true" })
+        let other = await engine.handle(EngineRequest(method: .get, query: ["EIO": "4", "transport": "polling"],
+                                                      headers: [("Origin", "http://evil.example")]), body: nil)
+        XCTAssertFalse(other.headers.contains { $0.name == "Access-Control-Allow-Origin" })
+        let preflight = await engine.handle(EngineRequest(method: .options, query: [:], headers: [("Origin", "http://allowed.example")]), body: nil)
+        XCTAssertEqual(preflight.status, 204)
+        engine.closeAll()
+    }
+}

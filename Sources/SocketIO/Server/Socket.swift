@@ -47,6 +47,19 @@ public final class Socket: Sendable {
         state.withLockedValue { $0.handlers[event] = handler }
     }
 
+    /// A handler whose first argument is decoded into `T`. A payload of the wrong shape never
+    /// reaches it; the client gets `[{"error": "Invalid payload for '<event>'"}]` if it asked for
+    /// an ack.
+    public func on<T: Decodable & Sendable>(_ event: String, as type: T.Type,
+                                           _ handler: @escaping @Sendable (Socket, T) async throws -> [SocketValue]?) {
+        on(event) { socket, args in
+            guard let payload = try? (args.first ?? .null).decode(T.self) else {
+                throw SocketPayloadError(message: "Invalid payload for '\(event)'")
+            }
+            return try await handler(socket, payload)
+        }
+    }
+
     /// Handles events that have no handler of their own.
     public func onUnhandled(_ handler: @escaping EventHandler) {
         state.withLockedValue { $0.fallback = handler }
@@ -74,8 +87,12 @@ public final class Socket: Sendable {
             if let ackID = packet.id, let reply, connected {
                 client.send(SocketPacket(.ack, namespace: namespace.name, id: ackID, data: .array(reply)))
             }
+        } catch let error as SocketPayloadError {
+            if let ackID = packet.id, connected {
+                client.send(SocketPacket(.ack, namespace: namespace.name, id: ackID, data: [["error": .string(error.message)]]))
+            }
         } catch {
-            // A failing handler is the application's problem, not the connection's.
+            // Any other failure is the application's to report; the connection carries on.
         }
     }
 
