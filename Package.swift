@@ -47,6 +47,14 @@ let package = Package(
                 .product(name: "Vapor", package: "vapor"),
             ]
         ),
+        // A hand-driven Socket.IO client over a real WebSocket, for tests.
+        .target(
+            name: "SocketIOTestClient",
+            dependencies: [
+                .target(name: "SocketIO"),
+                .product(name: "WebSocketKit", package: "websocket-kit"),
+            ]
+        ),
         // Benchmarks of the SocketIO library (codec throughput, idle connections).
         .executableTarget(
             name: "socketio-bench",
@@ -60,6 +68,8 @@ let package = Package(
         .target(
             name: "ChatrServer",
             dependencies: [
+                .target(name: "SocketIO"),
+                .target(name: "SocketIOVapor"),
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
@@ -78,14 +88,15 @@ let package = Package(
             dependencies: [
                 .target(name: "SocketIO"),
                 .target(name: "SocketIOVapor"),
+                .target(name: "SocketIOTestClient"),
                 .product(name: "XCTVapor", package: "vapor"),
-                .product(name: "WebSocketKit", package: "websocket-kit"),
             ]
         ),
         .testTarget(
             name: "ChatrServerTests",
             dependencies: [
                 .target(name: "ChatrServer"),
+                .target(name: "SocketIOTestClient"),
                 .product(name: "XCTVapor", package: "vapor"),
             ]
         ),

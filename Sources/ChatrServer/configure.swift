@@ -65,7 +65,9 @@ private func makeServices(_ app: Application, config: AppConfig) async -> ChatrS
         delivery: CodeDelivery(mailer: mailer, sms: sms, productName: config.productName,
                                frontendURL: config.frontendOrigins.first ?? config.backendURL, logger: app.logger),
         files: LocalFileStorage(directory: config.uploadsDirectory, baseURL: config.backendURL),
-        rateLimiter: RateLimiter(clock: clock)
+        rateLimiter: RateLimiter(clock: clock),
+        presence: PresenceRegistry(),
+        events: EventPublisher()
     )
 }
 
@@ -74,12 +76,14 @@ private func routes(_ app: Application, config: AppConfig) throws {
     try app.register(collection: OpenAPIController(document: OpenAPIDocument.build(serverURL: config.backendURL, productName: config.productName)))
     try app.register(collection: AuthController())
     try app.register(collection: UserController())
+    try app.register(collection: MessageController())
     if let local = app.chatr.files as? LocalFileStorage {
         try app.register(collection: UploadsController(storage: local))
     }
     if config.exposesDevRoutes {
         try app.register(collection: DevController())
     }
+    _ = ChatrRealtime.mount(on: app)  // kept in app.socketIOServer
 }
 
 /// Timestamps leave as ISO 8601 UTC with milliseconds (SPEC §2) and are read with or without them.

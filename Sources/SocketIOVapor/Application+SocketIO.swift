@@ -38,9 +38,11 @@ extension Application {
     }
 }
 
+/// Closes the sessions and waits for their disconnect handlers before the rest of the app
+/// (its database, say) shuts down; Vapor runs this before it stops the HTTP server.
 private struct SocketIOLifecycle: LifecycleHandler {
     let server: SocketIOServer
-    func shutdown(_ application: Application) { server.shutdown() }
+    func shutdownAsync(_ application: Application) async { await server.shutdownGracefully() }
 }
 
 extension EngineRequest {

@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import SocketIOTestClient
 import SocketIOVapor
 import XCTVapor
 @testable import SocketIO

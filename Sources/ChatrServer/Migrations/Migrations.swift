@@ -6,5 +6,6 @@ enum ChatrMigrations {
         CreateUsers(),
         CreateVerificationCodes(),
         CreateSessions(),
+        CreateMessaging(),
     ]
 }

@@ -113,6 +113,34 @@ enum OpenAPIDocument {
 
             Operation(method: "get", path: "/uploads/{path}", summary: "An uploaded file (local storage)", tag: "Files",
                       parameters: [path("path")], responses: merge([200: ("The file", nil)], errors(404))),
+
+            Operation(method: "get", path: "/api/messages/conversations", summary: "My conversations, newest activity first", tag: "Messages", secured: true,
+                      responses: merge([200: ("Conversations", S.ref("ConversationList"))], errors(401))),
+            Operation(method: "get", path: "/api/users/conversations", summary: "Same as /api/messages/conversations", tag: "Messages", secured: true,
+                      responses: merge([200: ("Conversations", S.ref("ConversationList"))], errors(401))),
+            Operation(method: "get", path: "/api/messages/history", summary: "A page of a conversation's messages, oldest first (marks nothing read)", tag: "Messages", secured: true,
+                      parameters: [query("otherUserId", "the other person of a direct conversation"), query("groupId", "a group"),
+                                   query("conversationId", "a conversation"), query("limit", "1–200, default 50", type: "integer"),
+                                   query("before", "message id: the page before it"), query("after", "message id: the page after it")],
+                      responses: merge([200: ("Messages", S.ref("History"))], errors(400, 401, 403, 404))),
+            Operation(method: "post", path: "/api/messages", summary: "Send a text message (idempotent by clientMessageId)", tag: "Messages", secured: true,
+                      body: S.ref("SendMessageRequest"),
+                      responses: merge([201: ("Stored and delivered", S.ref("ChatMessage")), 200: ("Already sent with this clientMessageId", S.ref("ChatMessage"))],
+                                       errors(400, 401, 403, 404))),
+            Operation(method: "post", path: "/api/messages/read", summary: "Mark messages read up to one", tag: "Messages", secured: true,
+                      body: S.ref("ReadRequest"), responses: merge([200: ("Marked", S.object(["success": S.bool]))], errors(400, 401, 403, 404))),
+            Operation(method: "get", path: "/api/messages/{messageId}/edits", summary: "The edit history of a message", tag: "Messages", secured: true,
+                      parameters: [path("messageId")], responses: merge([200: ("Edits, oldest first", S.ref("EditHistory"))], errors(401, 403, 404))),
+
+            Operation(method: "get", path: "/socket.io", summary: "Socket.IO v4 endpoint: Engine.IO long-polling GET, or the WebSocket upgrade (see SPEC §7 for events)", tag: "Realtime",
+                      parameters: [query("EIO", "4", required: true), query("transport", "polling or websocket", required: true), query("sid", "session id"),
+                                   query("token", "JWT, when not in the CONNECT payload or the Authorization header")],
+                      responses: [200: ("Engine.IO payload", nil), 101: ("Switching to WebSocket", nil), 400: ("Engine.IO error {code, message}", nil)]),
+            Operation(method: "post", path: "/socket.io", summary: "Socket.IO long-polling: packets from the client", tag: "Realtime",
+                      parameters: [query("EIO", "4", required: true), query("transport", "polling", required: true), query("sid", "session id", required: true)],
+                      responses: [200: ("ok", nil), 400: ("Engine.IO error {code, message}", nil), 413: ("Payload over maxPayload", nil)]),
+            Operation(method: "options", path: "/socket.io", summary: "CORS preflight for long-polling", tag: "Realtime",
+                      responses: [204: ("Preflight answered", nil)]),
         ]
     }
 

@@ -12,6 +12,8 @@ public struct ChatrServices: Sendable {
     let delivery: CodeDelivery
     let files: any FileStorage
     let rateLimiter: RateLimiter
+    let presence: PresenceRegistry
+    let events: EventPublisher
 }
 
 extension Application {

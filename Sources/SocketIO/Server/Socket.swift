@@ -8,6 +8,10 @@ public final class Socket: Sendable {
     /// asked for one.
     public typealias EventHandler = @Sendable (Socket, [SocketValue]) async throws -> [SocketValue]?
 
+    /// Inside an event handler: whether the client asked for an ack (so a handler can report a
+    /// failure some other way when it did not).
+    @TaskLocal public static var ackRequested = false
+
     public let id: String
     public let namespace: Namespace
     public let handshake: SocketHandshake
@@ -83,7 +87,7 @@ public final class Socket: Sendable {
         for listener in listeners { listener(event, args) }
         guard let handler else { return }
         do {
-            let reply = try await handler(self, args)
+            let reply = try await Socket.$ackRequested.withValue(packet.id != nil) { try await handler(self, args) }
             if let ackID = packet.id, let reply, connected {
                 client.send(SocketPacket(.ack, namespace: namespace.name, id: ackID, data: .array(reply)))
             }
@@ -184,7 +188,7 @@ public final class Socket: Sendable {
         namespace.remove(self)
         for ack in taken.acks { ack.resume(throwing: SocketAckError.disconnected) }
         if !taken.handlers.isEmpty {
-            Task { for handler in taken.handlers { await handler(reason) } }
+            client.server.track { for handler in taken.handlers { await handler(reason) } }
         }
     }
 }

@@ -1,3 +1,5 @@
+import NIOConcurrencyHelpers
+
 /// What a connect middleware sees: the CONNECT packet's auth payload and the HTTP request that
 /// opened the session.
 public struct SocketHandshake: Sendable {
@@ -5,6 +7,9 @@ public struct SocketHandshake: Sendable {
     public var headers: [(name: String, value: String)]
     public var query: [String: String]
     public var address: String?
+    /// What middleware learnt (the authenticated user, say), readable later from
+    /// `socket.handshake.context`.
+    public let context = HandshakeContext()
 
     init(auth: SocketValue?, request: EngineRequest) {
         self.auth = auth
@@ -15,6 +20,16 @@ public struct SocketHandshake: Sendable {
 
     public func header(_ name: String) -> String? {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+}
+
+/// A small thread-safe store that connect middleware fills for the connection handler.
+public final class HandshakeContext: Sendable {
+    private let values = NIOLockedValueBox<[String: any Sendable]>([:])
+
+    public subscript(key: String) -> (any Sendable)? {
+        get { values.withLockedValue { $0[key] } }
+        set { values.withLockedValue { $0[key] = newValue } }
     }
 }
 

@@ -17,6 +17,7 @@ public final class SocketIOServer: Sendable {
     public let engine: EngineServer
     let group: any EventLoopGroup
     private let namespaces = NIOLockedValueBox<[String: Namespace]>([:])
+    private let pendingWork = NIOLockedValueBox<(next: Int, tasks: [Int: Task<Void, Never>])>((0, [:]))
 
     public init(options: SocketIOOptions = SocketIOOptions(), group: any EventLoopGroup) {
         self.options = options
@@ -45,6 +46,32 @@ public final class SocketIOServer: Sendable {
 
     func existingNamespace(_ name: String) -> Namespace? {
         namespaces.withLockedValue { $0[name] }
+    }
+
+    /// Runs disconnect handlers in the background, tracked so that a graceful shutdown can wait
+    /// for them (they often write to a database that is about to close).
+    func track(_ work: @escaping @Sendable () async -> Void) {
+        pendingWork.withLockedValue { state in
+            let id = state.next
+            state.next += 1
+            // Created under the lock: the task's own removal waits until it is registered.
+            state.tasks[id] = Task { [weak self] in
+                await work()
+                _ = self?.pendingWork.withLockedValue { $0.tasks.removeValue(forKey: id) }
+            }
+        }
+    }
+
+    /// `shutdown()`, then waits (up to `timeout`) for the disconnect handlers it set off.
+    public func shutdownGracefully(timeout: Duration = .seconds(5)) async {
+        shutdown()
+        let tasks = pendingWork.withLockedValue { Array($0.tasks.values) }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { for task in tasks { await task.value } }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
     }
 
     /// Closes every session. Sockets hear "server shutting down"; clients see the transport

@@ -1,0 +1,98 @@
+import Fluent
+import Foundation
+import SQLKit
+
+/// `GET /api/messages/conversations`: every conversation of a user with the other person or the
+/// group, the last message and the unread count, newest activity first — in seven queries
+/// whatever the number of conversations.
+struct ConversationList {
+    let services: ChatrServices
+    let db: any Database
+
+    struct GroupSummary: Encodable {
+        var id: String
+        var name: String
+        var description: String?
+        var avatar: String?
+        var memberCount: Int
+    }
+
+    struct Item: Encodable {
+        var conversationId: String
+        var kind: String
+        var user: PublicUserDTO?
+        var group: GroupSummary?
+        var lastMessage: MessageDTO?
+        var lastMessageAt: Date?
+        var unreadCount: Int
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(conversationId, forKey: .conversationId)
+            try c.encode(kind, forKey: .kind)
+            try c.encode(user, forKey: .user)
+            try c.encode(group, forKey: .group)
+            try c.encode(lastMessage, forKey: .lastMessage)
+            try c.encode(lastMessageAt, forKey: .lastMessageAt)
+            try c.encode(unreadCount, forKey: .unreadCount)
+        }
+        enum CodingKeys: String, CodingKey { case conversationId, kind, user, group, lastMessage, lastMessageAt, unreadCount }
+    }
+
+    func list(for user: User) async throws -> [Item] {
+        let me = try user.requireID()
+        let sql = db as! any SQLDatabase
+        // 1. My conversations.
+        let conversations = try await Conversation.query(on: db)
+            .join(Member.self, on: \Conversation.$id == \Member.$conversationID)
+            .filter(Member.self, \.$userID == me)
+            .all()
+        guard !conversations.isEmpty else { return [] }
+        let ids = conversations.compactMap(\.id)
+        // 2. Everyone in them.
+        let members = try await Member.query(on: db).filter(\.$conversationID ~~ ids).all()
+        let membersByConversation = Dictionary(grouping: members, by: \.conversationID)
+        // 3. The other person of each direct conversation.
+        let otherIDs = Set(conversations.filter { $0.kind == .direct }.flatMap { membersByConversation[$0.id!] ?? [] }
+            .map(\.userID).filter { $0 != me })
+        let others = try await User.query(on: db).filter(\.$id ~~ Array(otherIDs)).all()
+        let userByID = Dictionary(others.map { ($0.id!, $0) }, uniquingKeysWith: { a, _ in a })
+        // 4. The last message of each conversation: the one whose seq is the conversation's last.
+        let lastMessageIDs = try await sql.raw("""
+            SELECT m.id AS id FROM messages m
+            JOIN conversations c ON c.id = m.conversation_id AND m.seq = c.last_seq
+            JOIN members mb ON mb.conversation_id = c.id AND mb.user_id = \(bind: me)
+            """).all().map { try $0.decode(column: "id", as: UUID.self) }
+        let lastMessages = lastMessageIDs.isEmpty ? [] : try await Message.query(on: db).filter(\.$id ~~ lastMessageIDs).all()
+        // 5. Unread counts: messages from others after my read position.
+        var unread: [UUID: Int] = [:]
+        for row in try await sql.raw("""
+            SELECT m.conversation_id AS conversation_id, COUNT(*) AS unread FROM messages m
+            JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = \(bind: me)
+            WHERE m.seq > mb.last_read_seq AND m.sender_id <> \(bind: me) AND m.deleted_at IS NULL
+            GROUP BY m.conversation_id
+            """).all() {
+            unread[try row.decode(column: "conversation_id", as: UUID.self)] = try row.decode(column: "unread", as: Int.self)
+        }
+        // 6–7. Message DTOs (reactions and their users).
+        let contexts = Dictionary(conversations.map { ($0.id!, MessageAssembler.Context(conversation: $0, members: membersByConversation[$0.id!] ?? [])) },
+                                  uniquingKeysWith: { a, _ in a })
+        let dtos = try await MessageAssembler(db: db, files: services.files).dtos(lastMessages, contexts: contexts, knownUsers: others + [user])
+        let lastByConversation = Dictionary(dtos.map { ($0.conversationId, $0) }, uniquingKeysWith: { a, _ in a })
+
+        let items = conversations.map { conversation -> Item in
+            let id = conversation.id!
+            let other = conversation.kind == .direct
+                ? (membersByConversation[id] ?? []).first { $0.userID != me }.flatMap { userByID[$0.userID] } : nil
+            let group = conversation.kind == .group
+                ? GroupSummary(id: id.wire, name: conversation.name ?? "", description: conversation.description,
+                               avatar: conversation.avatar.map(services.files.url(for:)), memberCount: membersByConversation[id]?.count ?? 0)
+                : nil
+            return Item(conversationId: id.wire, kind: conversation.kind.rawValue,
+                        user: other.map { PublicUserDTO($0, files: services.files) }, group: group,
+                        lastMessage: lastByConversation[id.wire], lastMessageAt: conversation.lastMessageAt ?? conversation.createdAt,
+                        unreadCount: unread[id] ?? 0)
+        }
+        return items.sorted { ($0.lastMessageAt ?? .distantPast) > ($1.lastMessageAt ?? .distantPast) }
+    }
+}

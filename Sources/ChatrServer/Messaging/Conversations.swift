@@ -1,0 +1,110 @@
+import Fluent
+import Foundation
+import SQLKit
+
+/// Finding conversations and checking membership — every rule about "who is in what".
+struct Conversations {
+    let db: any Database
+    let clock: AppClock
+
+    /// Where a request points: another user (direct), a group, or a conversation id.
+    enum Address: Sendable {
+        case user(UUID)
+        case group(UUID)
+        case conversation(UUID)
+    }
+
+    /// Reads `recipientId` / `otherUserId`, `groupId` and `conversationId`: exactly one must be set.
+    static func address(user: String?, group: String?, conversation: String?) throws -> Address {
+        let given = [user, group, conversation].compactMap { $0 }
+        guard given.count == 1 else {
+            throw ChatrError.badRequest("Give exactly one of recipientId, groupId or conversationId", code: "invalid_target")
+        }
+        func uuid(_ raw: String, _ field: String) throws -> UUID {
+            guard let id = UUID(uuidString: raw) else { throw ChatrError.badRequest("Invalid \(field)", code: "invalid_target") }
+            return id
+        }
+        if let user { return .user(try uuid(user, "recipientId")) }
+        if let group { return .group(try uuid(group, "groupId")) }
+        return .conversation(try uuid(conversation!, "conversationId"))
+    }
+
+    /// The conversation `address` names, for a member `me`. A direct conversation is created on
+    /// first use when `create` is set; otherwise a missing one is nil.
+    func resolve(_ address: Address, for me: UUID, create: Bool) async throws -> (Conversation, [Member])? {
+        switch address {
+        case .user(let other):
+            guard other != me else { throw ChatrError.badRequest("You cannot message yourself", code: "invalid_recipient") }
+            let key = Conversation.directKey(me, other)
+            if let existing = try await Conversation.query(on: db).filter(\.$directKey == key).first() {
+                return (existing, try await members(of: existing.requireID()))
+            }
+            guard let user = try await User.find(other, on: db), user.isVerified else {
+                throw ChatrError.notFound("Recipient not found")
+            }
+            guard create else { return nil }
+            return try await createDirect(me, try user.requireID())
+        case .group(let id), .conversation(let id):
+            guard let conversation = try await Conversation.find(id, on: db) else {
+                throw ChatrError.notFound("Conversation not found")
+            }
+            if case .group = address, conversation.kind != .group { throw ChatrError.notFound("Group not found") }
+            let members = try await members(of: id)
+            guard members.contains(where: { $0.userID == me }) else {
+                throw ChatrError.forbidden("You are not a member of this conversation")
+            }
+            return (conversation, members)
+        }
+    }
+
+    func members(of conversationID: UUID) async throws -> [Member] {
+        try await Member.query(on: db).filter(\.$conversationID == conversationID).all()
+    }
+
+    /// The conversation of a message, if `me` belongs to it (403 otherwise, 404 if no message).
+    func messageForMember(_ messageID: UUID, me: UUID) async throws -> (Message, Conversation, [Member]) {
+        guard let message = try await Message.find(messageID, on: db) else { throw ChatrError.notFound("Message not found") }
+        guard let conversation = try await Conversation.find(message.conversationID, on: db) else {
+            throw ChatrError.notFound("Message not found")
+        }
+        let members = try await members(of: message.conversationID)
+        guard members.contains(where: { $0.userID == me }) else {
+            throw ChatrError.forbidden("You are not a member of this conversation")
+        }
+        return (message, conversation, members)
+    }
+
+    /// Ids of the conversations `user` belongs to (their socket rooms).
+    func conversationIDs(of user: UUID) async throws -> [UUID] {
+        try await Member.query(on: db).filter(\.$userID == user).all(\.$conversationID)
+    }
+
+    /// Everyone who shares at least one conversation with `user` (presence goes to them only).
+    func contacts(of user: UUID) async throws -> Set<UUID> {
+        let mine = try await conversationIDs(of: user)
+        guard !mine.isEmpty else { return [] }
+        let others = try await Member.query(on: db).filter(\.$conversationID ~~ mine).filter(\.$userID != user).all(\.$userID)
+        return Set(others)
+    }
+
+    private func createDirect(_ a: UUID, _ b: UUID) async throws -> (Conversation, [Member]) {
+        let now = clock.now
+        do {
+            return try await db.transaction { db in
+                let conversation = Conversation(direct: a, b)
+                try await conversation.create(on: db)
+                let id = try conversation.requireID()
+                let members = [Member(conversationID: id, userID: a, role: .member, joinedAt: now),
+                               Member(conversationID: id, userID: b, role: .member, joinedAt: now)]
+                for member in members { try await member.create(on: db) }
+                return (conversation, members)
+            }
+        } catch let error as any DatabaseError where error.isConstraintFailure {
+            // Both people wrote first at the same moment: the other insert won; use its row.
+            guard let existing = try await Conversation.query(on: db).filter(\.$directKey == Conversation.directKey(a, b)).first() else {
+                throw ChatrError.conflict("The conversation could not be created: \(error)")
+            }
+            return (existing, try await members(of: existing.requireID()))
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import Fluent
+import Foundation
+
+/// Builds `MessageDTO`s for a batch of messages in two queries (reactions, then every user the
+/// batch mentions), however many messages there are.
+struct MessageAssembler {
+    let db: any Database
+    let files: any FileStorage
+
+    struct Context {
+        var conversation: Conversation
+        var members: [Member]
+    }
+
+    func dtos(_ messages: [Message], contexts: [UUID: Context], knownUsers: [User] = []) async throws -> [MessageDTO] {
+        guard !messages.isEmpty else { return [] }
+        let ids = messages.compactMap(\.id)
+        let reactions = try await Reaction.query(on: db).filter(\.$messageID ~~ ids).sort(\.$createdAt).all()
+        var users = Dictionary(knownUsers.compactMap { user in user.id.map { ($0, user) } }, uniquingKeysWith: { a, _ in a })
+        let wanted = Set(messages.map(\.senderID)).union(reactions.map(\.userID)).subtracting(users.keys)
+        if !wanted.isEmpty {
+            for user in try await User.query(on: db).filter(\.$id ~~ Array(wanted)).all() { users[user.id!] = user }
+        }
+        let reactionsByMessage = Dictionary(grouping: reactions, by: \.messageID)
+        return messages.compactMap { message in
+            guard let context = contexts[message.conversationID], let sender = users[message.senderID] else { return nil }
+            let recipient = context.conversation.kind == .direct ? context.members.first { $0.userID != message.senderID }?.userID : nil
+            let reactionList = (reactionsByMessage[message.id!] ?? []).map { ($0, users[$0.userID]?.username ?? "") }
+            return MessageDTO(message, conversation: context.conversation, sender: sender, recipientID: recipient,
+                              reactions: reactionList, files: files)
+        }
+    }
+
+    func dto(_ message: Message, conversation: Conversation, members: [Member], knownUsers: [User] = []) async throws -> MessageDTO {
+        let list = try await dtos([message], contexts: [conversation.id!: Context(conversation: conversation, members: members)], knownUsers: knownUsers)
+        guard let dto = list.first else { throw ChatrError.notFound("Message not found") }
+        return dto
+    }
+}

@@ -1,0 +1,122 @@
+import Fluent
+import Vapor
+
+/// `/api/messages` (SPEC §6, messages part). Thin: decode, call `MessageService`, publish the
+/// events it returns, encode.
+struct MessageController: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let secured = routes.grouped(UserAuthMiddleware())
+        let messages = secured.grouped("api", "messages")
+        messages.get("conversations", use: Self.conversations)
+        secured.get("api", "users", "conversations", use: Self.conversations)
+        messages.get("history", use: Self.history)
+        messages.post(use: Self.send)
+        messages.post("read", use: Self.read)
+        messages.get(":messageId", "edits", use: Self.edits)
+    }
+
+    static func service(_ req: Request) -> MessageService { MessageService(services: req.chatr, db: req.db) }
+
+    struct ConversationsResponse: Content {
+        var conversations: [ConversationList.Item]
+        init(conversations: [ConversationList.Item]) { self.conversations = conversations }
+        init(from decoder: any Decoder) throws { throw ChatrError.badRequest("not decodable") }
+    }
+
+    @Sendable static func conversations(_ req: Request) async throws -> ConversationsResponse {
+        ConversationsResponse(conversations: try await ConversationList(services: req.chatr, db: req.db).list(for: try req.currentUser))
+    }
+
+    struct HistoryResponse: Content {
+        var messages: [MessageDTO]
+        var hasMore: Bool
+    }
+
+    @Sendable static func history(_ req: Request) async throws -> HistoryResponse {
+        let address = try Conversations.address(user: try req.query.get(String?.self, at: "otherUserId"),
+                                                group: try req.query.get(String?.self, at: "groupId"),
+                                                conversation: try req.query.get(String?.self, at: "conversationId"))
+        let limit = try req.query.get(Int?.self, at: "limit") ?? MessageRules.historyDefault
+        let page = try await service(req).history(address, for: try req.currentUser, limit: limit,
+                                                  before: try uuidQuery(req, "before"), after: try uuidQuery(req, "after"))
+        return HistoryResponse(messages: page.messages, hasMore: page.hasMore)
+    }
+
+    struct SendBody: Content {
+        var recipientId: String?
+        var groupId: String?
+        var conversationId: String?
+        var content: String
+        var type: String?
+        var clientMessageId: String?
+        var replyToId: String?
+    }
+
+    @Sendable static func send(_ req: Request) async throws -> Response {
+        let body = try req.content.decode(SendBody.self)
+        let input = try sendInput(recipientId: body.recipientId, groupId: body.groupId, conversationId: body.conversationId,
+                                  content: body.content, type: body.type, clientMessageId: body.clientMessageId, replyToId: body.replyToId)
+        let result = try await service(req).send(from: try req.currentUser, input)
+        req.chatr.events.publish(result.events)
+        return try await result.message.encodeResponse(status: result.created ? .created : .ok, for: req)
+    }
+
+    /// Shared by REST and socket sends: the wire fields → a validated `SendInput`.
+    static func sendInput(recipientId: String?, groupId: String?, conversationId: String?, content: String, type: String?,
+                          clientMessageId: String?, replyToId: String?) throws -> MessageService.SendInput {
+        let address = try Conversations.address(user: recipientId, group: groupId, conversation: conversationId)
+        let kind = try type.map { raw -> Message.Kind in
+            guard let kind = Message.Kind(rawValue: raw) else { throw ChatrError.badRequest("Unknown message type '\(raw)'", code: "invalid_type") }
+            return kind
+        } ?? .text
+        guard kind == .text else {
+            throw ChatrError.badRequest("Files, images and audio are sent with POST /api/messages/upload", code: "invalid_type")
+        }
+        let replyTo = try replyToId.map { raw -> UUID in
+            guard let id = UUID(uuidString: raw) else { throw ChatrError.badRequest("Invalid replyToId", code: "invalid_reply") }
+            return id
+        }
+        return MessageService.SendInput(address: address, content: content, type: kind, clientMessageID: clientMessageId, replyToID: replyTo)
+    }
+
+    struct ReadBody: Content {
+        var conversationId: String?
+        var otherUserId: String?
+        var groupId: String?
+        var upToMessageId: String?
+    }
+
+    struct ReadResponse: Content { var success: Bool }
+
+    @Sendable static func read(_ req: Request) async throws -> ReadResponse {
+        let body = try req.content.decode(ReadBody.self)
+        let address = try Conversations.address(user: body.otherUserId, group: body.groupId, conversation: body.conversationId)
+        let upTo = try body.upToMessageId.map { raw -> UUID in
+            guard let id = UUID(uuidString: raw) else { throw ChatrError.badRequest("Invalid upToMessageId") }
+            return id
+        }
+        let events = try await service(req).markRead(address, upTo: upTo, by: try req.currentUser)
+        req.chatr.events.publish(events)
+        return ReadResponse(success: true)
+    }
+
+    struct EditsResponse: Content {
+        var messageId: String
+        var edits: [MessageService.EditEntry]
+        init(messageId: String, edits: [MessageService.EditEntry]) { self.messageId = messageId; self.edits = edits }
+        init(from decoder: any Decoder) throws { throw ChatrError.badRequest("not decodable") }
+    }
+
+    @Sendable static func edits(_ req: Request) async throws -> EditsResponse {
+        guard let id = req.parameters.get("messageId").flatMap(UUID.init(uuidString:)) else { throw ChatrError.notFound("Message not found") }
+        return EditsResponse(messageId: id.wire, edits: try await service(req).edits(of: id, for: try req.currentUser))
+    }
+
+    private static func uuidQuery(_ req: Request, _ name: String) throws -> UUID? {
+        guard let raw = try req.query.get(String?.self, at: name) else { return nil }
+        guard let id = UUID(uuidString: raw) else { throw ChatrError.badRequest("Invalid \(name) cursor", code: "invalid_cursor") }
+        return id
+    }
+}
+
+extension MessageDTO: Content {}

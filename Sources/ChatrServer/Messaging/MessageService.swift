@@ -1,0 +1,328 @@
+import Fluent
+import Foundation
+import SQLKit
+
+/// Every rule about messages (SPEC §6–7): who may send, read, edit, unsend and react, idempotent
+/// sends, and status transitions. REST controllers and socket handlers both call it; each
+/// method returns what changed and the realtime events to deliver.
+struct MessageService {
+    let services: ChatrServices
+    let db: any Database
+
+    var conversations: Conversations { Conversations(db: db, clock: services.clock) }
+    var assembler: MessageAssembler { MessageAssembler(db: db, files: services.files) }
+
+    struct Outcome<Value> {
+        var value: Value
+        var events: [RealtimeEvent]
+    }
+
+    // MARK: Sending
+
+    struct SendInput {
+        var address: Conversations.Address
+        var content: String
+        var type: Message.Kind = .text
+        var clientMessageID: String?
+        var replyToID: UUID?
+    }
+
+    /// Stores a message and addresses it to the other members. A repeated `clientMessageID`
+    /// returns the first message and no events (`created` false).
+    func send(from sender: User, _ input: SendInput) async throws -> (message: MessageDTO, created: Bool, events: [RealtimeEvent]) {
+        let senderID = try sender.requireID()
+        if let problem = MessageRules.contentProblem(input.content) { throw ChatrError.badRequest(problem, code: "content_too_long") }
+        if input.type == .text && input.content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw ChatrError.badRequest("Message content is required", code: "empty_message")
+        }
+        if let clientID = input.clientMessageID {
+            guard !clientID.isEmpty, clientID.count <= MessageRules.maxClientMessageID else {
+                throw ChatrError.badRequest("clientMessageId must be 1–\(MessageRules.maxClientMessageID) characters", code: "invalid_client_message_id")
+            }
+            if let existing = try await Message.query(on: db).filter(\.$senderID == senderID).filter(\.$clientMessageID == clientID).first() {
+                let (_, conversation, members) = try await conversations.messageForMember(existing.requireID(), me: senderID)
+                return (try await assembler.dto(existing, conversation: conversation, members: members, knownUsers: [sender]), false, [])
+            }
+        }
+        guard let (conversation, members) = try await conversations.resolve(input.address, for: senderID, create: true) else {
+            throw ChatrError.notFound("Conversation not found")
+        }
+        let conversationID = try conversation.requireID()
+        let reply = try await replySnapshot(input.replyToID, in: conversationID)
+        let others = members.map(\.userID).filter { $0 != senderID }
+        let anyoneOnline = others.contains { services.presence.isConnected($0) }
+
+        let message = Message()
+        message.conversationID = conversationID
+        message.senderID = senderID
+        message.clientMessageID = input.clientMessageID
+        message.content = input.content
+        message.type = input.type
+        message.status = anyoneOnline ? .delivered : .sent
+        message.edited = false
+        message.createdAt = services.clock.now
+        if let reply {
+            message.replyToID = reply.id
+            message.replyToContent = reply.content
+            message.replyToSenderName = reply.senderName
+            message.replyToType = reply.type
+            message.replyToDuration = reply.duration
+        }
+        do {
+            try await db.transaction { db in
+                message.seq = try await Self.nextSeq(conversationID, at: message.createdAt, on: db)
+                try await message.create(on: db)
+            }
+        } catch let error as any DatabaseError where error.isConstraintFailure && input.clientMessageID != nil {
+            // The same clientMessageId raced in twice: the first one stored wins.
+            return try await send(from: sender, input)
+        }
+        conversation.lastSeq = message.seq
+        conversation.lastMessageAt = message.createdAt
+        let dto = try await assembler.dto(message, conversation: conversation, members: members, knownUsers: [sender])
+        let received = conversation.kind == .direct ? "message:received" : "group:message:received"
+        var events = others.map { RealtimeEvent(received, to: .user($0), dto) }
+        events.append(RealtimeEvent("message:sent", to: .user(senderID), dto))
+        return (dto, true, events)
+    }
+
+    /// Takes the next sequence number of a conversation and bumps its last activity, atomically.
+    static func nextSeq(_ conversationID: UUID, at date: Date, on db: any Database) async throws -> Int64 {
+        let rows = try await (db as! any SQLDatabase).update(Conversation.schema)
+            .set(SQLIdentifier("last_seq"), to: SQLBinaryExpression(SQLIdentifier("last_seq"), .add, SQLLiteral.numeric("1")))
+            .set("last_message_at", to: SQLBind(date))
+            .where("id", .equal, SQLBind(conversationID))
+            .returning("last_seq")
+            .all()
+        guard let row = rows.first else { throw ChatrError.notFound("Conversation not found") }
+        return try row.decode(column: "last_seq", as: Int64.self)
+    }
+
+    private struct ReplySnapshot { var id: UUID; var content: String; var senderName: String; var type: String; var duration: Double? }
+
+    private func replySnapshot(_ id: UUID?, in conversationID: UUID) async throws -> ReplySnapshot? {
+        guard let id else { return nil }
+        guard let original = try await Message.find(id, on: db), original.conversationID == conversationID else {
+            throw ChatrError.badRequest("The message you reply to is not in this conversation", code: "invalid_reply")
+        }
+        let sender = try await User.find(original.senderID, on: db)
+        return ReplySnapshot(id: id, content: original.isUnsent ? "" : String(original.content.prefix(500)),
+                             senderName: sender?.displayName ?? "", type: original.type.rawValue, duration: original.audioDuration)
+    }
+
+    // MARK: Receipts
+
+    /// The recipient's device got the message: `sent` becomes `delivered` and the sender hears it.
+    func markDelivered(_ messageID: UUID, by user: User) async throws -> [RealtimeEvent] {
+        let me = try user.requireID()
+        let (message, _, _) = try await conversations.messageForMember(messageID, me: me)
+        guard message.senderID != me else { throw ChatrError.badRequest("You cannot acknowledge your own message", code: "own_message") }
+        guard message.status == .sent else { return [] }
+        message.status = .delivered
+        try await message.save(on: db)
+        return [RealtimeEvent("message:status", to: .user(message.senderID),
+                              StatusPayload(messageId: messageID.wire, status: "delivered", timestamp: services.clock.now))]
+    }
+
+    struct StatusPayload: Encodable {
+        var messageId: String
+        var status: String
+        var timestamp: Date?
+        var readAt: Date?
+    }
+
+    /// Marks `upTo` and everything older from others in its conversation read.
+    func markRead(upTo messageID: UUID, by user: User) async throws -> [RealtimeEvent] {
+        let me = try user.requireID()
+        let (message, conversation, members) = try await conversations.messageForMember(messageID, me: me)
+        guard message.senderID != me else { throw ChatrError.badRequest("You cannot mark your own message as read", code: "own_message") }
+        return try await markRead(conversation: conversation, members: members, upTo: message, by: me)
+    }
+
+    /// `POST /api/messages/read`: by conversation address; `upToMessageId` optional (newest).
+    func markRead(_ address: Conversations.Address, upTo messageID: UUID?, by user: User) async throws -> [RealtimeEvent] {
+        let me = try user.requireID()
+        guard let (conversation, members) = try await conversations.resolve(address, for: me, create: false) else { return [] }
+        let conversationID = try conversation.requireID()
+        let target: Message?
+        if let messageID {
+            guard let message = try await Message.find(messageID, on: db), message.conversationID == conversationID else {
+                throw ChatrError.notFound("Message not found in this conversation")
+            }
+            target = message
+        } else {
+            target = try await Message.query(on: db).filter(\.$conversationID == conversationID).filter(\.$senderID != me)
+                .sort(\.$seq, .descending).first()
+        }
+        guard let target else { return [] }
+        return try await markRead(conversation: conversation, members: members, upTo: target, by: me)
+    }
+
+    private func markRead(conversation: Conversation, members: [Member], upTo target: Message, by me: UUID) async throws -> [RealtimeEvent] {
+        let now = services.clock.now
+        let conversationID = try conversation.requireID()
+        try await Message.query(on: db)
+            .filter(\.$conversationID == conversationID).filter(\.$senderID != me).filter(\.$seq <= target.seq)
+            .filter(\.$status ~~ [.sent, .delivered])
+            .set(\.$status, to: .read).set(\.$readAt, to: now)
+            .update()
+        if let member = members.first(where: { $0.userID == me }), member.lastReadSeq < target.seq {
+            member.lastReadSeq = target.seq
+            member.lastReadMessageID = target.id
+            member.lastReadAt = now
+            try await member.save(on: db)
+        }
+        let payload = StatusPayload(messageId: target.id!.wire, status: "read", timestamp: now, readAt: now)
+        // The senders of what was read hear it; in a direct conversation that is the other person.
+        let senders = Set(members.map(\.userID)).subtracting([me])
+        return senders.map { RealtimeEvent("message:status", to: .user($0), payload) }
+    }
+
+    // MARK: Changing messages
+
+    func edit(_ messageID: UUID, content: String, by user: User) async throws -> Outcome<MessageDTO> {
+        let me = try user.requireID()
+        let (message, conversation, members) = try await conversations.messageForMember(messageID, me: me)
+        guard message.senderID == me else { throw ChatrError.forbidden("Only the sender can edit a message") }
+        guard !message.isUnsent else { throw ChatrError.badRequest("An unsent message cannot be edited", code: "unsent") }
+        guard message.type == .text else { throw ChatrError.badRequest("Only text messages can be edited", code: "not_text") }
+        if let problem = MessageRules.contentProblem(content) { throw ChatrError.badRequest(problem, code: "content_too_long") }
+        guard !content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw ChatrError.badRequest("Message content is required", code: "empty_message")
+        }
+        let now = services.clock.now
+        if content != message.content {
+            try await db.transaction { db in
+                try await MessageEdit(messageID: messageID, editedByID: me, previousContent: message.content, editedAt: now).create(on: db)
+                message.content = content
+                message.edited = true
+                message.editedAt = now
+                try await message.save(on: db)
+            }
+        }
+        struct Edited: Encodable { var messageId: String; var content: String; var editedAt: Date?; var conversationId: String }
+        let dto = try await assembler.dto(message, conversation: conversation, members: members, knownUsers: [user])
+        return Outcome(value: dto, events: [RealtimeEvent("message:edited", to: .conversation(conversation.id!),
+                                                          Edited(messageId: messageID.wire, content: message.content,
+                                                                 editedAt: message.editedAt, conversationId: conversation.id!.wire))])
+    }
+
+    func unsend(_ messageID: UUID, by user: User) async throws -> [RealtimeEvent] {
+        let me = try user.requireID()
+        let (message, conversation, _) = try await conversations.messageForMember(messageID, me: me)
+        guard message.senderID == me else { throw ChatrError.forbidden("Only the sender can unsend a message") }
+        guard !message.isUnsent else { throw ChatrError.badRequest("This message was already unsent", code: "unsent") }
+        message.deletedAt = services.clock.now
+        try await message.save(on: db)
+        struct Unsent: Encodable { var messageId: String; var senderDisplayName: String; var conversationId: String }
+        return [RealtimeEvent("message:unsent", to: .conversation(conversation.id!),
+                              Unsent(messageId: messageID.wire, senderDisplayName: user.displayName, conversationId: conversation.id!.wire))]
+    }
+
+    /// Toggles `emoji` for `user`: the same emoji again removes it; another replaces it.
+    func react(_ messageID: UUID, emoji rawEmoji: String, by user: User) async throws -> Outcome<[MessageDTO.ReactionDTO]> {
+        let me = try user.requireID()
+        if let problem = MessageRules.emojiProblem(rawEmoji) { throw ChatrError.badRequest(problem, code: "invalid_emoji") }
+        let emoji = rawEmoji.trimmingCharacters(in: .whitespacesAndNewlines)
+        let (message, conversation, _) = try await conversations.messageForMember(messageID, me: me)
+        guard !message.isUnsent else { throw ChatrError.badRequest("An unsent message cannot get reactions", code: "unsent") }
+        if let existing = try await Reaction.query(on: db).filter(\.$messageID == messageID).filter(\.$userID == me).first() {
+            if existing.emoji == emoji {
+                try await existing.delete(on: db)
+            } else {
+                existing.emoji = emoji
+                existing.createdAt = services.clock.now
+                try await existing.save(on: db)
+            }
+        } else {
+            try await Reaction(messageID: messageID, userID: me, emoji: emoji, createdAt: services.clock.now).create(on: db)
+        }
+        let reactions = try await Reaction.query(on: db).filter(\.$messageID == messageID).sort(\.$createdAt).all()
+        let names = try await User.query(on: db).filter(\.$id ~~ reactions.map(\.userID)).all()
+        let byID = Dictionary(names.map { ($0.id!, $0.username) }, uniquingKeysWith: { a, _ in a })
+        let list = reactions.map { MessageDTO.ReactionDTO(userId: $0.userID.wire, username: byID[$0.userID] ?? "", emoji: $0.emoji) }
+        struct Reacted: Encodable { var messageId: String; var reactions: [MessageDTO.ReactionDTO]; var conversationId: String }
+        return Outcome(value: list, events: [RealtimeEvent("message:reaction", to: .conversation(conversation.id!),
+                                                           Reacted(messageId: messageID.wire, reactions: list, conversationId: conversation.id!.wire))])
+    }
+
+    /// Audio playback by a recipient: `listening`, then `listened` when it ends.
+    func listening(_ messageID: UUID, isListening: Bool, isEnded: Bool, by user: User) async throws -> [RealtimeEvent] {
+        let me = try user.requireID()
+        let (message, _, _) = try await conversations.messageForMember(messageID, me: me)
+        guard message.type == .audio || message.type == .voice else {
+            throw ChatrError.badRequest("Only audio messages can be listened to", code: "not_audio")
+        }
+        guard message.senderID != me else { throw ChatrError.badRequest("You cannot listen to your own message", code: "own_message") }
+        let status: Message.Status = isEnded ? .listened : .listening
+        if message.status != .listened && (isListening || isEnded) {
+            message.status = status
+            if message.readAt == nil { message.readAt = services.clock.now }
+            try await message.save(on: db)
+        }
+        struct Listening: Encodable { var userId: String; var username: String; var messageId: String; var isListening: Bool; var isEnded: Bool }
+        return [
+            RealtimeEvent("audio:listening", to: .user(message.senderID),
+                          Listening(userId: me.wire, username: user.username, messageId: messageID.wire, isListening: isListening, isEnded: isEnded)),
+            RealtimeEvent("message:status", to: .user(message.senderID),
+                          StatusPayload(messageId: messageID.wire, status: message.status.rawValue, timestamp: services.clock.now)),
+        ]
+    }
+
+    // MARK: Reading
+
+    struct EditEntry: Encodable {
+        struct Editor: Encodable { var id: String; var username: String; var displayName: String }
+        var id: String
+        var previousContent: String
+        var editedAt: Date
+        var editedBy: Editor
+    }
+
+    func edits(of messageID: UUID, for user: User) async throws -> [EditEntry] {
+        let me = try user.requireID()
+        _ = try await conversations.messageForMember(messageID, me: me)
+        let edits = try await MessageEdit.query(on: db).filter(\.$messageID == messageID).sort(\.$editedAt).all()
+        let editors = try await User.query(on: db).filter(\.$id ~~ Set(edits.map(\.editedByID)).map { $0 }).all()
+        let byID = Dictionary(editors.map { ($0.id!, $0) }, uniquingKeysWith: { a, _ in a })
+        return edits.map { edit in
+            let editor = byID[edit.editedByID]
+            return EditEntry(id: edit.id!.wire, previousContent: edit.previousContent, editedAt: edit.editedAt,
+                             editedBy: .init(id: edit.editedByID.wire, username: editor?.username ?? "", displayName: editor?.displayName ?? ""))
+        }
+    }
+
+    /// A page of history, oldest first. `before` / `after` are message ids; order is by sequence
+    /// number, so pages never overlap or skip. Reading marks nothing.
+    func history(_ address: Conversations.Address, for user: User, limit: Int, before: UUID?, after: UUID?) async throws -> (messages: [MessageDTO], hasMore: Bool) {
+        let me = try user.requireID()
+        guard (1...MessageRules.historyMax).contains(limit) else {
+            throw ChatrError.badRequest("limit must be between 1 and \(MessageRules.historyMax)")
+        }
+        guard before == nil || after == nil else { throw ChatrError.badRequest("Use either before or after, not both") }
+        guard let (conversation, members) = try await conversations.resolve(address, for: me, create: false) else { return ([], false) }
+        let conversationID = try conversation.requireID()
+        func anchor(_ id: UUID) async throws -> Int64 {
+            guard let message = try await Message.find(id, on: db), message.conversationID == conversationID else {
+                throw ChatrError.badRequest("The cursor is not a message of this conversation", code: "invalid_cursor")
+            }
+            return message.seq
+        }
+        var query = Message.query(on: db).filter(\.$conversationID == conversationID)
+        var page: [Message]
+        if let after {
+            query = query.filter(\.$seq > (try await anchor(after)))
+            page = try await query.sort(\.$seq, .ascending).limit(limit + 1).all()
+            let hasMore = page.count > limit
+            page = Array(page.prefix(limit))
+            let context = [conversationID: MessageAssembler.Context(conversation: conversation, members: members)]
+            return (try await assembler.dtos(page, contexts: context, knownUsers: [user]), hasMore)
+        }
+        if let before { query = query.filter(\.$seq < (try await anchor(before))) }
+        page = try await query.sort(\.$seq, .descending).limit(limit + 1).all()
+        let hasMore = page.count > limit
+        page = Array(page.prefix(limit).reversed())
+        let context = [conversationID: MessageAssembler.Context(conversation: conversation, members: members)]
+        return (try await assembler.dtos(page, contexts: context, knownUsers: [user]), hasMore)
+    }
+}

@@ -1,0 +1,29 @@
+import Fluent
+import Foundation
+
+/// A user's membership of a conversation, with their read position.
+final class Member: Model, @unchecked Sendable {
+    static let schema = "members"
+
+    enum Role: String, Codable, Sendable { case owner, admin, member }
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "conversation_id") var conversationID: UUID
+    @Field(key: "user_id") var userID: UUID
+    @Enum(key: "role") var role: Role
+    @Field(key: "joined_at") var joinedAt: Date
+    @OptionalField(key: "last_read_message_id") var lastReadMessageID: UUID?
+    /// Sequence number of the newest message read; unread = messages after it from others.
+    @Field(key: "last_read_seq") var lastReadSeq: Int64
+    @OptionalField(key: "last_read_at") var lastReadAt: Date?
+
+    init() {}
+
+    init(conversationID: UUID, userID: UUID, role: Role, joinedAt: Date) {
+        self.conversationID = conversationID
+        self.userID = userID
+        self.role = role
+        self.joinedAt = joinedAt
+        lastReadSeq = 0
+    }
+}

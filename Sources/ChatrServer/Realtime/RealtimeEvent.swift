@@ -1,0 +1,72 @@
+import Foundation
+import NIOConcurrencyHelpers
+import SocketIO
+
+/// An event the domain wants delivered, addressed by meaning (a user's devices, a
+/// conversation's members) rather than by socket. Services return these; the transport
+/// (REST handler or socket handler) hands them to the `EventPublisher`.
+struct RealtimeEvent: Sendable {
+    enum Target: Sendable, Hashable {
+        case user(UUID)
+        case conversation(UUID)
+
+        var room: String {
+            switch self {
+            case .user(let id): return "user:" + id.wire
+            case .conversation(let id): return "conversation:" + id.wire
+            }
+        }
+    }
+
+    var target: Target
+    /// Sockets in this room are left out (a user's own devices, for "others are typing").
+    var except: Target?
+    var name: String
+    var payload: SocketValue
+
+    init<Payload: Encodable>(_ name: String, to target: Target, except: Target? = nil, _ payload: Payload) {
+        self.name = name
+        self.target = target
+        self.except = except
+        self.payload = EventPayload.encode(payload)
+    }
+
+    init(_ name: String, to target: Target, except: Target? = nil, value: SocketValue) {
+        self.name = name
+        self.target = target
+        self.except = except
+        self.payload = value
+    }
+}
+
+/// Encodes event payloads with the same JSON conventions as REST (ISO 8601 dates with ms).
+enum EventPayload {
+    static func encode<T: Encodable>(_ value: T) -> SocketValue {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(ISO8601.string(from: date))
+        }
+        guard let data = try? encoder.encode(value) else { return .null }
+        return (try? JSONCodec.parse(String(decoding: data, as: UTF8.self))) ?? .null
+    }
+}
+
+/// Delivers events to sockets. Until the realtime layer is attached (or in a process without
+/// one) events go nowhere.
+final class EventPublisher: Sendable {
+    private let namespace = NIOLockedValueBox<Namespace?>(nil)
+
+    func attach(_ namespace: Namespace) {
+        self.namespace.withLockedValue { $0 = namespace }
+    }
+
+    func publish(_ events: [RealtimeEvent]) {
+        guard let namespace = namespace.withLockedValue({ $0 }) else { return }
+        for event in events {
+            var broadcast = namespace.to(event.target.room)
+            if let except = event.except { broadcast = broadcast.except(except.room) }
+            broadcast.emit(event.name, event.payload)
+        }
+    }
+}

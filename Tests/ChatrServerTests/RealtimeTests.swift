@@ -1,0 +1,222 @@
+import SocketIO
+import SocketIOTestClient
+import XCTVapor
+@testable import ChatrServer
+
+/// SPEC §7 over real WebSockets against the running app.
+final class RealtimeTests: ChatrTestCase {
+    var port = 0
+    var ann: (id: String, token: String)!
+    var bob: (id: String, token: String)!
+
+    override func setUp() async throws {
+        try await super.setUp()
+        ann = try await makeUser("ann", displayName: "Ann")
+        bob = try await makeUser("bob", displayName: "Bob")
+        try await app.server.start(address: .hostname("127.0.0.1", port: 0))
+        port = try XCTUnwrap(app.http.server.shared.localAddress?.port)
+    }
+
+    override func tearDown() async throws {
+        // As in a real shutdown: sessions close, then the HTTP server stops, then the app.
+        await app.socketIOServer?.shutdownGracefully()
+        await app.server.shutdown()
+        try await app.asyncShutdown()
+        app = nil
+        try? FileManager.default.removeItem(atPath: uploadsDirectory)
+    }
+
+    /// A signed-in socket (the CONNECT payload carries the token).
+    func connect(_ token: String, file: StaticString = #filePath, line: UInt = #line) async throws -> RawClient {
+        let client = try await RawClient.connect(port: port, group: app.eventLoopGroup)
+        let answer = try await client.connectNamespace(auth: #"{"token":"\#(token)"}"#)
+        XCTAssertTrue(answer.hasPrefix("40{"), answer, file: file, line: line)
+        _ = try await client.waitForEvent("presence:update")
+        return client
+    }
+
+    func testAuthenticationAtConnect() async throws {
+        for auth in [#"{"token":"garbage"}"#, "{}", #"{"token":42}"#] {
+            let client = try await RawClient.connect(port: port, group: app.eventLoopGroup)
+            let answer = try await client.connectNamespace(auth: auth)
+            XCTAssertEqual(answer, #"44{"message":"Authentication error"}"#, auth)
+        }
+        // ?token= works too, and so does a revoked token not.
+        let byQuery = try await RawClient.connect(port: port, group: app.eventLoopGroup, query: "&token=\(ann.token)")
+        let accepted = try await byQuery.connectNamespace()
+        XCTAssertTrue(accepted.hasPrefix("40{"), accepted)
+        _ = try await send(.POST, "/api/auth/logout", token: bob.token)
+        let revoked = try await RawClient.connect(port: port, group: app.eventLoopGroup)
+        let refused = try await revoked.connectNamespace(auth: #"{"token":"\#(bob.token)"}"#)
+        XCTAssertEqual(refused, #"44{"message":"Authentication error"}"#)
+    }
+
+    func testDirectMessageFlowAcrossDevices() async throws {
+        let annPhone = try await connect(ann.token)
+        let annLaptop = try await connect(ann.token)
+        let bobPhone = try await connect(bob.token)
+
+        let ack = try await annPhone.call("message:send", ["recipientId": .string(bob.id), "content": "Hello Bob", "clientMessageId": "m-1"])
+        XCTAssertEqual(ack["ok"], true)
+        let message = try XCTUnwrap(ack["message"])
+        XCTAssertEqual(message["content"], "Hello Bob")
+        XCTAssertEqual(message["status"], "delivered", "Bob is online")
+
+        let received = try await bobPhone.waitForEvent("message:received")
+        XCTAssertEqual(received.first?["id"], message["id"])
+        XCTAssertEqual(received.first?["senderUsername"], "@ann")
+        let sentOnLaptop = try await annLaptop.waitForEvent("message:sent")
+        XCTAssertEqual(sentOnLaptop.first?["id"], message["id"], "the sender's other device sees it too")
+
+        // A retried clientMessageId gives the same message and no second delivery.
+        let retry = try await annPhone.call("message:send", ["recipientId": .string(bob.id), "content": "Hello Bob", "clientMessageId": "m-1"])
+        XCTAssertEqual(retry["message"]?["id"], message["id"])
+        let stillOne = await bobPhone.staysSilent(for: .milliseconds(200)) || bobPhone.count("message:received") == 1
+        XCTAssertTrue(stillOne)
+        XCTAssertEqual(bobPhone.count("message:received"), 1)
+
+        let messageID = try XCTUnwrap(message["id"])
+        bobPhone.emit("message:received", messageID)
+        bobPhone.emit("message:read", messageID)
+        let read = try await annLaptop.waitForEvent("message:status", count: 1)
+        XCTAssertEqual(read.first?["status"], "read", "delivered was already set at send; read follows")
+        XCTAssertNotNil(read.first?["readAt"]?.stringValue)
+
+        let reaction = try await bobPhone.call("message:react", ["messageId": messageID, "emoji": "🎉"])
+        XCTAssertEqual(reaction["ok"], true)
+        let reacted = try await annPhone.waitForEvent("message:reaction")
+        XCTAssertEqual(reacted.first?["reactions"]?[0]?["emoji"], "🎉")
+
+        let edit = try await annPhone.call("message:edit", ["messageId": messageID, "content": "Hello, Bob!"])
+        XCTAssertEqual(edit["ok"], true)
+        let edited = try await bobPhone.waitForEvent("message:edited")
+        XCTAssertEqual(edited.first?["content"], "Hello, Bob!")
+
+        let unsend = try await annPhone.call("message:unsend", messageID)
+        XCTAssertEqual(unsend["ok"], true)
+        let unsent = try await bobPhone.waitForEvent("message:unsent")
+        XCTAssertEqual(unsent.first?["senderDisplayName"], "Ann")
+    }
+
+    func testRESTSendReachesTheRecipientsSocket() async throws {
+        let bobPhone = try await connect(bob.token)
+        let reply = try await send(.POST, "/api/messages", json: ["recipientId": .string(bob.id), "content": "via REST"], token: ann.token)
+        XCTAssertEqual(reply.status, .created)
+        let received = try await bobPhone.waitForEvent("message:received")
+        XCTAssertEqual(received.first?["content"], "via REST")
+    }
+
+    func testTypingGhostTypingAndExpiry() async throws {
+        _ = try await send(.POST, "/api/messages", json: ["recipientId": .string(bob.id), "content": "hi"], token: ann.token)
+        let annSocket = try await connect(ann.token)
+        let bobSocket = try await connect(bob.token)
+        let started = try await annSocket.call("typing:start", ["recipientId": .string(bob.id)])
+        XCTAssertEqual(started["ok"], true)
+        let typing = try await bobSocket.waitForEvent("typing:status")
+        XCTAssertEqual(typing.first?["isTyping"], true)
+        XCTAssertEqual(typing.first?["username"], "@ann")
+        XCTAssertEqual(typing.first?["type"], "direct")
+        XCTAssertEqual(annSocket.count("typing:status"), 0, "not echoed to the typist")
+        annSocket.emit("typing:stop", ["recipientId": .string(bob.id)])
+        let stopped = try await bobSocket.waitForEvent("typing:status", count: 2)
+        XCTAssertEqual(stopped.first?["isTyping"], false)
+
+        let ghost = try await annSocket.call("ghost:typing", ["recipientId": .string(bob.id), "text": "I was thinking"])
+        XCTAssertEqual(ghost["ok"], true)
+        let seen = try await bobSocket.waitForEvent("ghost:typing")
+        XCTAssertEqual(seen.first?["text"], "I was thinking")
+        let tooLong = try await annSocket.call("ghost:typing", ["recipientId": .string(bob.id), "text": .string(String(repeating: "g", count: 1001))])
+        XCTAssertEqual(tooLong["ok"], false)
+        let stored = try await Message.query(on: app.db).count()
+        XCTAssertEqual(stored, 1, "ghost text is never stored")
+    }
+
+    func testPresenceGoesToContactsOnly() async throws {
+        _ = try await send(.POST, "/api/messages", json: ["recipientId": .string(bob.id), "content": "hi"], token: ann.token)
+        let cat = try await makeUser("cat")
+        let annSocket = try await connect(ann.token)
+        let catSocket = try await connect(cat.token)
+        let bobSocket = try await connect(bob.token)
+        let online = try await annSocket.waitForEvent("user:status")
+        XCTAssertEqual(online.first?["userId"]?.stringValue, bob.id)
+        XCTAssertEqual(online.first?["status"], "online")
+
+        let update = bobSocket.received().events.first { $0.name == "presence:update" }?.args.first
+        XCTAssertEqual(update?["status"], "online")
+        XCTAssertEqual(update?["onlineUsers"]?.arrayValue?.compactMap { $0["userId"]?.stringValue }, [ann.id])
+
+        let away = try await bobSocket.call("presence:update", "away")
+        XCTAssertEqual(away["ok"], true)
+        let awayEvent = try await annSocket.waitForEvent("user:status", count: 2)
+        XCTAssertEqual(awayEvent.first?["status"], "away")
+
+        await bobSocket.close()
+        let offline = try await annSocket.waitForEvent("user:status", count: 3)
+        XCTAssertEqual(offline.first?["status"], "offline")
+        XCTAssertNotNil(offline.first?["lastSeen"]?.stringValue)
+        let bobRow = try await User.find(UUID(uuidString: bob.id), on: app.db)
+        XCTAssertNotNil(bobRow?.lastSeen)
+        XCTAssertEqual(catSocket.count("user:status"), 0, "presence is not broadcast to strangers")
+
+        let answer = try await annSocket.call("presence:request", [.string(bob.id), .string(cat.id)])
+        XCTAssertEqual(answer["ok"], true)
+        let response = try await annSocket.waitForEvent("presence:response")
+        let statuses = Dictionary(uniqueKeysWithValues: (response.first?.arrayValue ?? []).compactMap { item in
+            item["userId"]?.stringValue.map { ($0, item["status"]?.stringValue ?? "") }
+        })
+        XCTAssertEqual(statuses, [bob.id: "offline", cat.id: "online"])
+        let tooMany = try await annSocket.call("presence:request", .array(Array(repeating: .string(bob.id), count: 10_000)))
+        XCTAssertEqual(tooMany["ok"], false)
+    }
+
+    func testHiddenUsersAlwaysAppearOffline() async throws {
+        _ = try await send(.POST, "/api/messages", json: ["recipientId": .string(bob.id), "content": "hi"], token: ann.token)
+        let annSocket = try await connect(ann.token)
+        let bobSocket = try await connect(bob.token)
+        _ = try await annSocket.waitForEvent("user:status")
+        let hidden = try await bobSocket.call("settings:update", ["showOnlineStatus": false])
+        XCTAssertEqual(hidden["ok"], true)
+        let offline = try await annSocket.waitForEvent("user:status", count: 2)
+        XCTAssertEqual(offline.first?["status"], "offline")
+        let answer = try await annSocket.call("presence:request", [.string(bob.id)])
+        XCTAssertEqual(answer["users"]?[0]?["status"], "offline")
+        let stored = try await User.find(UUID(uuidString: bob.id), on: app.db)
+        XCTAssertEqual(stored?.showOnlineStatus, false)
+    }
+
+    func testBadPayloadsGetAClearErrorAndTheSocketStays() async throws {
+        let socket = try await connect(ann.token)
+        let cases: [SocketValue] = [
+            ["recipientId": .string(bob.id), "content": 5],
+            ["recipientId": .string(bob.id)],
+            ["recipientId": .string(ann.id), "content": "me"],
+            ["recipientId": .string(UUID().uuidString), "content": "nobody"],
+            "just a string",
+        ]
+        for payload in cases {
+            let answer = try await socket.call("message:send", payload)
+            XCTAssertEqual(answer["ok"], false, "\(payload)")
+            XCTAssertNotNil(answer["error"]?.stringValue)
+        }
+        socket.emit("message:send", ["recipientId": .string(bob.id), "content": 5])
+        let error = try await socket.waitForEvent("error")
+        XCTAssertNotNil(error.first?["message"]?.stringValue, "without an ack the failure arrives as an error event")
+        let react = try await socket.call("message:react", ["messageId": .string(UUID().uuidString), "emoji": .string(String(repeating: "x", count: 500))])
+        XCTAssertEqual(react["ok"], false)
+        let fine = try await socket.call("message:send", ["recipientId": .string(bob.id), "content": "still connected"])
+        XCTAssertEqual(fine["ok"], true)
+        let count = try await Message.query(on: app.db).count()
+        XCTAssertEqual(count, 1)
+    }
+
+    func testFloodsAreRateLimited() async throws {
+        let socket = try await connect(ann.token)
+        for index in 0..<100 { socket.emit("presence:update", "online", ack: 5000 + index) }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while socket.received().acks.count < 100 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let refusals = socket.received().acks.values.filter { $0.first?["ok"] == false }
+        XCTAssertGreaterThan(refusals.count, 0, "a burst over the limit is refused")
+        XCTAssertEqual(refusals.first?.first?["error"], "Too many events; slow down")
+        XCTAssertFalse(socket.isClosed, "but the socket stays")
+    }
+}
