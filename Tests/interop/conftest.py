@@ -49,3 +49,59 @@ def echo():
     server = Echo()
     yield server
     server.stop()
+
+
+CHATR_BIN = os.environ.get("CHATR_BIN", os.path.join(ROOT, ".build", "debug", "chatr"))
+
+
+class Chatr:
+    """The real `chatr` binary in a temporary folder (SQLite, or CHATR_E2E_DATABASE_URL)."""
+
+    def __init__(self, workdir):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATR_", "DATABASE_URL", "JWT_"))}
+        env["CHATR_ENV"] = "testing"
+        if os.environ.get("CHATR_E2E_DATABASE_URL"):
+            url = os.environ["CHATR_E2E_DATABASE_URL"]
+            env["DATABASE_URL"] = url
+            # Each test starts from an empty database, as on SQLite.
+            subprocess.run(["psql", url, "-q", "-c", "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"],
+                           check=True, capture_output=True)
+        self.log = open(os.path.join(workdir, "chatr.log"), "w+")
+        self.proc = subprocess.Popen([CHATR_BIN, "serve", "--hostname", "127.0.0.1", "--port", str(self.port)],
+                                     cwd=workdir, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            assert self.proc.poll() is None, "chatr exited early"
+            try:
+                if requests.get(self.url + "/api/health", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("chatr did not start")
+
+    def register(self, name, display=None):
+        """A verified user: returns (user id, token)."""
+        email = f"{name}@example.com"
+        r = requests.post(self.url + "/api/auth/register", json={
+            "email": email, "username": name, "password": "Interop-pass1!", "displayName": display or name.title()}, timeout=10)
+        assert r.status_code == 201, r.text
+        user_id = r.json()["userId"]
+        code = requests.get(self.url + "/api/dev/outbox", params={"to": email}, timeout=5).json()[-1]["code"]
+        r = requests.post(self.url + "/api/auth/verify-email", json={"userId": user_id, "code": code}, timeout=10)
+        assert r.status_code == 200, r.text
+        return user_id, r.json()["token"]
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=15)
+        self.log.close()
+
+
+@pytest.fixture
+def chatr(tmp_path):
+    server = Chatr(str(tmp_path))
+    yield server
+    server.stop()
