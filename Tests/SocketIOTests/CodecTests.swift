@@ -139,3 +139,20 @@ final class JSONCodecTests: XCTestCase {
         XCTAssertEqual(try JSONCodec.parse(" [ 1 , 2 ] "), [1, 2])
     }
 }
+
+final class SocketObjectTests: XCTestCase {
+    func testKeysKeepTheirOrderAndTheLastDuplicateWins() throws {
+        let parsed = try JSONCodec.parse(#"{"z":1,"a":2,"m":{"y":true,"b":null}}"#)
+        XCTAssertEqual(JSONCodec.serialize(parsed), #"{"z":1,"a":2,"m":{"y":true,"b":null}}"#, "re-encodes as it came")
+        XCTAssertEqual(parsed, ["a": 2, "m": ["b": nil, "y": true], "z": 1], "equality ignores order")
+        XCTAssertEqual(try JSONCodec.parse(#"{"k":1,"x":0,"k":2}"#), ["x": 0, "k": 2])
+        let many = "{" + (0..<50).map { "\"k\($0 % 40)\":\($0)" }.joined(separator: ",") + "}"
+        let object = try XCTUnwrap(try JSONCodec.parse(many).objectValue)
+        XCTAssertEqual(object.count, 40)
+        XCTAssertEqual(object["k0"], 40)
+        var edited = object
+        edited["k0"] = nil
+        XCTAssertEqual(edited.count, 39)
+        XCTAssertNil(edited["k0"])
+    }
+}

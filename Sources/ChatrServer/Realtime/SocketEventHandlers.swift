@@ -142,7 +142,7 @@ struct SocketEventHandlers {
             do {
                 var reply = try await body(args)
                 reply["ok"] = true
-                return [.object(reply)]
+                return [.object(SocketObject(reply))]
             } catch let error as ChatrError {
                 return Self.failure(error.reason, socket: socket)
             } catch let error as DecodingError {

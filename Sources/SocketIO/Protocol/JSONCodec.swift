@@ -48,12 +48,12 @@ public enum JSONCodec {
             out.append(UInt8(ascii: "]"))
         case .object(let object):
             out.append(UInt8(ascii: "{"))
-            // Sorted keys: the same value always serialises to the same bytes.
-            for (index, key) in object.keys.sorted().enumerated() {
+            // Keys in the object's own order: the same value always serialises to the same bytes.
+            for (index, entry) in object.entries.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
-                writeString(key, into: &out)
+                writeString(entry.key, into: &out)
                 out.append(UInt8(ascii: ":"))
-                write(object[key]!, into: &out)
+                write(entry.value, into: &out)
             }
             out.append(UInt8(ascii: "}"))
         case .binary:
@@ -71,10 +71,23 @@ public enum JSONCodec {
         }
     }
 
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
     static func writeString(_ string: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        for byte in string.utf8 {
+        // Fast path: nothing to escape (the common case) is one bulk copy of the raw bytes.
+        var string = string
+        let copied: Bool = string.withUTF8 { bytes in
+            for byte in bytes where byte < 0x20 || byte == 0x22 || byte == 0x5C { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if copied {
+            out.append(UInt8(ascii: "\""))
+            return
+        }
+        let utf8 = string.utf8
+        for byte in utf8 {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
             case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
@@ -130,9 +143,9 @@ public enum JSONCodec {
 
         mutating func object(depth: Int) throws(ParseError) -> SocketValue {
             index += 1
-            var result: [String: SocketValue] = [:]
+            var result: [SocketObject.Entry] = []
             skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(result) }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(SocketObject(parsed: result)) }
             while true {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
@@ -141,11 +154,11 @@ public enum JSONCodec {
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                 index += 1
                 skipWhitespace()
-                result[key] = try value(depth: depth + 1)
+                result.append(SocketObject.Entry(key: key, value: try value(depth: depth + 1)))
                 skipWhitespace()
                 guard index < bytes.count else { throw fail("unexpected end") }
                 if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(result) }
+                if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(SocketObject(parsed: result)) }
                 throw fail("expected ',' or '}'")
             }
         }

@@ -37,7 +37,8 @@ public enum SocketCodec {
     /// Encodes a packet: the text part and, for packets carrying binary, the attachments in order.
     public static func encode(_ packet: SocketPacket) -> (text: String, attachments: [[UInt8]]) {
         var attachments: [[UInt8]] = []
-        let data = packet.data.map { extractBinary($0, into: &attachments) }
+        // One walk to see whether there is binary at all; most packets have none.
+        let data = packet.data.map { $0.containsBinary ? extractBinary($0, into: &attachments) : $0 }
         var type = packet.type
         if !attachments.isEmpty {
             if type == .event { type = .binaryEvent } else if type == .ack { type = .binaryAck }
@@ -142,10 +143,8 @@ public enum SocketCodec {
             attachments.append(bytes)
             return .object(["_placeholder": .bool(true), "num": .number(Double(attachments.count - 1))])
         case .array(let values):
-            guard value.containsBinary else { return value }
             return .array(values.map { extractBinary($0, into: &attachments) })
         case .object(let object):
-            guard value.containsBinary else { return value }
             return .object(object.mapValues { extractBinary($0, into: &attachments) })
         default:
             return value
@@ -161,8 +160,8 @@ public enum SocketCodec {
                 guard number >= 0, number == number.rounded(), Int(number) < attachments.count else { throw .invalidPlaceholder }
                 return .binary(attachments[Int(number)])
             }
-            var result: [String: SocketValue] = [:]
-            for (key, element) in object { result[key] = try insertBinary(element, attachments: attachments) }
+            var result = object
+            for entry in object.entries { result[entry.key] = try insertBinary(entry.value, attachments: attachments) }
             return .object(result)
         case .array(let values):
             var result: [SocketValue] = []

@@ -5,7 +5,7 @@ public indirect enum SocketValue: Sendable, Hashable {
     case number(Double)
     case string(String)
     case array([SocketValue])
-    case object([String: SocketValue])
+    case object(SocketObject)
     case binary([UInt8])
 
     public subscript(key: String) -> SocketValue? {
@@ -22,7 +22,7 @@ public indirect enum SocketValue: Sendable, Hashable {
     public var boolValue: Bool? { if case .bool(let value) = self { return value } else { return nil } }
     public var numberValue: Double? { if case .number(let value) = self { return value } else { return nil } }
     public var arrayValue: [SocketValue]? { if case .array(let value) = self { return value } else { return nil } }
-    public var objectValue: [String: SocketValue]? { if case .object(let value) = self { return value } else { return nil } }
+    public var objectValue: SocketObject? { if case .object(let value) = self { return value } else { return nil } }
     public var binaryValue: [UInt8]? { if case .binary(let value) = self { return value } else { return nil } }
 
     /// Whether any binary buffer is inside (such packets are sent as BINARY_EVENT / BINARY_ACK).
@@ -44,7 +44,9 @@ extension SocketValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, 
     public init(booleanLiteral value: Bool) { self = .bool(value) }
     public init(arrayLiteral elements: SocketValue...) { self = .array(elements) }
     public init(dictionaryLiteral elements: (String, SocketValue)...) {
-        self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
+        var object = SocketObject()
+        for (key, value) in elements { object[key] = value }
+        self = .object(object)
     }
     public init(nilLiteral: ()) { self = .null }
 }

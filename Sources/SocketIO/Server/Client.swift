@@ -92,7 +92,7 @@ final class Client: Sendable {
         } catch let rejection as SocketConnectError {
             var body: [String: SocketValue] = ["message": .string(rejection.message)]
             if let data = rejection.data { body["data"] = data }
-            send(SocketPacket(.connectError, namespace: packet.namespace, data: .object(body)))
+            send(SocketPacket(.connectError, namespace: packet.namespace, data: .object(SocketObject(body))))
             return
         } catch {
             send(SocketPacket(.connectError, namespace: packet.namespace, data: ["message": "Connection refused"]))
