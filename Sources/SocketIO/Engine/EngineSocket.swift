@@ -299,14 +299,17 @@ public final class EngineSocket: @unchecked Sendable {
     }
 
     private func ping() {
-        send(EnginePacket(.ping))
+        // Arm the timeout before the ping leaves: a fast pong must find it to cancel.
         let timeout = eventLoop.scheduleTask(in: .milliseconds(Int64(options.pingTimeout))) { [weak self] in
             guard let self else { return }
             self.close(reason: "ping timeout")
         }
-        state.withLockedValue { state in
-            if state.closed { timeout.cancel() } else { state.timeoutTask = timeout }
+        let open = state.withLockedValue { state -> Bool in
+            if state.closed { timeout.cancel(); return false }
+            state.timeoutTask = timeout
+            return true
         }
+        if open { send(EnginePacket(.ping)) }
     }
 
     private func heartbeatAnswered() {
