@@ -52,6 +52,7 @@ let package = Package(
             name: "SocketIOTestClient",
             dependencies: [
                 .target(name: "SocketIO"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "WebSocketKit", package: "websocket-kit"),
             ]
         ),

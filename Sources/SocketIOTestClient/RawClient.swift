@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOHTTP1
 import SocketIO
 import WebSocketKit
 
@@ -20,10 +21,12 @@ public final class RawClient: @unchecked Sendable {
 
     public var isClosed: Bool { lock.withLock { closed } }
 
-    public static func connect(port: Int, group: any EventLoopGroup, query: String = "") async throws -> RawClient {
+    public static func connect(port: Int, group: any EventLoopGroup, query: String = "", headers: [String: String] = [:]) async throws -> RawClient {
         let client = RawClient()
         let promise = group.next().makePromise(of: WebSocket.self)
-        WebSocket.connect(to: "ws://127.0.0.1:\(port)/socket.io/?EIO=4&transport=websocket\(query)", on: group) { ws in
+        var httpHeaders = HTTPHeaders()
+        for (name, value) in headers { httpHeaders.add(name: name, value: value) }
+        WebSocket.connect(to: "ws://127.0.0.1:\(port)/socket.io/?EIO=4&transport=websocket\(query)", headers: httpHeaders, on: group) { ws in
             ws.onText { ws, text in
                 if text == "2" { ws.send("3"); return }
                 client.lock.withLock { client.frames.append(.text(text)) }

@@ -106,6 +106,26 @@ final class RealtimeTests: ChatrTestCase {
         XCTAssertEqual(received.first?["content"], "via REST")
     }
 
+    func testSocketsJoinAConversationCreatedAfterTheyConnected() async throws {
+        let bobSocket = try await connect(bob.token)
+        let annSocket = try await connect(ann.token)
+        let sent = try await send(.POST, "/api/messages", json: ["recipientId": .string(bob.id), "content": "first ever"], token: ann.token)
+        XCTAssertEqual(sent.status, .created)
+        _ = try await bobSocket.waitForEvent("message:received")
+        let edit = try await annSocket.call("message:edit", ["messageId": .string(sent.json["id"]!.string!), "content": "first ever!"])
+        XCTAssertEqual(edit["ok"], true)
+        let edited = try await bobSocket.waitForEvent("message:edited")
+        XCTAssertEqual(edited.first?["content"], "first ever!", "conversation events reach sockets that predate it")
+        let events = annSocket.received().events.map(\.name)
+        XCTAssertTrue(events.contains("message:edited"), "and the editor's own sockets: \(events)")
+    }
+
+    func testAuthorizationHeader() async throws {
+        let client = try await RawClient.connect(port: port, group: app.eventLoopGroup, headers: ["Authorization": "Bearer \(ann.token)"])
+        let answer = try await client.connectNamespace()
+        XCTAssertTrue(answer.hasPrefix("40{"), answer)
+    }
+
     func testTypingGhostTypingAndExpiry() async throws {
         _ = try await send(.POST, "/api/messages", json: ["recipientId": .string(bob.id), "content": "hi"], token: ann.token)
         let annSocket = try await connect(ann.token)

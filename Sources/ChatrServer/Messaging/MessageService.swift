@@ -80,9 +80,17 @@ struct MessageService {
         conversation.lastSeq = message.seq
         conversation.lastMessageAt = message.createdAt
         let dto = try await assembler.dto(message, conversation: conversation, members: members, knownUsers: [sender])
-        let received = conversation.kind == .direct ? "message:received" : "group:message:received"
-        var events = others.map { RealtimeEvent(received, to: .user($0), dto) }
-        events.append(RealtimeEvent("message:sent", to: .user(senderID), dto))
+        // Encoded once, whatever the number of recipients.
+        let payload = EventPayload.encode(dto)
+        var events: [RealtimeEvent] = []
+        if conversation.kind == .direct {
+            // The first message of a direct conversation: both people's devices join its room.
+            if message.seq == 1 { events.append(RealtimeEvent.join(members.map(\.userID), to: conversationID)) }
+            events += others.map { RealtimeEvent("message:received", to: .user($0), value: payload) }
+        } else {
+            events.append(RealtimeEvent("group:message:received", to: .conversation(conversationID), except: .user(senderID), value: payload))
+        }
+        events.append(RealtimeEvent("message:sent", to: .user(senderID), value: payload))
         return (dto, true, events)
     }
 

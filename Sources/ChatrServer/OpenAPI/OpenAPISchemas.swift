@@ -91,6 +91,15 @@ enum OpenAPISchemas {
             "id": uuid, "previousContent": string, "editedAt": dateTime,
             "editedBy": object(["id": uuid, "username": string, "displayName": string]),
         ])]], required: ["messageId", "edits"]),
+        "Group": object([
+            "id": uuid, "name": string, "description": nullableString, "avatar": nullableString, "ownerId": uuid,
+            "memberCount": ["type": "integer"], "myRole": ["type": "string", "enum": ["owner", "admin", "member"]],
+            "members": ["type": "array", "items": object(["user": ref("PublicUser"), "role": string, "joinedAt": dateTime])],
+            "createdAt": dateTime, "lastMessageAt": dateTime,
+        ], required: ["id", "name", "memberCount"]),
+        "CreateGroupRequest": object(["name": ["type": "string", "minLength": 1, "maxLength": 100],
+                                      "description": ["type": "string", "maxLength": 500],
+                                      "memberIds": ["type": "array", "items": uuid]], required: ["name"]),
         "OutboxEntry": object(["channel": ["type": "string", "enum": ["email", "sms"]], "to": string, "subject": nullableString,
                                "body": string, "code": nullableString, "at": dateTime]),
     ]

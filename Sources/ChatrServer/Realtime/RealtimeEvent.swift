@@ -23,6 +23,24 @@ struct RealtimeEvent: Sendable {
     var except: Target?
     var name: String
     var payload: SocketValue
+    /// Not a message to clients: the connected devices of these users join the target
+    /// conversation's room (a conversation that did not exist when they connected).
+    var joiningUsers: [UUID] = []
+    /// Likewise, the devices of these users leave the room — at once, so a removed member
+    /// hears nothing more.
+    var leavingUsers: [UUID] = []
+
+    static func join(_ users: [UUID], to conversationID: UUID) -> RealtimeEvent {
+        var event = RealtimeEvent("", to: .conversation(conversationID), value: .null)
+        event.joiningUsers = users
+        return event
+    }
+
+    static func leave(_ users: [UUID], from conversationID: UUID) -> RealtimeEvent {
+        var event = RealtimeEvent("", to: .conversation(conversationID), value: .null)
+        event.leavingUsers = users
+        return event
+    }
 
     init<Payload: Encodable>(_ name: String, to target: Target, except: Target? = nil, _ payload: Payload) {
         self.name = name
@@ -64,9 +82,20 @@ final class EventPublisher: Sendable {
     func publish(_ events: [RealtimeEvent]) {
         guard let namespace = namespace.withLockedValue({ $0 }) else { return }
         for event in events {
+            if !event.joiningUsers.isEmpty || !event.leavingUsers.isEmpty {
+                for socket in sockets(of: event.joiningUsers, in: namespace) { socket.join(event.target.room) }
+                for socket in sockets(of: event.leavingUsers, in: namespace) { socket.leave(event.target.room) }
+                continue
+            }
             var broadcast = namespace.to(event.target.room)
             if let except = event.except { broadcast = broadcast.except(except.room) }
             broadcast.emit(event.name, event.payload)
         }
+    }
+
+    /// The connected sockets of these users. (Never `to([])`: no rooms means every socket.)
+    private func sockets(of users: [UUID], in namespace: Namespace) -> [Socket] {
+        guard !users.isEmpty else { return [] }
+        return namespace.to(users.map { RealtimeEvent.Target.user($0).room }).socketIDs.compactMap { namespace.socket($0) }
     }
 }

@@ -24,7 +24,6 @@ struct SocketEventHandlers {
                                                         content: body.content ?? "", type: body.type, clientMessageId: body.clientMessageId,
                                                         replyToId: body.replyToId)
             let result = try await messages.send(from: user, input)
-            if result.created { joinNewConversation(result.message) }
             services.events.publish(result.events)
             return ["message": EventPayload.encode(result.message)]
         }
@@ -36,6 +35,15 @@ struct SocketEventHandlers {
             let result = try await messages.send(from: user, input)
             services.events.publish(result.events)
             return ["message": EventPayload.encode(result.message)]
+        }
+        handle("group:join") { args in
+            let outcome = try await GroupService(services: services, db: app.db).join(try groupID(args), user: user)
+            services.events.publish(outcome.events)
+            return ["group": EventPayload.encode(outcome.value)]
+        }
+        handle("group:leave") { args in
+            services.events.publish(try await GroupService(services: services, db: app.db).leave(try groupID(args), user: user))
+            return [:]
         }
         handle("message:received") { args in
             services.events.publish(try await messages.markDelivered(try messageID(args), by: user))
@@ -186,6 +194,14 @@ struct SocketEventHandlers {
         return try uuid(raw, "messageId")
     }
 
+    /// `groupId` as the bare argument (SPEC) or as `{groupId}`.
+    private func groupID(_ args: [SocketValue]) throws -> UUID {
+        guard let raw = args.first?.stringValue ?? args.first?["groupId"]?.stringValue else {
+            throw ChatrError.badRequest("groupId is required", code: "invalid_payload")
+        }
+        return try uuid(raw, "groupId")
+    }
+
     private func conversationFor(recipientId: String?, groupId: String?) async throws -> (Conversation, [Member]) {
         let address = try Conversations.address(user: recipientId, group: groupId, conversation: nil)
         guard let found = try await Conversations(db: app.db, clock: services.clock).resolve(address, for: user.id!, create: false) else {
@@ -219,15 +235,6 @@ struct SocketEventHandlers {
         }
         events.publish([RealtimeEvent("typing:status", to: .conversation(conversationID), except: .user(me.id!), value: payload(isTyping))])
         return [:]
-    }
-
-    /// A new direct conversation: this socket and the user's other devices join its room, and so
-    /// do the recipient's devices, so later events for it reach everyone.
-    private func joinNewConversation(_ message: MessageDTO) {
-        let room = "conversation:" + message.conversationId
-        var rooms = ["user:" + message.senderId]
-        if let recipient = message.recipientId { rooms.append("user:" + recipient) }
-        for id in socket.namespace.to(rooms).socketIDs { socket.namespace.socket(id)?.join(room) }
     }
 
     private func announce(_ status: PresenceRegistry.Status, ignoringPrivacy: Bool = false) async throws {

@@ -1,0 +1,129 @@
+import Fluent
+import Vapor
+
+/// `/api/groups` (SPEC §6). Thin: decode, call `GroupService` / `MessageService`, publish.
+struct GroupController: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let groups = routes.grouped(UserAuthMiddleware()).grouped("api", "groups")
+        groups.post(use: Self.create)
+        groups.get(use: Self.mine)
+        groups.get(":groupId", use: Self.get)
+        groups.put(":groupId", use: Self.update)
+        groups.delete(":groupId", use: Self.delete)
+        groups.post(":groupId", "join", use: Self.join)
+        groups.post(":groupId", "leave", use: Self.leave)
+        groups.post(":groupId", "members", use: Self.addMember)
+        groups.delete(":groupId", "members", ":userId", use: Self.removeMember)
+        groups.get(":groupId", "messages", use: Self.history)
+        groups.post(":groupId", "messages", use: Self.send)
+    }
+
+    static func service(_ req: Request) -> GroupService { GroupService(services: req.chatr, db: req.db) }
+
+    static func id(_ req: Request, _ name: String) throws -> UUID {
+        guard let id = req.parameters.get(name).flatMap(UUID.init(uuidString:)) else { throw ChatrError.notFound("Group not found") }
+        return id
+    }
+
+    struct CreateBody: Content {
+        var name: String
+        var description: String?
+        var memberIds: [String]?
+    }
+
+    @Sendable static func create(_ req: Request) async throws -> Response {
+        let body = try req.content.decode(CreateBody.self)
+        let memberIDs = try (body.memberIds ?? []).map { raw -> UUID in
+            guard let id = UUID(uuidString: raw) else { throw ChatrError.badRequest("Invalid member id '\(raw)'", code: "invalid_members") }
+            return id
+        }
+        let outcome = try await service(req).create(by: try req.currentUser, name: body.name, description: body.description, memberIDs: memberIDs)
+        req.chatr.events.publish(outcome.events)
+        return try await outcome.value.encodeResponse(status: .created, for: req)
+    }
+
+    struct GroupList: Content { var groups: [GroupDTO] }
+
+    @Sendable static func mine(_ req: Request) async throws -> GroupList {
+        GroupList(groups: try await service(req).mine(try req.currentUser))
+    }
+
+    @Sendable static func get(_ req: Request) async throws -> GroupDTO {
+        try await service(req).get(try id(req, "groupId"), for: try req.currentUser)
+    }
+
+    struct UpdateBody: Content {
+        var name: String?
+        var description: String?
+    }
+
+    @Sendable static func update(_ req: Request) async throws -> GroupDTO {
+        let body = try req.content.decode(UpdateBody.self)
+        let outcome = try await service(req).update(try id(req, "groupId"), by: try req.currentUser, name: body.name, description: body.description)
+        req.chatr.events.publish(outcome.events)
+        return outcome.value
+    }
+
+    struct Done: Content { var success: Bool }
+
+    @Sendable static func delete(_ req: Request) async throws -> Done {
+        req.chatr.events.publish(try await service(req).delete(try id(req, "groupId"), by: try req.currentUser))
+        return Done(success: true)
+    }
+
+    @Sendable static func join(_ req: Request) async throws -> GroupDTO {
+        let outcome = try await service(req).join(try id(req, "groupId"), user: try req.currentUser)
+        req.chatr.events.publish(outcome.events)
+        return outcome.value
+    }
+
+    @Sendable static func leave(_ req: Request) async throws -> Done {
+        req.chatr.events.publish(try await service(req).leave(try id(req, "groupId"), user: try req.currentUser))
+        return Done(success: true)
+    }
+
+    struct AddMemberBody: Content { var userId: String }
+
+    @Sendable static func addMember(_ req: Request) async throws -> GroupDTO {
+        let body = try req.content.decode(AddMemberBody.self)
+        guard let userID = UUID(uuidString: body.userId) else { throw ChatrError.badRequest("Invalid userId") }
+        let outcome = try await service(req).addMember(try id(req, "groupId"), userID: userID, by: try req.currentUser)
+        req.chatr.events.publish(outcome.events)
+        return outcome.value
+    }
+
+    @Sendable static func removeMember(_ req: Request) async throws -> Done {
+        guard let userID = req.parameters.get("userId").flatMap(UUID.init(uuidString:)) else { throw ChatrError.notFound("Not a member of this group") }
+        req.chatr.events.publish(try await service(req).removeMember(try id(req, "groupId"), userID: userID, by: try req.currentUser))
+        return Done(success: true)
+    }
+
+    @Sendable static func history(_ req: Request) async throws -> MessageController.HistoryResponse {
+        let limit = try req.query.get(Int?.self, at: "limit") ?? MessageRules.historyDefault
+        func cursor(_ name: String) throws -> UUID? {
+            guard let raw = try req.query.get(String?.self, at: name) else { return nil }
+            guard let id = UUID(uuidString: raw) else { throw ChatrError.badRequest("Invalid \(name) cursor", code: "invalid_cursor") }
+            return id
+        }
+        let page = try await MessageService(services: req.chatr, db: req.db)
+            .history(.group(try id(req, "groupId")), for: try req.currentUser, limit: limit, before: try cursor("before"), after: try cursor("after"))
+        return MessageController.HistoryResponse(messages: page.messages, hasMore: page.hasMore)
+    }
+
+    struct SendBody: Content {
+        var content: String
+        var type: String?
+        var clientMessageId: String?
+        var replyToId: String?
+    }
+
+    @Sendable static func send(_ req: Request) async throws -> Response {
+        let body = try req.content.decode(SendBody.self)
+        let input = try MessageController.sendInput(recipientId: nil, groupId: try id(req, "groupId").wire, conversationId: nil,
+                                                    content: body.content, type: body.type, clientMessageId: body.clientMessageId,
+                                                    replyToId: body.replyToId)
+        let result = try await MessageService(services: req.chatr, db: req.db).send(from: try req.currentUser, input)
+        req.chatr.events.publish(result.events)
+        return try await result.message.encodeResponse(status: result.created ? .created : .ok, for: req)
+    }
+}

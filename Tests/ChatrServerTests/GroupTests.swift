@@ -1,0 +1,173 @@
+import SocketIO
+import SocketIOTestClient
+import XCTVapor
+@testable import ChatrServer
+
+/// Groups over REST (SPEC §6) and their realtime events (SPEC §7).
+final class GroupTests: ChatrTestCase {
+    var ann: (id: String, token: String)!
+    var bob: (id: String, token: String)!
+    var cat: (id: String, token: String)!
+
+    var serverStarted = false
+
+    override func tearDown() async throws {
+        if serverStarted {
+            await app.socketIOServer?.shutdownGracefully()
+            await app.server.shutdown()
+        }
+        try await super.tearDown()
+    }
+
+    override func setUp() async throws {
+        try await super.setUp()
+        ann = try await makeUser("ann")
+        bob = try await makeUser("bob")
+        cat = try await makeUser("cat")
+    }
+
+    func createGroup(_ name: String = "Lunch", members: [String]) async throws -> String {
+        let reply = try await send(.POST, "/api/groups", json: ["name": .string(name), "description": "Where to eat",
+                                                                "memberIds": .array(members.map { .string($0) })], token: ann.token)
+        XCTAssertEqual(reply.status, .created, reply.text)
+        return try XCTUnwrap(reply.json["id"]?.string)
+    }
+
+    func testCreateListGetAndValidation() async throws {
+        let reply = try await send(.POST, "/api/groups", json: ["name": "  Lunch  ", "memberIds": [.string(bob.id)]], token: ann.token)
+        XCTAssertEqual(reply.status, .created)
+        XCTAssertEqual(reply.json["name"], "Lunch")
+        XCTAssertEqual(reply.json["ownerId"]?.string, ann.id)
+        XCTAssertEqual(reply.json["memberCount"], 2)
+        XCTAssertEqual(reply.json["members"]?.array?.compactMap { $0["role"]?.string }, ["owner", "member"])
+        let id = try XCTUnwrap(reply.json["id"]?.string)
+
+        let mine = try await send(.GET, "/api/groups", token: bob.token)
+        XCTAssertEqual(mine.json["groups"]?.array?.compactMap { $0["id"]?.string }, [id])
+        let none = try await send(.GET, "/api/groups", token: cat.token)
+        XCTAssertEqual(none.json["groups"], [])
+        let outsider = try await send(.GET, "/api/groups/\(id)", token: cat.token)
+        XCTAssertEqual(outsider.status, .forbidden)
+        let missing = try await send(.GET, "/api/groups/\(UUID().uuidString)", token: ann.token)
+        XCTAssertEqual(missing.status, .notFound)
+
+        for body: JSONValue in [["name": ""], ["name": .string(String(repeating: "n", count: 101))],
+                                ["name": "ok", "description": .string(String(repeating: "d", count: 501))],
+                                ["name": "ok", "memberIds": [.string(UUID().uuidString)]], ["name": "ok", "memberIds": ["nope"]], ["name": 7]] {
+            let bad = try await send(.POST, "/api/groups", json: body, token: ann.token)
+            XCTAssertEqual(bad.status, .badRequest, "\(body)")
+        }
+        let groups = try await Conversation.query(on: app.db).all().filter { $0.kind == Conversation.Kind.group }.count
+        XCTAssertEqual(groups, 1)
+    }
+
+    func testRolesGovernChanges() async throws {
+        let id = try await createGroup(members: [bob.id])
+        let byMember = try await send(.PUT, "/api/groups/\(id)", json: ["name": "Mine now"], token: bob.token)
+        XCTAssertEqual(byMember.status, .forbidden)
+        let byOwner = try await send(.PUT, "/api/groups/\(id)", json: ["name": "Dinner"], token: ann.token)
+        XCTAssertEqual(byOwner.json["name"], "Dinner")
+        let addByMember = try await send(.POST, "/api/groups/\(id)/members", json: ["userId": .string(cat.id)], token: bob.token)
+        XCTAssertEqual(addByMember.status, .forbidden)
+        let add = try await send(.POST, "/api/groups/\(id)/members", json: ["userId": .string(cat.id)], token: ann.token)
+        XCTAssertEqual(add.json["memberCount"], 3)
+        let twice = try await send(.POST, "/api/groups/\(id)/members", json: ["userId": .string(cat.id)], token: ann.token)
+        XCTAssertEqual(twice.status, .conflict)
+        let removeOwner = try await send(.DELETE, "/api/groups/\(id)/members/\(ann.id)", token: bob.token)
+        XCTAssertEqual(removeOwner.status, .forbidden)
+        let remove = try await send(.DELETE, "/api/groups/\(id)/members/\(cat.id)", token: ann.token)
+        XCTAssertEqual(remove.status, .ok)
+        let catView = try await send(.GET, "/api/groups/\(id)/messages", token: cat.token)
+        XCTAssertEqual(catView.status, .forbidden, "a removed member cannot read")
+        let deleteByMember = try await send(.DELETE, "/api/groups/\(id)", token: bob.token)
+        XCTAssertEqual(deleteByMember.status, .forbidden)
+        let delete = try await send(.DELETE, "/api/groups/\(id)", token: ann.token)
+        XCTAssertEqual(delete.status, .ok)
+        let gone = try await send(.GET, "/api/groups/\(id)", token: ann.token)
+        XCTAssertEqual(gone.status, .notFound)
+    }
+
+    func testLeavingHandsOverOwnershipAndTheLastOneOutDeletes() async throws {
+        let id = try await createGroup(members: [bob.id])
+        services.clock.advance(by: 1)
+        let join = try await send(.POST, "/api/groups/\(id)/join", token: cat.token)
+        XCTAssertEqual(join.json["memberCount"], 3)
+        let leave = try await send(.POST, "/api/groups/\(id)/leave", token: ann.token)
+        XCTAssertEqual(leave.status, .ok)
+        let group = try await send(.GET, "/api/groups/\(id)", token: bob.token)
+        XCTAssertEqual(group.json["ownerId"]?.string, bob.id, "the longest-standing member becomes owner")
+        _ = try await send(.POST, "/api/groups/\(id)/leave", token: bob.token)
+        _ = try await send(.POST, "/api/groups/\(id)/leave", token: cat.token)
+        let rows = try await Conversation.query(on: app.db).count()
+        XCTAssertEqual(rows, 0, "the last member leaving deletes the group")
+        let notMember = try await send(.POST, "/api/groups/\(id)/leave", token: ann.token)
+        XCTAssertEqual(notMember.status, .notFound)
+    }
+
+    func testGroupMessagesHistoryAndConversationList() async throws {
+        let id = try await createGroup(members: [bob.id])
+        let sent = try await send(.POST, "/api/groups/\(id)/messages", json: ["content": "Pizza?", "clientMessageId": "g-1"], token: bob.token)
+        XCTAssertEqual(sent.status, .created)
+        XCTAssertEqual(sent.json["groupId"]?.string, id)
+        XCTAssertEqual(sent.json["recipientId"], .null)
+        let again = try await send(.POST, "/api/groups/\(id)/messages", json: ["content": "Pizza?", "clientMessageId": "g-1"], token: bob.token)
+        XCTAssertEqual(again.status, .ok)
+        let outsider = try await send(.POST, "/api/groups/\(id)/messages", json: ["content": "let me in"], token: cat.token)
+        XCTAssertEqual(outsider.status, .forbidden)
+        let history = try await send(.GET, "/api/groups/\(id)/messages", token: ann.token)
+        XCTAssertEqual(history.json["messages"]?.array?.compactMap { $0["content"]?.string }, ["Pizza?"])
+        let list = try await send(.GET, "/api/messages/conversations", token: ann.token)
+        let item = try XCTUnwrap(list.json["conversations"]?.array?.first)
+        XCTAssertEqual(item["kind"], "group")
+        XCTAssertEqual(item["group"]?["name"], "Lunch")
+        XCTAssertEqual(item["user"], .null)
+        XCTAssertEqual(item["unreadCount"], 1)
+        XCTAssertEqual(item["lastMessage"]?["content"], "Pizza?")
+    }
+
+    func testRealtimeGroupEventsAndRemoval() async throws {
+        let id = try await createGroup(members: [bob.id, cat.id])
+        try await app.server.start(address: .hostname("127.0.0.1", port: 0))
+        serverStarted = true
+        let port = try XCTUnwrap(app.http.server.shared.localAddress?.port)
+        func connect(_ token: String) async throws -> RawClient {
+            let client = try await RawClient.connect(port: port, group: app.eventLoopGroup)
+            _ = try await client.connectNamespace(auth: #"{"token":"\#(token)"}"#)
+            _ = try await client.waitForEvent("presence:update")
+            return client
+        }
+        let annSocket = try await connect(ann.token)
+        let bobSocket = try await connect(bob.token)
+        let catSocket = try await connect(cat.token)
+
+        let ack = try await annSocket.call("group:message:send", ["groupId": .string(id), "content": "Hi all"])
+        XCTAssertEqual(ack["ok"], true)
+        for socket in [bobSocket, catSocket] {
+            let received = try await socket.waitForEvent("group:message:received")
+            XCTAssertEqual(received.first?["content"], "Hi all")
+        }
+        XCTAssertEqual(annSocket.count("group:message:received"), 0, "not echoed to the sender as received")
+
+        annSocket.emit("typing:start", ["groupId": .string(id)])
+        let typing = try await bobSocket.waitForEvent("typing:status")
+        XCTAssertEqual(typing.first?["type"], "group")
+        XCTAssertEqual(typing.first?["groupId"]?.stringValue, id)
+
+        let removed = try await send(.DELETE, "/api/groups/\(id)/members/\(cat.id)", token: ann.token)
+        XCTAssertEqual(removed.status, .ok)
+        let left = try await bobSocket.waitForEvent("group:user:left")
+        XCTAssertEqual(left.first?["userId"]?.stringValue, cat.id)
+        _ = try await catSocket.waitForEvent("group:user:left")
+        _ = try await annSocket.call("group:message:send", ["groupId": .string(id), "content": "Cat is gone"])
+        _ = try await bobSocket.waitForEvent("group:message:received", count: 2)
+        XCTAssertEqual(catSocket.count("group:message:received"), 1, "a removed member stops receiving at once")
+
+        let rejoin = try await catSocket.call("group:join", .string(id))
+        XCTAssertEqual(rejoin["ok"], true, "\(rejoin)")
+        let joined = try await annSocket.waitForEvent("group:user:joined")
+        XCTAssertEqual(joined.first?["username"], "@cat")
+        _ = try await annSocket.call("group:message:send", ["groupId": .string(id), "content": "Welcome back"])
+        let back = try await catSocket.waitForEvent("group:message:received", count: 2)
+        XCTAssertEqual(back.first?["content"], "Welcome back")
+    }
+}
