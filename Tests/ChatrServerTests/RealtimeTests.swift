@@ -120,6 +120,39 @@ final class RealtimeTests: ChatrTestCase {
         XCTAssertTrue(events.contains("message:edited"), "and the editor's own sockets: \(events)")
     }
 
+    func testUploadsAreDeliveredOnceAndWaveformsAnnounced() async throws {
+        let bobSocket = try await connect(bob.token)
+        let annSocket = try await connect(ann.token)
+        let ogg: [UInt8] = Array("OggS".utf8) + Array(repeating: 7, count: 64)
+        let uploaded = try await upload("/api/messages/upload", field: "file", filename: "voice.ogg", contentType: "audio/ogg", data: ogg,
+                                        fields: ["recipientId": bob.id, "type": "voice", "duration": "2"], token: ann.token)
+        XCTAssertEqual(uploaded.status, .created)
+        let id = try XCTUnwrap(uploaded.json["messageId"]?.string)
+        let received = try await bobSocket.waitForEvent("message:received")
+        XCTAssertEqual(received.first?["id"]?.stringValue, id)
+        XCTAssertEqual(received.first?["type"], "voice")
+
+        let ack = try await annSocket.call("message:send", ["messageId": .string(id)])
+        XCTAssertEqual(ack["ok"], true)
+        XCTAssertEqual(ack["message"]?["id"]?.stringValue, id)
+        _ = await bobSocket.staysSilent(for: .milliseconds(300))  // time for a second delivery, if any
+        XCTAssertEqual(bobSocket.count("message:received"), 1, "the upload was delivered once, not again by message:send")
+
+        let patched = try await send(.PATCH, "/api/messages/\(id)/waveform", json: ["waveform": [0.1, 0.9], "duration": 2.5], token: ann.token)
+        XCTAssertEqual(patched.status, .ok)
+        let waveform = try await bobSocket.waitForEvent("audio:waveform")
+        XCTAssertEqual(waveform.first?["waveform"], [0.1, 0.9])
+        XCTAssertEqual(waveform.first?["messageId"]?.stringValue, id)
+
+        let listening = try await bobSocket.call("audio:listening", ["messageId": .string(id), "isListening": true])
+        XCTAssertEqual(listening["ok"], true)
+        let heard = try await annSocket.waitForEvent("audio:listening")
+        XCTAssertEqual(heard.first?["isListening"], true)
+        _ = try await bobSocket.call("audio:listening", ["messageId": .string(id), "isListening": false, "isEnded": true])
+        let status = try await annSocket.waitForEvent("message:status", count: 2)
+        XCTAssertEqual(status.first?["status"], "listened")
+    }
+
     func testAuthorizationHeader() async throws {
         let client = try await RawClient.connect(port: port, group: app.eventLoopGroup, headers: ["Authorization": "Bearer \(ann.token)"])
         let answer = try await client.connectNamespace()

@@ -13,6 +13,7 @@ struct MessageController: RouteCollection {
         messages.post(use: Self.send)
         messages.post("read", use: Self.read)
         messages.get(":messageId", "edits", use: Self.edits)
+        messages.patch(":messageId", "waveform", use: Self.waveform)
     }
 
     static func service(_ req: Request) -> MessageService { MessageService(services: req.chatr, db: req.db) }
@@ -110,6 +111,18 @@ struct MessageController: RouteCollection {
     @Sendable static func edits(_ req: Request) async throws -> EditsResponse {
         guard let id = req.parameters.get("messageId").flatMap(UUID.init(uuidString:)) else { throw ChatrError.notFound("Message not found") }
         return EditsResponse(messageId: id.wire, edits: try await service(req).edits(of: id, for: try req.currentUser))
+    }
+
+    struct WaveformBody: Content {
+        var waveform: [Double]
+        var duration: Double?
+    }
+
+    @Sendable static func waveform(_ req: Request) async throws -> ReadResponse {
+        guard let id = req.parameters.get("messageId").flatMap(UUID.init(uuidString:)) else { throw ChatrError.notFound("Message not found") }
+        let body = try req.content.decode(WaveformBody.self)
+        req.chatr.events.publish(try await service(req).setWaveform(id, waveform: body.waveform, duration: body.duration, by: try req.currentUser))
+        return ReadResponse(success: true)
     }
 
     private static func uuidQuery(_ req: Request, _ name: String) throws -> UUID? {

@@ -70,7 +70,7 @@ struct MessageDTO: Codable, Sendable, Equatable {
         edited = unsent ? false : message.edited
         editedAt = unsent ? nil : message.editedAt
         self.unsent = unsent
-        fileUrl = unsent ? nil : message.fileURL
+        fileUrl = unsent ? nil : message.fileURL.map(files.url(for:))
         fileName = unsent ? nil : message.fileName
         fileSize = unsent ? nil : message.fileSize
         fileType = unsent ? nil : message.fileType

@@ -25,6 +25,7 @@ struct MessageService {
         var type: Message.Kind = .text
         var clientMessageID: String?
         var replyToID: UUID?
+        var attachment: Attachment?
     }
 
     /// Stores a message and addresses it to the other members. A repeated `clientMessageID`
@@ -32,7 +33,7 @@ struct MessageService {
     func send(from sender: User, _ input: SendInput) async throws -> (message: MessageDTO, created: Bool, events: [RealtimeEvent]) {
         let senderID = try sender.requireID()
         if let problem = MessageRules.contentProblem(input.content) { throw ChatrError.badRequest(problem, code: "content_too_long") }
-        if input.type == .text && input.content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        if input.attachment == nil && input.content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw ChatrError.badRequest("Message content is required", code: "empty_message")
         }
         if let clientID = input.clientMessageID {
@@ -57,7 +58,24 @@ struct MessageService {
         message.senderID = senderID
         message.clientMessageID = input.clientMessageID
         message.content = input.content
-        message.type = input.type
+        message.type = input.attachment?.messageType ?? input.type
+        // The file is stored only once everything else is known to be valid, and removed again
+        // if the message cannot be stored: no error leaves a file behind.
+        var storedKey: String?
+        if let attachment = input.attachment {
+            let key = try await services.files.save(attachment.data, folder: "messages", fileExtension: attachment.kind.fileExtension,
+                                                    contentType: attachment.kind.mimeType)
+            storedKey = key
+            message.fileURL = key
+            message.fileName = attachment.fileName
+            message.fileSize = attachment.data.readableBytes
+            message.fileType = attachment.kind.mimeType
+            message.caption = attachment.caption
+            if attachment.kind.isAudio {
+                message.audioWaveform = try? String(decoding: JSONEncoder().encode(attachment.waveform ?? Attachment.placeholderWaveform(for: attachment.data)), as: UTF8.self)
+                message.audioDuration = attachment.duration
+            }
+        }
         message.status = anyoneOnline ? .delivered : .sent
         message.edited = false
         message.createdAt = services.clock.now
@@ -75,7 +93,11 @@ struct MessageService {
             }
         } catch let error as any DatabaseError where error.isConstraintFailure && input.clientMessageID != nil {
             // The same clientMessageId raced in twice: the first one stored wins.
+            if let storedKey { try? await services.files.delete(key: storedKey) }
             return try await send(from: sender, input)
+        } catch {
+            if let storedKey { try? await services.files.delete(key: storedKey) }
+            throw error
         }
         conversation.lastSeq = message.seq
         conversation.lastMessageAt = message.createdAt
@@ -275,6 +297,30 @@ struct MessageService {
             RealtimeEvent("message:status", to: .user(message.senderID),
                           StatusPayload(messageId: messageID.wire, status: message.status.rawValue, timestamp: services.clock.now)),
         ]
+    }
+
+    /// `PATCH /api/messages/:id/waveform`: the real waveform computed by a client.
+    func setWaveform(_ messageID: UUID, waveform: [Double], duration: Double?, by user: User) async throws -> [RealtimeEvent] {
+        let (message, conversation, _) = try await conversations.messageForMember(messageID, me: try user.requireID())
+        guard message.type == .audio || message.type == .voice else { throw ChatrError.badRequest("Not an audio message", code: "not_audio") }
+        guard !message.isUnsent else { throw ChatrError.badRequest("This message was unsent", code: "unsent") }
+        if let problem = Attachment.waveformProblem(waveform) { throw ChatrError.badRequest(problem, code: "invalid_waveform") }
+        if let duration, let problem = Attachment.durationProblem(duration) { throw ChatrError.badRequest(problem, code: "invalid_duration") }
+        message.audioWaveform = String(decoding: try JSONEncoder().encode(waveform), as: UTF8.self)
+        if let duration { message.audioDuration = duration }
+        try await message.save(on: db)
+        struct WaveformPayload: Encodable { var messageId: String; var waveform: [Double]; var duration: Double?; var conversationId: String }
+        return [RealtimeEvent("audio:waveform", to: .conversation(conversation.id!),
+                              WaveformPayload(messageId: messageID.wire, waveform: waveform, duration: message.audioDuration,
+                                              conversationId: conversation.id!.wire))]
+    }
+
+    /// `message:send` with `messageId`: the message an upload already stored and delivered.
+    /// Answering with it (and sending nothing again) makes a double delivery impossible.
+    func uploaded(_ messageID: UUID, by user: User) async throws -> MessageDTO {
+        let (message, conversation, members) = try await conversations.messageForMember(messageID, me: try user.requireID())
+        guard message.senderID == user.id else { throw ChatrError.forbidden("Not your message") }
+        return try await assembler.dto(message, conversation: conversation, members: members, knownUsers: [user])
     }
 
     // MARK: Reading

@@ -100,6 +100,11 @@ enum OpenAPISchemas {
         "CreateGroupRequest": object(["name": ["type": "string", "minLength": 1, "maxLength": 100],
                                       "description": ["type": "string", "maxLength": 500],
                                       "memberIds": ["type": "array", "items": uuid]], required: ["name"]),
+        "UploadResult": object([
+            "success": bool, "messageId": uuid, "message": ref("ChatMessage"), "fileUrl": string, "fileName": string,
+            "fileSize": ["type": "integer"], "fileType": string, "waveform": ["type": ["array", "null"], "items": ["type": "number"]],
+            "duration": ["type": ["number", "null"]], "needsWaveformGeneration": bool,
+        ], required: ["success", "messageId", "message"]),
         "OutboxEntry": object(["channel": ["type": "string", "enum": ["email", "sms"]], "to": string, "subject": nullableString,
                                "body": string, "code": nullableString, "at": dateTime]),
     ]

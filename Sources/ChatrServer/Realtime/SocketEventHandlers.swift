@@ -20,6 +20,9 @@ struct SocketEventHandlers {
     func register() {
         handle("message:send") { args in
             let body = try decode(SendPayload.self, args)
+            if let uploaded = body.messageId {
+                return ["message": EventPayload.encode(try await messages.uploaded(try uuid(uploaded, "messageId"), by: user))]
+            }
             let input = try MessageController.sendInput(recipientId: body.recipientId, groupId: body.groupId, conversationId: body.conversationId,
                                                         content: body.content ?? "", type: body.type, clientMessageId: body.clientMessageId,
                                                         replyToId: body.replyToId)
@@ -253,6 +256,8 @@ struct SendPayload: Decodable {
     var type: String?
     var clientMessageId: String?
     var replyToId: String?
+    /// A message an upload created (and already delivered).
+    var messageId: String?
 }
 
 struct ReactPayload: Decodable { var messageId: String; var emoji: String }

@@ -139,7 +139,7 @@ struct UserController: RouteCollection {
         guard file.data.readableBytes <= slot.limit else {
             throw ChatrError(.payloadTooLarge, "Image must be at most \(slot.limit / 1024 / 1024) MB")
         }
-        guard let kind = FileSniffer.sniff(file.data.readableBytesView), kind != .gif else {
+        guard let kind = FileSniffer.sniff(file.data.readableBytesView), kind.isImage, kind != .gif else {
             throw ChatrError(.unsupportedMediaType, "Only JPEG, PNG or WebP images are accepted", code: "unsupported_image")
         }
         let user = try req.currentUser
