@@ -64,11 +64,18 @@ private func makeServices(_ app: Application, config: AppConfig) async -> ChatrS
         codes: VerificationCodes(secret: config.jwtSecret, clock: clock),
         delivery: CodeDelivery(mailer: mailer, sms: sms, productName: config.productName,
                                frontendURL: config.frontendOrigins.first ?? config.backendURL, logger: app.logger),
-        files: LocalFileStorage(directory: config.uploadsDirectory, baseURL: config.backendURL),
+        files: makeFileStorage(app, config: config, clock: clock),
         rateLimiter: RateLimiter(clock: clock),
         presence: PresenceRegistry(),
         events: EventPublisher()
     )
+}
+
+private func makeFileStorage(_ app: Application, config: AppConfig, clock: AppClock) -> any FileStorage {
+    guard let s3 = config.s3 else { return LocalFileStorage(directory: config.uploadsDirectory, baseURL: config.backendURL) }
+    return S3FileStorage(config: .init(bucket: s3.bucket, region: s3.region, accessKeyID: s3.accessKeyID, secretAccessKey: s3.secretAccessKey,
+                                       endpoint: s3.endpoint, pathStyle: s3.pathStyle, publicBaseURL: s3.publicBaseURL),
+                         client: app.http.client.shared, clock: clock)
 }
 
 private func routes(_ app: Application, config: AppConfig) throws {

@@ -20,6 +20,8 @@ public struct AppConfig: Sendable {
     public var frontendOrigins: [String]
     public var backendURL: String
     public var uploadsDirectory: String
+    /// Set when `FILE_STORAGE=s3`.
+    public var s3: S3Settings?
     public var maxUploadBytes: Int
     public var productName: String
     public var mailtrap: MailtrapConfig?
@@ -30,6 +32,16 @@ public struct AppConfig: Sendable {
     public var bcryptCost: Int
     /// Apply pending migrations when the server starts (`swift run chatr` needs no setup).
     public var autoMigrate: Bool
+
+    public struct S3Settings: Sendable {
+        public var bucket: String
+        public var region: String
+        public var accessKeyID: String
+        public var secretAccessKey: String
+        public var endpoint: String?
+        public var pathStyle: Bool
+        public var publicBaseURL: String?
+    }
 
     public struct MailtrapConfig: Sendable {
         public var apiKey: String
@@ -112,6 +124,20 @@ extension AppConfig {
                                  apiURL: value("SMS_WORKS_API_URL") ?? "https://api.thesmsworks.co.uk/v1",
                                  sender: value("SMS_WORKS_SENDER") ?? value("PRODUCT_NAME") ?? "Chatr")
         }
+        var s3: S3Settings?
+        switch value("FILE_STORAGE") ?? "local" {
+        case "local": break
+        case "s3":
+            guard let bucket = value("S3_BUCKET"), let key = value("AWS_ACCESS_KEY_ID"), let secret = value("AWS_SECRET_ACCESS_KEY") else {
+                throw ConfigError(description: "FILE_STORAGE=s3 needs S3_BUCKET, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+            }
+            let endpoint = value("S3_ENDPOINT")
+            s3 = S3Settings(bucket: bucket, region: value("AWS_REGION") ?? "us-east-1", accessKeyID: key, secretAccessKey: secret,
+                            endpoint: endpoint, pathStyle: value("S3_FORCE_PATH_STYLE").map { $0 == "true" || $0 == "1" } ?? (endpoint != nil),
+                            publicBaseURL: value("S3_PUBLIC_URL"))
+        default:
+            throw ConfigError(description: "FILE_STORAGE must be local or s3")
+        }
         var swagger: (String, String)?
         if let user = value("SWAGGER_USER"), let pass = value("SWAGGER_PASS") { swagger = (user, pass) }
 
@@ -126,6 +152,7 @@ extension AppConfig {
                 .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
             backendURL: stripTrailingSlash(value("BACKEND_URL") ?? "http://localhost:\(port)"),
             uploadsDirectory: value("UPLOADS_DIR") ?? "./uploads",
+            s3: s3,
             maxUploadBytes: try integer("MAX_UPLOAD_BYTES", default: 10_485_760),
             productName: value("PRODUCT_NAME") ?? "Chatr",
             mailtrap: mailtrap,
@@ -150,7 +177,7 @@ extension AppConfig {
         return AppConfig(mode: .testing, host: "127.0.0.1", port: 0, database: database,
                          jwtSecret: "test-secret-that-is-long-enough-for-hs256",
                          jwtLifetime: 7 * 86_400, frontendOrigins: ["http://localhost:3001"],
-                         backendURL: "http://localhost:3001", uploadsDirectory: uploadsDirectory,
+                         backendURL: "http://localhost:3001", uploadsDirectory: uploadsDirectory, s3: nil,
                          maxUploadBytes: 10_485_760, productName: "Chatr", mailtrap: nil, smsWorks: nil,
                          swaggerCredentials: nil, rateLimits: RateLimits(), bcryptCost: 4, autoMigrate: true)
     }
