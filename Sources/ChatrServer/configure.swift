@@ -67,6 +67,7 @@ private func makeServices(_ app: Application, config: AppConfig) async -> ChatrS
         files: makeFileStorage(app, config: config, clock: clock),
         rateLimiter: RateLimiter(clock: clock),
         presence: PresenceRegistry(),
+        audioProbe: AudioProbe(executable: AudioProbe.find(), threadPool: app.threadPool),
         events: EventPublisher()
     )
 }

@@ -147,3 +147,32 @@ final class UploadTests: ChatrTestCase {
 extension JSONValue {
     var asDouble: Double? { if case .number(let value) = self { return value } else { return nil } }
 }
+
+final class AudioDurationTests: ChatrTestCase {
+    /// A real 16-bit mono WAV of `seconds` at 8 kHz.
+    static func wav(seconds: Double) -> [UInt8] {
+        let rate = 8000, samples = Int(Double(rate) * seconds)
+        func le32(_ v: Int) -> [UInt8] { (0..<4).map { UInt8((v >> (8 * $0)) & 0xFF) } }
+        func le16(_ v: Int) -> [UInt8] { (0..<2).map { UInt8((v >> (8 * $0)) & 0xFF) } }
+        let data = (0..<samples).flatMap { le16(Int(3000 * sin(Double($0) / 8)) & 0xFFFF) }
+        return Array("RIFF".utf8) + le32(36 + data.count) + Array("WAVEfmt ".utf8) + le32(16) + le16(1) + le16(1)
+            + le32(rate) + le32(rate * 2) + le16(2) + le16(16) + Array("data".utf8) + le32(data.count) + data
+    }
+
+    func testTheFilesOwnDurationBeatsTheClients() async throws {
+        guard AudioProbe.find() != nil else { throw XCTSkip("ffprobe is not installed (apt-get install ffmpeg); the client's duration stands") }
+        let ann = try await makeUser("ann")
+        let bob = try await makeUser("bob")
+        let reply = try await upload("/api/messages/upload", field: "file", filename: "a.wav", contentType: "audio/wav",
+                                     data: Self.wav(seconds: 1.5), fields: ["recipientId": bob.id, "duration": "99"], token: ann.token)
+        XCTAssertEqual(reply.status, .created, reply.text)
+        let duration = try XCTUnwrap(reply.json["duration"]?.asDouble)
+        XCTAssertEqual(duration, 1.5, accuracy: 0.01)
+    }
+
+    func testWithoutAProbeTheClientsDurationStands() async throws {
+        let probe = AudioProbe(executable: nil, threadPool: app.threadPool)
+        let measured = await probe.duration(of: ByteBuffer(bytes: Self.wav(seconds: 1)), fileExtension: "wav")
+        XCTAssertNil(measured)
+    }
+}

@@ -47,11 +47,14 @@ struct UploadController: RouteCollection {
             if let problem = Attachment.waveformProblem(values) { throw ChatrError.badRequest(problem, code: "invalid_waveform") }
             return values
         }
-        let duration = try field("duration").map { raw -> Double in
+        var duration = try field("duration").map { raw -> Double in
             guard let value = Double(raw), Attachment.durationProblem(value) == nil else {
                 throw ChatrError.badRequest("duration must be a number of seconds", code: "invalid_duration")
             }
             return value
+        }
+        if kind.isAudio, let measured = await req.chatr.audioProbe.duration(of: file.data, fileExtension: kind.fileExtension) {
+            duration = measured  // what the file says beats what the client says
         }
         let caption = field("caption")?.trimmingCharacters(in: .whitespacesAndNewlines)
         if let caption, caption.count > Attachment.maxCaption {

@@ -13,6 +13,7 @@ public struct ChatrServices: Sendable {
     let files: any FileStorage
     let rateLimiter: RateLimiter
     let presence: PresenceRegistry
+    let audioProbe: AudioProbe
     let events: EventPublisher
 }
 

@@ -1,0 +1,37 @@
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// Reads the real duration of an audio file with `ffprobe` when it is installed; otherwise (or
+/// when it fails or takes too long) the duration the client reported stands.
+struct AudioProbe: Sendable {
+    let executable: String?
+    let threadPool: NIOThreadPool
+
+    static func find() -> String? {
+        ["/usr/bin/ffprobe", "/usr/local/bin/ffprobe", "/opt/homebrew/bin/ffprobe"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    func duration(of data: ByteBuffer, fileExtension: String) async -> Double? {
+        guard let executable else { return nil }
+        return try? await threadPool.runIfActive {
+            let path = NSTemporaryDirectory() + "chatr-probe-\(UUID().uuidString).\(fileExtension)"
+            guard FileManager.default.createFile(atPath: path, contents: Data(buffer: data)) else { return nil }
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = ["-v", "error", "-show_entries", "format=duration", "-of", "default=noprint_wrappers=1:nokey=1", path]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let deadline = Date().addingTimeInterval(5)
+            while process.isRunning && Date() < deadline { usleep(10_000) }
+            if process.isRunning { process.terminate(); return nil }
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            guard process.terminationStatus == 0, let value = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                  value.isFinite, value >= 0 else { return nil }
+            return (value * 1000).rounded() / 1000
+        } ?? nil
+    }
+}
