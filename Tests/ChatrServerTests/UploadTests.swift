@@ -117,6 +117,25 @@ final class UploadTests: ChatrTestCase {
         XCTAssertEqual(messages, 0)
     }
 
+    func testAZipNamedPNGAndATruncatedBodyAreRefused() async throws {
+        let zip: [UInt8] = [0x50, 0x4B, 0x03, 0x04] + Array("payload/evil.exe".utf8) + Array(repeating: 0, count: 64)
+        let fake = try await upload(("holiday.png", zip, "", ""), to: bob.id)
+        XCTAssertEqual(fake.status, .unsupportedMediaType, "a ZIP is not an image, whatever its name")
+
+        let docx: [UInt8] = [0x50, 0x4B, 0x03, 0x04] + Array("[Content_Types].xml word/document.xml".utf8) + Array(repeating: 0, count: 64)
+        let word = try await upload(("cv.docx", docx, "", ""), to: bob.id)
+        XCTAssertEqual(word.status, .created)
+        XCTAssertEqual(word.json["fileType"]?.string, "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+
+        var headers = HTTPHeaders()
+        headers.replaceOrAdd(name: .contentType, value: "multipart/form-data; boundary=cut")
+        headers.bearerAuthorization = .init(token: ann.token)
+        let truncated = "--cut\r\nContent-Disposition: form-data; name=\"recipientId\"\r\n\r\n\(bob.id)\r\n--cut\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\n\u{89}PNG"
+        let response = try await app.sendRequest(.POST, "/api/messages/upload", headers: headers, body: ByteBuffer(string: truncated))
+        XCTAssertEqual(response.status, .badRequest)
+        XCTAssertEqual(storedFiles().count, 1, "only the Word document was stored")
+    }
+
     func testIdempotentUploadsAndCaptionsAndUnsend() async throws {
         let first = try await upload(Self.samples[0], to: bob.id, fields: ["clientMessageId": "up-1", "caption": " Look! "])
         XCTAssertEqual(first.status, .created)

@@ -8,7 +8,8 @@ import socketio
 from test_python_socketio import Inbox
 
 EVENTS = ("message:received", "message:sent", "message:status", "message:reaction", "message:edited", "message:unsent",
-          "typing:status", "ghost:typing", "user:status", "presence:update", "presence:response", "error")
+          "typing:status", "ghost:typing", "user:status", "presence:update", "presence:response", "error",
+          "group:message:received", "group:user:joined", "group:user:left", "group:created", "audio:waveform")
 
 
 def device(server, token, inbox=None):
