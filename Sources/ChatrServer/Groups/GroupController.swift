@@ -100,13 +100,9 @@ struct GroupController: RouteCollection {
 
     @Sendable static func history(_ req: Request) async throws -> MessageController.HistoryResponse {
         let limit = try req.query.get(Int?.self, at: "limit") ?? MessageRules.historyDefault
-        func cursor(_ name: String) throws -> UUID? {
-            guard let raw = try req.query.get(String?.self, at: name) else { return nil }
-            guard let id = UUID(uuidString: raw) else { throw ChatrError.badRequest("Invalid \(name) cursor", code: "invalid_cursor") }
-            return id
-        }
         let page = try await MessageService(services: req.chatr, db: req.db)
-            .history(.group(try id(req, "groupId")), for: try req.currentUser, limit: limit, before: try cursor("before"), after: try cursor("after"))
+            .history(.group(try id(req, "groupId")), for: try req.currentUser, limit: limit,
+                     before: try MessageController.uuidQuery(req, "before"), after: try MessageController.uuidQuery(req, "after"))
         return MessageController.HistoryResponse(messages: page.messages, hasMore: page.hasMore)
     }
 

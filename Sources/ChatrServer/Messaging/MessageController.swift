@@ -125,7 +125,8 @@ struct MessageController: RouteCollection {
         return ReadResponse(success: true)
     }
 
-    private static func uuidQuery(_ req: Request, _ name: String) throws -> UUID? {
+    /// A message-id cursor from the query string (`before`, `after`).
+    static func uuidQuery(_ req: Request, _ name: String) throws -> UUID? {
         guard let raw = try req.query.get(String?.self, at: name) else { return nil }
         guard let id = UUID(uuidString: raw) else { throw ChatrError.badRequest("Invalid \(name) cursor", code: "invalid_cursor") }
         return id

@@ -362,20 +362,17 @@ struct MessageService {
             }
             return message.seq
         }
-        var query = Message.query(on: db).filter(\.$conversationID == conversationID)
+        // Fetch one extra row to learn whether more pages exist in that direction.
+        var query = Message.query(on: db).filter(\.$conversationID == conversationID).limit(limit + 1)
         var page: [Message]
         if let after {
-            query = query.filter(\.$seq > (try await anchor(after)))
-            page = try await query.sort(\.$seq, .ascending).limit(limit + 1).all()
-            let hasMore = page.count > limit
-            page = Array(page.prefix(limit))
-            let context = [conversationID: MessageAssembler.Context(conversation: conversation, members: members)]
-            return (try await assembler.dtos(page, contexts: context, knownUsers: [user]), hasMore)
+            page = try await query.filter(\.$seq > (try await anchor(after))).sort(\.$seq, .ascending).all()
+        } else {
+            if let before { query = query.filter(\.$seq < (try await anchor(before))) }
+            page = try await query.sort(\.$seq, .descending).all().reversed()
         }
-        if let before { query = query.filter(\.$seq < (try await anchor(before))) }
-        page = try await query.sort(\.$seq, .descending).limit(limit + 1).all()
         let hasMore = page.count > limit
-        page = Array(page.prefix(limit).reversed())
+        page = after == nil ? Array(page.suffix(limit)) : Array(page.prefix(limit))
         let context = [conversationID: MessageAssembler.Context(conversation: conversation, members: members)]
         return (try await assembler.dtos(page, contexts: context, knownUsers: [user]), hasMore)
     }
