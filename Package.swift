@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "chatr", targets: ["chatr"]),
         .executable(name: "socketio-echo", targets: ["socketio-echo"]),
+        .executable(name: "chatr-bench", targets: ["chatr-bench"]),
         .library(name: "ChatrServer", targets: ["ChatrServer"]),
         .library(name: "SocketIO", targets: ["SocketIO"]),
         .library(name: "SocketIOVapor", targets: ["SocketIOVapor"]),
@@ -20,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
         .package(url: "https://github.com/vapor/websocket-kit.git", from: "2.16.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.24.0"),
     ],
     targets: [
         // A reusable Socket.IO v4 server: knows nothing about chat, Vapor or Fluent.
@@ -45,6 +49,27 @@ let package = Package(
                 .target(name: "SocketIO"),
                 .target(name: "SocketIOVapor"),
                 .product(name: "Vapor", package: "vapor"),
+            ]
+        ),
+        // A Socket.IO v4 client (WebSocket) sharing the server's codecs: for benchmarks and tools.
+        .target(
+            name: "SocketIOClient",
+            dependencies: [
+                .target(name: "SocketIO"),
+                .product(name: "WebSocketKit", package: "websocket-kit"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        // The load generator (docs/PERFORMANCE.md).
+        .executableTarget(
+            name: "chatr-bench",
+            dependencies: [
+                .target(name: "SocketIOClient"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // A hand-driven Socket.IO client over a real WebSocket, for tests.
@@ -90,6 +115,7 @@ let package = Package(
                 .target(name: "SocketIO"),
                 .target(name: "SocketIOVapor"),
                 .target(name: "SocketIOTestClient"),
+                .target(name: "SocketIOClient"),
                 .product(name: "XCTVapor", package: "vapor"),
             ]
         ),

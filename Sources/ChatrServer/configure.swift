@@ -1,6 +1,7 @@
 import Fluent
 import FluentPostgresDriver
 import FluentSQLiteDriver
+import SQLKit
 import Vapor
 
 /// The one composition root: configuration → database → services → routes.
@@ -14,6 +15,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     try configureDatabase(app, config.database)
     app.migrations.add(ChatrMigrations.all)
     app.asyncCommands.use(MigrateNowCommand(), as: "migrate")
+    app.asyncCommands.use(BenchSeedCommand(), as: "bench-seed")
 
     app.chatr = await makeServices(app, config: config)
 
@@ -30,6 +32,20 @@ public func configure(_ app: Application, config: AppConfig) async throws {
 
     if config.autoMigrate {
         try await app.autoMigrate()
+    }
+    try await tuneSQLite(app, config.database)
+}
+
+/// WAL lets readers (history, lists) run while a message is written, and `synchronous=NORMAL`
+/// syncs at checkpoints instead of every commit — still safe against crashes of the process
+/// (WAL is durable up to the last checkpoint on power loss). `synchronous` is per connection,
+/// so it is set on the connection of every event loop's pool; pooled connections live on.
+private func tuneSQLite(_ app: Application, _ choice: AppConfig.DatabaseChoice) async throws {
+    guard case .sqliteFile = choice else { return }
+    for loop in app.eventLoopGroup.makeIterator() {
+        let db = app.databases.database(.sqlite, logger: app.logger, on: loop)! as! any SQLDatabase
+        try await db.raw("PRAGMA journal_mode=WAL").run()
+        try await db.raw("PRAGMA synchronous=NORMAL").run()
     }
 }
 
@@ -68,6 +84,7 @@ private func makeServices(_ app: Application, config: AppConfig) async -> ChatrS
         rateLimiter: RateLimiter(clock: clock),
         presence: PresenceRegistry(),
         audioProbe: AudioProbe(executable: AudioProbe.find(), threadPool: app.threadPool),
+        writes: WriteGate(enabled: !config.database.isPostgres),
         events: EventPublisher()
     )
 }

@@ -97,3 +97,26 @@ def test_dotenv_file_is_read():
             assert spec["info"]["title"] == "Natter API"
         finally:
             server.stop()
+
+
+def test_bench_seed_creates_signed_in_users_and_is_refused_in_production():
+    from conftest import Server
+    with tempfile.TemporaryDirectory() as workdir:
+        refused = subprocess.run([BIN, "bench-seed", "--users", "4"], cwd=workdir, capture_output=True, text=True, timeout=120,
+                                 env=base_env(CHATR_ENV="production", JWT_SECRET="x" * 40))
+        assert refused.returncode != 0
+        assert not os.path.exists(os.path.join(workdir, "tokens.tsv"))
+        seeded = subprocess.run([BIN, "bench-seed", "--users", "4", "--messages", "10", "--out", "t.tsv"], cwd=workdir,
+                                capture_output=True, text=True, timeout=120, env=base_env())
+        assert seeded.returncode == 0, seeded.stdout + seeded.stderr
+        lines = open(os.path.join(workdir, "t.tsv")).read().split()
+        assert len(lines) == 8  # 4 × (userId, token)
+        server = Server(base_env(), workdir)
+        try:
+            me = requests.get(server.url + "/api/users/me", headers={"Authorization": f"Bearer {lines[1]}"}, timeout=5)
+            assert me.status_code == 200 and me.json()["id"] == lines[0]
+            history = requests.get(server.url + "/api/messages/history", params={"otherUserId": lines[2], "limit": 200},
+                                   headers={"Authorization": f"Bearer {lines[1]}"}, timeout=5).json()
+            assert len(history["messages"]) == 5, "10 messages over 2 pairs"
+        finally:
+            server.stop()

@@ -9,6 +9,8 @@ public struct AppConfig: Sendable {
         case sqliteFile(String)
         case sqliteMemory
         case postgres(String)
+
+        var isPostgres: Bool { if case .postgres = self { return true } else { return false } }
     }
 
     public var mode: Mode

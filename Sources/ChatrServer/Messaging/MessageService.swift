@@ -87,9 +87,11 @@ struct MessageService {
             message.replyToDuration = reply.duration
         }
         do {
-            try await db.transaction { db in
-                message.seq = try await Self.nextSeq(conversationID, at: message.createdAt, on: db)
-                try await message.create(on: db)
+            try await services.writes.run {
+                try await db.transaction { db in
+                    message.seq = try await Self.nextSeq(conversationID, at: message.createdAt, on: db)
+                    try await message.create(on: db)
+                }
             }
         } catch let error as any DatabaseError where error.isConstraintFailure && input.clientMessageID != nil {
             // The same clientMessageId raced in twice: the first one stored wins.

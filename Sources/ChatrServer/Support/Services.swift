@@ -14,6 +14,7 @@ public struct ChatrServices: Sendable {
     let rateLimiter: RateLimiter
     let presence: PresenceRegistry
     let audioProbe: AudioProbe
+    let writes: WriteGate
     let events: EventPublisher
 }
 

@@ -30,9 +30,10 @@ class ChatrTestCase: XCTestCase {
     }
 
     override func tearDown() async throws {
-        try await app.asyncShutdown()
+        // A test that skipped before setUp finished has no app.
+        try await app?.asyncShutdown()
         app = nil
-        try? FileManager.default.removeItem(atPath: uploadsDirectory)
+        if let uploadsDirectory { try? FileManager.default.removeItem(atPath: uploadsDirectory) }
         try await super.tearDown()
     }
 

@@ -1,0 +1,219 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import Histogram
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import SocketIO
+import SocketIOClient
+
+/// Load generator for any server that speaks Chatr's events. Open loop: messages leave at
+/// their scheduled times whatever the server does, and latency counts from the scheduled time,
+/// so a slow server cannot hide its queueing (no coordinated omission).
+@main
+struct ChatrBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chatr-bench",
+        abstract: "Measure Chatr's real-time throughput and latency.",
+        subcommands: [Direct.self, History.self])
+}
+
+struct Common: ParsableArguments {
+    @Option(help: "Server URL") var url = "http://127.0.0.1:3001"
+    @Option(help: "userId<TAB>token lines (chatr bench-seed)") var tokens = "tokens.tsv"
+    @Option(help: "Server process id, to read its RSS and CPU from /proc") var serverPid: String?
+    @Option(help: "Write the results as JSON to this file") var json: String?
+
+    func loadTokens() throws -> [(id: String, token: String)] {
+        try String(contentsOfFile: tokens, encoding: .utf8).split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: "\t")
+            return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
+        }
+    }
+}
+
+struct Direct: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "P sender/receiver pairs exchanging message:send at a fixed total rate.")
+    @OptionGroup var common: Common
+    @Option(help: "Sender/receiver pairs") var pairs = 50
+    @Option(help: "Messages per second, all pairs together") var rate = 1000
+    @Option(help: "Seconds of sending") var duration = 10.0
+
+    func run() async throws {
+        let users = try common.loadTokens()
+        guard users.count >= 2 * pairs else { throw ValidationError("need \(2 * pairs) users in \(common.tokens), found \(users.count)") }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let stats = Stats()
+        let run = String(UUID().uuidString.prefix(6))
+        var senders: [SocketIOClient] = []
+        var receivers: [SocketIOClient] = []
+        for pair in 0..<pairs {
+            for (role, user) in [(0, users[2 * pair]), (1, users[2 * pair + 1])] {
+                var options = SocketIOClient.Options(url: common.url)
+                options.auth = ["token": .string(user.token)]
+                let client = SocketIOClient(options: options, group: group)
+                if role == 1 {
+                    client.on("message:received") { args in
+                        guard let content = args.first?["content"]?.stringValue, content.hasPrefix("bench:"),
+                              let sent = UInt64(content.dropFirst(6)) else { return }
+                        stats.received(latencyNanos: DispatchTime.now().uptimeNanoseconds &- sent)
+                    }
+                    receivers.append(client)
+                } else {
+                    senders.append(client)
+                }
+                try await client.connect()
+            }
+        }
+        let resources = Resources(serverPID: common.serverPid)
+        let total = Int(Double(rate) * duration)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let interval = 1_000_000_000 / UInt64(rate)
+        for index in 0..<total {
+            let due = start + UInt64(index) * interval
+            let now = DispatchTime.now().uptimeNanoseconds
+            if due > now { try await Task.sleep(nanoseconds: due - now) }
+            let pair = index % pairs
+            let payload: SocketValue = ["recipientId": .string(users[2 * pair + 1].id), "content": .string("bench:\(due)"),
+                                        "clientMessageId": .string("bench-\(run)-\(index)")]
+            stats.sent()
+            let sender = senders[pair]
+            Task {
+                let ack = try? await sender.emitWithAck("message:send", [payload], timeout: .seconds(30))
+                stats.acked(ok: ack?.first?["ok"] == .bool(true))
+            }
+        }
+        let sendSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        // Let the last messages arrive.
+        let drainDeadline = Date().addingTimeInterval(10)
+        while stats.snapshot.received < total && Date() < drainDeadline { try await Task.sleep(for: .milliseconds(50)) }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let s = stats.snapshot
+        let report: [(String, String)] = [
+            ("offered rate", "\(rate) msg/s over \(pairs) pairs for \(duration) s"),
+            ("sent / delivered / stored (acked ok)", "\(s.sent) / \(s.received) / \(s.stored)"),
+            ("delivered ratio", String(format: "%.4f", Double(s.received) / Double(max(1, s.sent)))),
+            ("achieved delivery rate", String(format: "%.0f msg/s (sending took %.1f s)", Double(s.received) / elapsed, sendSeconds)),
+            ("latency p50 / p99 / p99.9 / max", String(format: "%.2f / %.2f / %.2f / %.2f ms", s.p50, s.p99, s.p999, s.max)),
+        ] + resources.report(elapsed: elapsed)
+        print("chatr-bench direct — \(machineDescription())")
+        for (name, value) in report { print("  \(name.padding(toLength: 38, withPad: " ", startingAt: 0)) \(value)") }
+        if let path = common.json {
+            let object = Dictionary(uniqueKeysWithValues: report)
+            try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: path))
+        }
+        for client in senders + receivers { client.disconnect() }
+        try await Task.sleep(for: .milliseconds(300))
+        try await group.shutdownGracefully()
+    }
+}
+
+struct History: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "REST latency of history pages and the conversation list.")
+    @OptionGroup var common: Common
+    @Option(help: "Requests per second") var rate = 200
+    @Option(help: "Seconds") var duration = 10.0
+
+    func run() async throws {
+        let users = try common.loadTokens()
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let targets: [(String, @Sendable (Int) -> String)] = [
+            ("history (50 newest)", { i in "/api/messages/history?otherUserId=\(users[(i % (users.count / 2)) * 2 + 1].id)&limit=50" }),
+            ("conversations", { _ in "/api/messages/conversations" }),
+        ]
+        for (label, path) in targets {
+            let stats = Stats()
+            let total = Int(Double(rate) * duration)
+            let start = DispatchTime.now().uptimeNanoseconds
+            let interval = 1_000_000_000 / UInt64(rate)
+            await withTaskGroup(of: Void.self) { tasks in
+                for index in 0..<total {
+                    let due = start + UInt64(index) * interval
+                    let now = DispatchTime.now().uptimeNanoseconds
+                    if due > now { try? await Task.sleep(nanoseconds: due - now) }
+                    let user = users[(index % (users.count / 2)) * 2]
+                    let url = common.url + path(index)
+                    tasks.addTask {
+                        var request = HTTPClientRequest(url: url)
+                        request.headers.add(name: "Authorization", value: "Bearer \(user.token)")
+                        stats.sent()
+                        if let response = try? await client.execute(request, timeout: .seconds(30)) {
+                            _ = try? await response.body.collect(upTo: 10 << 20)
+                            if response.status == .ok { stats.received(latencyNanos: DispatchTime.now().uptimeNanoseconds &- due) }
+                        }
+                    }
+                }
+            }
+            let s = stats.snapshot
+            print(String(format: "%@: %d/%d ok, p50 %.2f ms, p99 %.2f ms, max %.2f ms", label, s.received, s.sent, s.p50, s.p99, s.max))
+        }
+        try await client.shutdown()
+    }
+}
+
+/// Counters and a latency histogram (microseconds), safe from any thread.
+final class Stats: Sendable {
+    struct Snapshot { var sent: Int; var received: Int; var stored: Int; var p50: Double; var p99: Double; var p999: Double; var max: Double }
+    private let state = NIOLockedValueBox((sent: 0, received: 0, stored: 0, histogram: Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)))
+
+    func sent() { state.withLockedValue { $0.sent += 1 } }
+    func acked(ok: Bool) { if ok { state.withLockedValue { $0.stored += 1 } } }
+    func received(latencyNanos: UInt64) {
+        state.withLockedValue {
+            $0.received += 1
+            _ = $0.histogram.record(min(latencyNanos / 1000, 120_000_000))
+        }
+    }
+
+    var snapshot: Snapshot {
+        state.withLockedValue { s in
+            Snapshot(sent: s.sent, received: s.received, stored: s.stored,
+                     p50: Double(s.histogram.valueAtPercentile(50)) / 1000, p99: Double(s.histogram.valueAtPercentile(99)) / 1000,
+                     p999: Double(s.histogram.valueAtPercentile(99.9)) / 1000, max: Double(s.histogram.max) / 1000)
+        }
+    }
+}
+
+/// The server's memory and CPU, and this process's CPU (so it can say it was not the bottleneck).
+struct Resources {
+    let serverPID: String?
+    let serverCPUStart: Double?
+    let ownCPUStart: Double?
+
+    init(serverPID: String?) {
+        self.serverPID = serverPID
+        serverCPUStart = serverPID.flatMap(Self.cpuSeconds)
+        ownCPUStart = Self.cpuSeconds(String(ProcessInfo.processInfo.processIdentifier))
+    }
+
+    func report(elapsed: Double) -> [(String, String)] {
+        var lines: [(String, String)] = []
+        if let pid = serverPID, let rss = Self.rssMegabytes(pid), let cpu = Self.cpuSeconds(pid) {
+            lines.append(("server RSS", String(format: "%.0f MB", rss)))
+            lines.append(("server CPU", String(format: "%.0f %% of one core", (cpu - (serverCPUStart ?? 0)) / elapsed * 100)))
+        }
+        if let own = Self.cpuSeconds(String(ProcessInfo.processInfo.processIdentifier)) {
+            lines.append(("this client's CPU", String(format: "%.0f %% of one core", (own - (ownCPUStart ?? 0)) / elapsed * 100)))
+        }
+        return lines
+    }
+
+    static func rssMegabytes(_ pid: String) -> Double? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+        return kb / 1024
+    }
+
+    static func cpuSeconds(_ pid: String) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return nil }
+        let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / 100
+    }
+}
+
+func machineDescription() -> String {
+    "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory / 1_073_741_824) GiB"
+}
