@@ -85,6 +85,7 @@ private func makeServices(_ app: Application, config: AppConfig) async -> ChatrS
         presence: PresenceRegistry(),
         audioProbe: AudioProbe(executable: AudioProbe.find(), threadPool: app.threadPool),
         writes: WriteGate(enabled: !config.database.isPostgres),
+        directConversations: DirectConversationCache(),
         events: EventPublisher()
     )
 }

@@ -26,7 +26,7 @@ struct MessageAssembler {
             guard let context = contexts[message.conversationID], let sender = users[message.senderID] else { return nil }
             let recipient = context.conversation.kind == .direct ? context.members.first { $0.userID != message.senderID }?.userID : nil
             let reactionList = (reactionsByMessage[message.id!] ?? []).map { ($0, users[$0.userID]?.username ?? "") }
-            return MessageDTO(message, conversation: context.conversation, sender: sender, recipientID: recipient,
+            return MessageDTO(message, conversationKind: context.conversation.kind, sender: sender, recipientID: recipient,
                               reactions: reactionList, files: files)
         }
     }

@@ -49,7 +49,7 @@ struct MessageDTO: Codable, Sendable, Equatable {
     ///   - sender: the message's sender.
     ///   - recipientID: the other member of a direct conversation; nil for a group.
     ///   - reactions: the message's reactions with their users' usernames.
-    init(_ message: Message, conversation: Conversation, sender: User, recipientID: UUID?,
+    init(_ message: Message, conversationKind: Conversation.Kind, sender: User, recipientID: UUID?,
          reactions: [(Reaction, String)], files: any FileStorage) {
         let unsent = message.isUnsent
         id = message.id!.wire
@@ -58,8 +58,8 @@ struct MessageDTO: Codable, Sendable, Equatable {
         senderUsername = sender.username
         senderDisplayName = sender.displayName
         senderProfileImage = sender.profileImage.map(files.url(for:))
-        recipientId = conversation.kind == .direct ? recipientID?.wire : nil
-        groupId = conversation.kind == .group ? conversation.id!.wire : nil
+        recipientId = conversationKind == .direct ? recipientID?.wire : nil
+        groupId = conversationKind == .group ? message.conversationID.wire : nil
         clientMessageId = message.clientMessageID
         content = unsent ? "" : message.content
         type = message.type.rawValue

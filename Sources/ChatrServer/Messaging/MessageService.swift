@@ -30,6 +30,11 @@ struct MessageService {
 
     /// Stores a message and addresses it to the other members. A repeated `clientMessageID`
     /// returns the first message and no events (`created` false).
+    ///
+    /// This is the hot path, kept to two statements in one transaction once a direct
+    /// conversation is known: no read before the write (the unique `(sender, clientMessageId)`
+    /// index catches repeats), SQL without model reflection, and the outgoing message built from
+    /// what is already in memory.
     func send(from sender: User, _ input: SendInput) async throws -> (message: MessageDTO, created: Bool, events: [RealtimeEvent]) {
         let senderID = try sender.requireID()
         if let problem = MessageRules.contentProblem(input.content) { throw ChatrError.badRequest(problem, code: "content_too_long") }
@@ -40,20 +45,15 @@ struct MessageService {
             guard !clientID.isEmpty, clientID.count <= MessageRules.maxClientMessageID else {
                 throw ChatrError.badRequest("clientMessageId must be 1–\(MessageRules.maxClientMessageID) characters", code: "invalid_client_message_id")
             }
-            if let existing = try await Message.query(on: db).filter(\.$senderID == senderID).filter(\.$clientMessageID == clientID).first() {
-                let (_, conversation, members) = try await conversations.messageForMember(existing.requireID(), me: senderID)
-                return (try await assembler.dto(existing, conversation: conversation, members: members, knownUsers: [sender]), false, [])
-            }
         }
-        guard let (conversation, members) = try await conversations.resolve(input.address, for: senderID, create: true) else {
-            throw ChatrError.notFound("Conversation not found")
-        }
-        let conversationID = try conversation.requireID()
+        let target = try await self.target(input.address, for: senderID)
+        let conversationID = target.id
         let reply = try await replySnapshot(input.replyToID, in: conversationID)
-        let others = members.map(\.userID).filter { $0 != senderID }
+        let others = target.members.filter { $0 != senderID }
         let anyoneOnline = others.contains { services.presence.isConnected($0) }
 
         let message = Message()
+        message.id = UUID()
         message.conversationID = conversationID
         message.senderID = senderID
         message.clientMessageID = input.clientMessageID
@@ -90,32 +90,71 @@ struct MessageService {
             try await services.writes.run {
                 try await db.transaction { db in
                     message.seq = try await Self.nextSeq(conversationID, at: message.createdAt, on: db)
-                    try await message.create(on: db)
+                    try await Self.insert(message, on: db)
                 }
             }
         } catch let error as any DatabaseError where error.isConstraintFailure && input.clientMessageID != nil {
-            // The same clientMessageId raced in twice: the first one stored wins.
+            // A retry: the first message with this clientMessageId stands, and nothing is sent again.
             if let storedKey { try? await services.files.delete(key: storedKey) }
-            return try await send(from: sender, input)
+            guard let existing = try await Message.query(on: db).filter(\.$senderID == senderID)
+                .filter(\.$clientMessageID == input.clientMessageID).first() else {
+                throw ChatrError.conflict("The message could not be stored: \(String(describing: error))")
+            }
+            let (_, conversation, members) = try await conversations.messageForMember(existing.requireID(), me: senderID)
+            return (try await assembler.dto(existing, conversation: conversation, members: members, knownUsers: [sender]), false, [])
         } catch {
             if let storedKey { try? await services.files.delete(key: storedKey) }
             throw error
         }
-        conversation.lastSeq = message.seq
-        conversation.lastMessageAt = message.createdAt
-        let dto = try await assembler.dto(message, conversation: conversation, members: members, knownUsers: [sender])
+        // A new message has no reactions yet: everything the client sees is in memory.
+        let dto = MessageDTO(message, conversationKind: target.kind, sender: sender, recipientID: others.first, reactions: [], files: services.files)
         // Encoded once, whatever the number of recipients.
         let payload = EventPayload.encode(dto)
         var events: [RealtimeEvent] = []
-        if conversation.kind == .direct {
+        if target.kind == .direct {
             // The first message of a direct conversation: both people's devices join its room.
-            if message.seq == 1 { events.append(RealtimeEvent.join(members.map(\.userID), to: conversationID)) }
+            if message.seq == 1 { events.append(RealtimeEvent.join(target.members, to: conversationID)) }
             events += others.map { RealtimeEvent("message:received", to: .user($0), value: payload) }
         } else {
             events.append(RealtimeEvent("group:message:received", to: .conversation(conversationID), except: .user(senderID), value: payload))
         }
         events.append(RealtimeEvent("message:sent", to: .user(senderID), value: payload))
         return (dto, true, events)
+    }
+
+    /// The conversation a send goes to, with its members. Direct conversations come from the
+    /// cache after the first lookup; groups are read each time (their members change).
+    private func target(_ address: Conversations.Address, for me: UUID) async throws -> (id: UUID, kind: Conversation.Kind, members: [UUID]) {
+        var cacheKey: String?
+        if case .user(let other) = address {
+            guard other != me else { throw ChatrError.badRequest("You cannot message yourself", code: "invalid_recipient") }
+            let key = Conversation.directKey(me, other)
+            if let hit = services.directConversations.get(key) { return (hit.conversationID, .direct, hit.members) }
+            cacheKey = key
+        }
+        guard let (conversation, members) = try await conversations.resolve(address, for: me, create: true) else {
+            throw ChatrError.notFound("Conversation not found")
+        }
+        let id = try conversation.requireID()
+        let memberIDs = members.map(\.userID)
+        if let cacheKey { services.directConversations.put(cacheKey, .init(conversationID: id, members: memberIDs)) }
+        return (id, conversation.kind, memberIDs)
+    }
+
+    /// One INSERT with every column, without going through the model's reflection.
+    static func insert(_ m: Message, on db: any Database) async throws {
+        try await (db as! any SQLDatabase).insert(into: Message.schema)
+            .columns("id", "conversation_id", "seq", "sender_id", "client_message_id", "content", "type", "status", "read_at",
+                     "file_url", "file_name", "file_size", "file_type", "caption", "audio_waveform", "audio_duration", "deleted_at",
+                     "edited", "edited_at", "reply_to_id", "reply_to_content", "reply_to_sender_name", "reply_to_type",
+                     "reply_to_duration", "created_at", "updated_at")
+            .values(SQLBind(m.id!), SQLBind(m.conversationID), SQLBind(m.seq), SQLBind(m.senderID), SQLBind(m.clientMessageID),
+                    SQLBind(m.content), SQLBind(m.type.rawValue), SQLBind(m.status.rawValue), SQLBind(m.readAt),
+                    SQLBind(m.fileURL), SQLBind(m.fileName), SQLBind(m.fileSize), SQLBind(m.fileType), SQLBind(m.caption),
+                    SQLBind(m.audioWaveform), SQLBind(m.audioDuration), SQLBind(m.deletedAt), SQLBind(m.edited), SQLBind(m.editedAt),
+                    SQLBind(m.replyToID), SQLBind(m.replyToContent), SQLBind(m.replyToSenderName), SQLBind(m.replyToType),
+                    SQLBind(m.replyToDuration), SQLBind(m.createdAt), SQLBind(m.createdAt))
+            .run()
     }
 
     /// Takes the next sequence number of a conversation and bumps its last activity, atomically.

@@ -15,6 +15,7 @@ public struct ChatrServices: Sendable {
     let presence: PresenceRegistry
     let audioProbe: AudioProbe
     let writes: WriteGate
+    let directConversations: DirectConversationCache
     let events: EventPublisher
 }
 
