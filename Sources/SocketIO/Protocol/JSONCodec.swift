@@ -27,7 +27,7 @@ public enum JSONCodec {
 
     public static func serialize(_ value: SocketValue) -> String {
         var out = [UInt8]()
-        out.reserveCapacity(64)
+        out.reserveCapacity(256)
         write(value, into: &out)
         return String(decoding: out, as: UTF8.self)
     }

@@ -44,7 +44,7 @@ public enum SocketCodec {
             if type == .event { type = .binaryEvent } else if type == .ack { type = .binaryAck }
         }
         var out = [UInt8]()
-        out.reserveCapacity(64)
+        out.reserveCapacity(256)
         out.append(UInt8(ascii: "0") + type.rawValue)
         if type == .binaryEvent || type == .binaryAck {
             out.append(contentsOf: String(attachments.count).utf8)

@@ -1,5 +1,5 @@
 /// A Socket.IO payload value: JSON, plus binary buffers (which travel as attachments).
-public indirect enum SocketValue: Sendable, Hashable {
+public enum SocketValue: Sendable, Hashable {
     case null
     case bool(Bool)
     case number(Double)
