@@ -155,6 +155,17 @@ final class UploadTests: ChatrTestCase {
         XCTAssertEqual(shown["unsent"], true)
     }
 
+    func testOnlyTextMessagesCanBeEdited() async throws {
+        let image = try await upload(Self.samples[0], to: bob.id)
+        let id = try XCTUnwrap(UUID(uuidString: image.json["messageId"]!.string!))
+        let annUser = try await User.find(UUID(uuidString: ann.id), on: app.db)
+        await XCTAssertThrowsChatrError(.badRequest) {
+            _ = try await MessageService(services: self.services, db: self.app.db).edit(id, content: "a caption?", by: try XCTUnwrap(annUser))
+        }
+        let edits = try await MessageEdit.query(on: app.db).count()
+        XCTAssertEqual(edits, 0)
+    }
+
     func testFileNamesAreCleaned() {
         XCTAssertEqual(Attachment.cleanFileName("../../etc/passwd", fallbackExtension: "txt"), "passwd")
         XCTAssertEqual(Attachment.cleanFileName("C:\\Users\\me\\photo.png", fallbackExtension: "png"), "photo.png")

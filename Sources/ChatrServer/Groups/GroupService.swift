@@ -10,10 +10,7 @@ struct GroupService {
     static let maxName = 100
     static let maxDescription = 500
 
-    struct Outcome<Value> {
-        var value: Value
-        var events: [RealtimeEvent]
-    }
+    typealias Outcome<Value> = ServiceOutcome<Value>
 
     // MARK: Reading
 

@@ -12,10 +12,7 @@ struct MessageService {
     var conversations: Conversations { Conversations(db: db, clock: services.clock) }
     var assembler: MessageAssembler { MessageAssembler(db: db, files: services.files) }
 
-    struct Outcome<Value> {
-        var value: Value
-        var events: [RealtimeEvent]
-    }
+    typealias Outcome<Value> = ServiceOutcome<Value>
 
     // MARK: Sending
 

@@ -57,6 +57,12 @@ struct RealtimeEvent: Sendable {
     }
 }
 
+/// What a service call produced, and the events to deliver because of it.
+struct ServiceOutcome<Value> {
+    var value: Value
+    var events: [RealtimeEvent]
+}
+
 /// Encodes event payloads with the same JSON conventions as REST (ISO 8601 dates with ms).
 enum EventPayload {
     static func encode<T: Encodable>(_ value: T) -> SocketValue {

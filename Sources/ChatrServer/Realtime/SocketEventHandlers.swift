@@ -131,7 +131,7 @@ struct SocketEventHandlers {
             try await User.query(on: app.db).filter(\.$id == user.id!).set(\.$showOnlineStatus, to: show).update()
             socketUser.update { $0.showOnlineStatus = show }
             // Contacts see the change at once: hidden means offline to them.
-            try await announce(show ? services.presence.status(of: user.id!) : .offline, ignoringPrivacy: true)
+            try await announce(show ? services.presence.status(of: user.id!) : .offline)
             return ["showOnlineStatus": .bool(show)]
         }
     }
@@ -240,7 +240,8 @@ struct SocketEventHandlers {
         return [:]
     }
 
-    private func announce(_ status: PresenceRegistry.Status, ignoringPrivacy: Bool = false) async throws {
+    /// Tells the user's contacts their status (callers decide whether privacy allows it).
+    private func announce(_ status: PresenceRegistry.Status) async throws {
         let contacts = try await Conversations(db: app.db, clock: services.clock).contacts(of: user.id!)
         services.events.publish(Presence.statusEvents(for: user, status: status, to: contacts, clock: services.clock))
     }
