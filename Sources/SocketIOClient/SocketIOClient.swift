@@ -124,7 +124,10 @@ public final class SocketIOClient: Sendable {
     private func open() {
         var headers = HTTPHeaders()
         for (name, value) in options.headers { headers.add(name: name, value: value) }
-        WebSocket.connect(to: endpoint, headers: headers, on: group) { [weak self] ws in
+        // WebSocketKit's default 16 KB frame limit is too small: a presence:update listing a few
+        // hundred online contacts is bigger, and an oversized frame closes the connection.
+        let configuration = WebSocketClient.Configuration(maxFrameSize: 1 << 24)
+        WebSocket.connect(to: endpoint, headers: headers, configuration: configuration, on: group) { [weak self] ws in
             guard let self else { return }
             self.state.withLockedValue { $0.ws = ws }
             ws.onText { [weak self] ws, text in self?.receive(text: text, ws: ws) }

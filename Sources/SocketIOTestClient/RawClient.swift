@@ -26,7 +26,8 @@ public final class RawClient: @unchecked Sendable {
         let promise = group.next().makePromise(of: WebSocket.self)
         var httpHeaders = HTTPHeaders()
         for (name, value) in headers { httpHeaders.add(name: name, value: value) }
-        WebSocket.connect(to: "ws://127.0.0.1:\(port)/socket.io/?EIO=4&transport=websocket\(query)", headers: httpHeaders, on: group) { ws in
+        WebSocket.connect(to: "ws://127.0.0.1:\(port)/socket.io/?EIO=4&transport=websocket\(query)", headers: httpHeaders,
+                          configuration: WebSocketClient.Configuration(maxFrameSize: 1 << 24), on: group) { ws in
             ws.onText { ws, text in
                 if text == "2" { ws.send("3"); return }
                 client.lock.withLock { client.frames.append(.text(text)) }

@@ -16,7 +16,7 @@ struct ChatrBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chatr-bench",
         abstract: "Measure Chatr's real-time throughput and latency.",
-        subcommands: [Direct.self, History.self])
+        subcommands: [Direct.self, Group.self, History.self])
 }
 
 struct Common: ParsableArguments {
@@ -106,6 +106,85 @@ struct Direct: AsyncParsableCommand {
         for client in senders + receivers { client.disconnect() }
         try await Task.sleep(for: .milliseconds(300))
         try await group.shutdownGracefully()
+    }
+}
+
+struct Group: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "One group of N members: messages from rotating senders, deliveries per second to everyone.")
+    @OptionGroup var common: Common
+    @Option(help: "Members (all connected)") var members = 1000
+    @Option(help: "Messages per second into the group") var rate = 50
+    @Option(help: "Seconds of sending") var duration = 10.0
+
+    func run() async throws {
+        let users = try common.loadTokens()
+        guard users.count >= members else { throw ValidationError("need \(members) users in \(common.tokens), found \(users.count)") }
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        var create = HTTPClientRequest(url: common.url + "/api/groups")
+        create.method = .POST
+        create.headers.add(name: "Authorization", value: "Bearer \(users[0].token)")
+        create.headers.add(name: "Content-Type", value: "application/json")
+        let body = try JSONSerialization.data(withJSONObject: ["name": "bench", "memberIds": users[1..<members].map(\.id)])
+        create.body = .bytes(ByteBuffer(bytes: body))
+        let created = try await http.execute(create, timeout: .seconds(60))
+        let groupJSON = try await created.body.collect(upTo: 10 << 20)
+        guard created.status == .created, let group = try JSONSerialization.jsonObject(with: Data(buffer: groupJSON)) as? [String: Any],
+              let groupID = group["id"] as? String else { throw ValidationError("could not create the group: \(created.status)") }
+        try await http.shutdown()
+
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let stats = Stats()
+        var clients: [SocketIOClient] = []
+        for user in users.prefix(members) {
+            var options = SocketIOClient.Options(url: common.url)
+            options.auth = ["token": .string(user.token)]
+            let client = SocketIOClient(options: options, group: loops)
+            client.on("group:message:received") { args in
+                guard let content = args.first?["content"]?.stringValue, content.hasPrefix("bench:"),
+                      let sent = UInt64(content.dropFirst(6)) else { return }
+                stats.received(latencyNanos: DispatchTime.now().uptimeNanoseconds &- sent)
+            }
+            try await client.connect()
+            clients.append(client)
+        }
+        let resources = Resources(serverPID: common.serverPid)
+        let total = Int(Double(rate) * duration)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let interval = 1_000_000_000 / UInt64(rate)
+        for index in 0..<total {
+            let due = start + UInt64(index) * interval
+            let now = DispatchTime.now().uptimeNanoseconds
+            if due > now { try await Task.sleep(nanoseconds: due - now) }
+            let sender = clients[index % clients.count]
+            stats.sent()
+            Task {
+                let ack = try? await sender.emitWithAck("group:message:send", [["groupId": .string(groupID), "content": .string("bench:\(due)")]],
+                                                        timeout: .seconds(30))
+                stats.acked(ok: ack?.first?["ok"] == .bool(true))
+            }
+        }
+        let expected = total * (members - 1)
+        let deadline = Date().addingTimeInterval(15)
+        while stats.snapshot.received < expected && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let s = stats.snapshot
+        print("chatr-bench group — \(machineDescription())")
+        let report: [(String, String)] = [
+            ("group", "\(members) members, \(rate) msg/s for \(duration) s"),
+            ("messages sent / stored", "\(s.sent) / \(s.stored)"),
+            ("deliveries expected / received", "\(expected) / \(s.received)"),
+            ("deliveries per second", String(format: "%.0f", Double(s.received) / elapsed)),
+            ("members still connected", "\(clients.filter(\.isConnected).count) of \(clients.count)"),
+            ("latency p50 / p99 / p99.9 / max", String(format: "%.2f / %.2f / %.2f / %.2f ms", s.p50, s.p99, s.p999, s.max)),
+        ] + resources.report(elapsed: elapsed)
+        for (name, value) in report { print("  \(name.padding(toLength: 38, withPad: " ", startingAt: 0)) \(value)") }
+        if let path = common.json {
+            try JSONSerialization.data(withJSONObject: Dictionary(uniqueKeysWithValues: report), options: [.prettyPrinted, .sortedKeys])
+                .write(to: URL(fileURLWithPath: path))
+        }
+        for client in clients { client.disconnect() }
+        try await Task.sleep(for: .milliseconds(500))
+        try await loops.shutdownGracefully()
     }
 }
 

@@ -72,8 +72,8 @@ struct GroupService {
         }
         let dto = try await dto(group, members: members, me: ownerID, includeMembers: true)
         let id = try group.requireID()
-        var events = [RealtimeEvent.join(members.map(\.userID), to: id)]
-        events += members.map { RealtimeEvent("group:created", to: .user($0.userID), dto) }
+        // Everyone's devices join the room first; then one event, encoded once, reaches them all.
+        let events = [RealtimeEvent.join(members.map(\.userID), to: id), RealtimeEvent("group:created", to: .conversation(id), dto)]
         return Outcome(value: dto, events: events)
     }
 
