@@ -25,6 +25,32 @@ struct Common: ParsableArguments {
     @Option(help: "Server process id, to read its RSS and CPU from /proc") var serverPid: String?
     @Option(help: "Write the results as JSON to this file") var json: String?
 
+    /// A connected client whose `event`s carrying `bench:<due nanos>` are timed into `stats`.
+    func connect(token: String, timing event: String?, into stats: Stats, on group: any EventLoopGroup) async throws -> SocketIOClient {
+        var options = SocketIOClient.Options(url: url)
+        options.auth = ["token": .string(token)]
+        let client = SocketIOClient(options: options, group: group)
+        if let event {
+            client.on(event) { args in
+                guard let content = args.first?["content"]?.stringValue, content.hasPrefix("bench:"),
+                      let sent = UInt64(content.dropFirst(6)) else { return }
+                stats.received(latencyNanos: DispatchTime.now().uptimeNanoseconds &- sent)
+            }
+        }
+        try await client.connect()
+        return client
+    }
+
+    /// Prints the table and, with `--json`, writes it.
+    func publish(_ title: String, _ report: [(String, String)]) throws {
+        print("chatr-bench \(title) — \(machineDescription())")
+        for (name, value) in report { print("  \(name.padding(toLength: 38, withPad: " ", startingAt: 0)) \(value)") }
+        if let json {
+            try JSONSerialization.data(withJSONObject: Dictionary(uniqueKeysWithValues: report), options: [.prettyPrinted, .sortedKeys])
+                .write(to: URL(fileURLWithPath: json))
+        }
+    }
+
     func loadTokens() throws -> [(id: String, token: String)] {
         try String(contentsOfFile: tokens, encoding: .utf8).split(separator: "\n").compactMap { line in
             let parts = line.split(separator: "\t")
@@ -48,23 +74,10 @@ struct Direct: AsyncParsableCommand {
         let run = String(UUID().uuidString.prefix(6))
         var senders: [SocketIOClient] = []
         var receivers: [SocketIOClient] = []
+        // Message i leaves at start + i/rate; receivers time it from that moment.
         for pair in 0..<pairs {
-            for (role, user) in [(0, users[2 * pair]), (1, users[2 * pair + 1])] {
-                var options = SocketIOClient.Options(url: common.url)
-                options.auth = ["token": .string(user.token)]
-                let client = SocketIOClient(options: options, group: group)
-                if role == 1 {
-                    client.on("message:received") { args in
-                        guard let content = args.first?["content"]?.stringValue, content.hasPrefix("bench:"),
-                              let sent = UInt64(content.dropFirst(6)) else { return }
-                        stats.received(latencyNanos: DispatchTime.now().uptimeNanoseconds &- sent)
-                    }
-                    receivers.append(client)
-                } else {
-                    senders.append(client)
-                }
-                try await client.connect()
-            }
+            senders.append(try await common.connect(token: users[2 * pair].token, timing: nil, into: stats, on: group))
+            receivers.append(try await common.connect(token: users[2 * pair + 1].token, timing: "message:received", into: stats, on: group))
         }
         let resources = Resources(serverPID: common.serverPid)
         let total = Int(Double(rate) * duration)
@@ -97,12 +110,7 @@ struct Direct: AsyncParsableCommand {
             ("achieved delivery rate", String(format: "%.0f msg/s (sending took %.1f s)", Double(s.received) / elapsed, sendSeconds)),
             ("latency p50 / p99 / p99.9 / max", String(format: "%.2f / %.2f / %.2f / %.2f ms", s.p50, s.p99, s.p999, s.max)),
         ] + resources.report(elapsed: elapsed)
-        print("chatr-bench direct — \(machineDescription())")
-        for (name, value) in report { print("  \(name.padding(toLength: 38, withPad: " ", startingAt: 0)) \(value)") }
-        if let path = common.json {
-            let object = Dictionary(uniqueKeysWithValues: report)
-            try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: path))
-        }
+        try common.publish("direct", report)
         for client in senders + receivers { client.disconnect() }
         try await Task.sleep(for: .milliseconds(300))
         try await group.shutdownGracefully()
@@ -136,16 +144,7 @@ struct Group: AsyncParsableCommand {
         let stats = Stats()
         var clients: [SocketIOClient] = []
         for user in users.prefix(members) {
-            var options = SocketIOClient.Options(url: common.url)
-            options.auth = ["token": .string(user.token)]
-            let client = SocketIOClient(options: options, group: loops)
-            client.on("group:message:received") { args in
-                guard let content = args.first?["content"]?.stringValue, content.hasPrefix("bench:"),
-                      let sent = UInt64(content.dropFirst(6)) else { return }
-                stats.received(latencyNanos: DispatchTime.now().uptimeNanoseconds &- sent)
-            }
-            try await client.connect()
-            clients.append(client)
+            clients.append(try await common.connect(token: user.token, timing: "group:message:received", into: stats, on: loops))
         }
         let resources = Resources(serverPID: common.serverPid)
         let total = Int(Double(rate) * duration)
@@ -168,7 +167,6 @@ struct Group: AsyncParsableCommand {
         while stats.snapshot.received < expected && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let s = stats.snapshot
-        print("chatr-bench group — \(machineDescription())")
         let report: [(String, String)] = [
             ("group", "\(members) members, \(rate) msg/s for \(duration) s"),
             ("messages sent / stored", "\(s.sent) / \(s.stored)"),
@@ -177,11 +175,7 @@ struct Group: AsyncParsableCommand {
             ("members still connected", "\(clients.filter(\.isConnected).count) of \(clients.count)"),
             ("latency p50 / p99 / p99.9 / max", String(format: "%.2f / %.2f / %.2f / %.2f ms", s.p50, s.p99, s.p999, s.max)),
         ] + resources.report(elapsed: elapsed)
-        for (name, value) in report { print("  \(name.padding(toLength: 38, withPad: " ", startingAt: 0)) \(value)") }
-        if let path = common.json {
-            try JSONSerialization.data(withJSONObject: Dictionary(uniqueKeysWithValues: report), options: [.prettyPrinted, .sortedKeys])
-                .write(to: URL(fileURLWithPath: path))
-        }
+        try common.publish("group", report)
         for client in clients { client.disconnect() }
         try await Task.sleep(for: .milliseconds(500))
         try await loops.shutdownGracefully()
