@@ -1,70 +1,12 @@
-"""Starts the real `chatr` binary as a separate process for end-to-end tests.
-
-CHATR_BIN points at the built executable (default .build/debug/chatr); CHATR_E2E_DATABASE_URL,
-when set, runs the server on PostgreSQL instead of a fresh SQLite file.
-"""
+"""End-to-end fixtures: the real `chatr` binary in a temporary folder (see Tests/support)."""
 import os
-import socket
-import subprocess
+import sys
 import tempfile
-import time
 
 import pytest
-import requests
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.environ.get("CHATR_BIN", os.path.join(ROOT, ".build", "debug", "chatr"))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, env, workdir):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.workdir = workdir
-        self.log = open(os.path.join(workdir, "server.log"), "w+")
-        self.proc = subprocess.Popen(
-            [BIN, "serve", "--hostname", "127.0.0.1", "--port", str(self.port)],
-            cwd=workdir, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("chatr exited early:\n" + self.output())
-            try:
-                if requests.get(self.url + "/api/health", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("chatr did not become healthy:\n" + self.output())
-
-    def output(self):
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise
-        self.log.close()
-
-
-def base_env(**extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATR_", "DATABASE_URL", "JWT_", "MAILTRAP", "SMS_WORKS"))}
-    env["CHATR_ENV"] = "development"
-    if os.environ.get("CHATR_E2E_DATABASE_URL"):
-        env["DATABASE_URL"] = os.environ["CHATR_E2E_DATABASE_URL"]
-    env.update(extra)
-    return env
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
+from chatr_process import Server, base_env  # noqa: E402
 
 
 @pytest.fixture

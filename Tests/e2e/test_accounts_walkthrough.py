@@ -6,7 +6,7 @@ import uuid
 
 import requests
 
-from conftest import BIN, base_env
+from chatr_process import BIN, base_env
 
 PASSWORD = "Walk-through1!"
 
@@ -85,7 +85,7 @@ def test_migrate_applies_and_exits():
 
 
 def test_dotenv_file_is_read():
-    from conftest import Server
+    from chatr_process import Server
     with tempfile.TemporaryDirectory() as workdir:
         with open(os.path.join(workdir, ".env"), "w") as f:
             f.write("PRODUCT_NAME=Natter\nJWT_EXPIRES_IN=1h\n")
@@ -100,7 +100,7 @@ def test_dotenv_file_is_read():
 
 
 def test_bench_seed_creates_signed_in_users_and_is_refused_in_production():
-    from conftest import Server
+    from chatr_process import Server
     with tempfile.TemporaryDirectory() as workdir:
         refused = subprocess.run([BIN, "bench-seed", "--users", "4"], cwd=workdir, capture_output=True, text=True, timeout=120,
                                  env=base_env(CHATR_ENV="production", JWT_SECRET="x" * 40))

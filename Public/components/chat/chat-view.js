@@ -1,0 +1,131 @@
+// The open conversation: header with presence/typing, the message list with infinite scroll
+// back through history, ghost text, and the composer.
+import { html, render } from '../../lib/html.js';
+import { avatar, presenceOf } from '../common/avatar.js';
+import { messageList } from './message-view.js';
+import { mountComposer } from './composer.js';
+import { attachAudioPlayer } from './audio-player.js';
+import { openMessageMenu, showEditHistory } from './message-menu.js';
+import { openLightbox } from '../lightbox/lightbox.js';
+import { openProfile } from '../profile/profile.js';
+import { openGroupInfo } from '../groups/group-info.js';
+import { toast } from '../toast/toast.js';
+
+export function mountChatView(root, controller) {
+  const { store } = controller;
+  let mountedKey = null;
+  let unmountComposer = () => {};
+  let player = null;
+
+  function drawEmpty() {
+    render(root, html`<div class="chat-empty"><p>Select a conversation or search for someone to start chatting.</p></div>`);
+  }
+
+  function mount(state) {
+    unmountComposer();
+    player?.stop();
+    mountedKey = state.active?.key ?? null;
+    if (!state.active) { drawEmpty(); return; }
+    render(root, html`
+      <header class="chat-header">
+        <button type="button" class="icon-btn back" data-action="back" aria-label="Back to conversations">←</button>
+        <button type="button" class="chat-title" data-action="info" data-chat-title></button>
+      </header>
+      <div class="messages" data-messages role="log" aria-label="Messages" tabindex="-1"></div>
+      <div class="ghost-text" data-ghost aria-live="polite" hidden></div>
+      <div data-composer></div>`);
+    unmountComposer = mountComposer(root.querySelector('[data-composer]'), controller);
+    player = attachAudioPlayer(root.querySelector('[data-messages]'), controller);
+    drawHeader(state);
+    drawMessages(state, { toBottom: true });
+    drawGhost(state);
+  }
+
+  function drawHeader(state) {
+    const { active } = state;
+    const title = root.querySelector('[data-chat-title]');
+    const typing = Object.values(state.typing[active.key] ?? {});
+    const recording = Object.values(state.recording[active.key] ?? {});
+    if (active.kind === 'group') {
+      const item = state.conversations.find((c) => c.group?.id === active.group.id);
+      const group = item?.group ?? active.group;
+      const subtitle = recording.length ? `${recording.join(', ')} recording…` : typing.length ? `${typing.join(', ')} typing…` : `${group.memberCount ?? ''} members`;
+      render(title, html`${avatar(group, { group: true, size: 36 })}<span><span class="chat-name">${group.name}</span><span class="chat-sub" data-chat-sub>${subtitle}</span></span>`);
+    } else {
+      const user = active.user;
+      const presence = presenceOf(user, state.presence);
+      const subtitle = recording.length ? 'recording a voice message…' : typing.length ? 'typing…' : presence.text;
+      render(title, html`${avatar(user, { size: 36, status: presence.status })}<span><span class="chat-name">${user.displayName}</span><span class="chat-sub" data-chat-sub>${subtitle}</span></span>`);
+    }
+  }
+
+  function drawMessages(state, { toBottom = false, keepFromBottom = null } = {}) {
+    const list = root.querySelector('[data-messages]');
+    const { active } = state;
+    const chat = controller.chat(active.key);
+    const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+    const fromBottom = list.scrollHeight - list.scrollTop;
+    const names = (slice) => Object.entries(state[slice][active.key] ?? {}).filter(([id]) => id !== state.me.id).map(([, name]) => name);
+    render(list, messageList(chat.messages, {
+      me: state.me, isGroup: active.kind === 'group', hasMore: chat.hasMore, typingNames: names('typing'), recordingNames: names('recording'),
+    }));
+    if (keepFromBottom !== null) list.scrollTop = list.scrollHeight - keepFromBottom;
+    else if (toBottom || nearBottom) list.scrollTop = list.scrollHeight;
+    else list.scrollTop = list.scrollHeight - fromBottom;
+    player.refresh();
+  }
+
+  function drawGhost(state) {
+    const box = root.querySelector('[data-ghost]');
+    const text = state.active.kind === 'direct' ? state.ghost[state.active.key]?.[state.active.user.id] : null;
+    box.hidden = !text;
+    box.textContent = text ? `${state.active.user.displayName} is typing: ${text}` : '';
+  }
+
+  // Infinite scroll: near the top, fetch the previous page and keep the view where it was.
+  root.addEventListener('scroll', async (e) => {
+    const list = e.target;
+    if (!list.matches?.('[data-messages]') || list.scrollTop > 120) return;
+    const fromBottom = list.scrollHeight - list.scrollTop;
+    try {
+      if (await controller.loadOlder()) drawMessages(store.get(), { keepFromBottom: fromBottom });
+    } catch { toast('Could not load earlier messages', 'error'); }
+  }, true);
+
+  root.addEventListener('click', async (e) => {
+    const target = e.target.closest('[data-action], [data-lightbox], [data-menu], [data-react], [data-history], [data-retry], [data-discard]');
+    if (!target) return;
+    const d = target.dataset;
+    const state = store.get();
+    if (d.action === 'back') controller.closeChat();
+    if (d.action === 'info') state.active.kind === 'group' ? openGroupInfo(controller, state.active.group.id) : openProfile(controller, state.active.user);
+    if (d.lightbox) openLightbox(d.lightbox, d.caption);
+    if (d.menu) openMessageMenu(controller, target, findMessage(d.menu));
+    if (d.react) controller.react(d.id, d.react).catch((err) => toast(err.message, 'error'));
+    if (d.history) showEditHistory(controller, d.history);
+    if (d.retry) controller.retry(d.retry);
+    if (d.discard) controller.discard(d.discard);
+  });
+
+  // Right-click (or the context-menu key) on a message opens its menu.
+  root.addEventListener('contextmenu', (e) => {
+    const msg = e.target.closest('[data-msg]');
+    if (!msg || !msg.dataset.msg || msg.classList.contains('unsent')) return;
+    e.preventDefault();
+    openMessageMenu(controller, msg, findMessage(msg.dataset.msg));
+  });
+
+  function findMessage(id) {
+    return controller.chat(store.get().active.key).messages.find((m) => m.id === id);
+  }
+
+  mount(store.get());
+  const unsubscribe = store.subscribe((state, changed) => {
+    if (changed.has('active') && (state.active?.key ?? null) !== mountedKey) { mount(state); return; }
+    if (!state.active) return;
+    if (changed.has('chats') || changed.has('typing') || changed.has('recording')) drawMessages(state);
+    if (changed.has('presence') || changed.has('typing') || changed.has('recording') || changed.has('conversations')) drawHeader(state);
+    if (changed.has('ghost')) drawGhost(state);
+  });
+  return () => { unsubscribe(); unmountComposer(); player?.stop(); };
+}

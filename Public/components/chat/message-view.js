@@ -1,0 +1,93 @@
+// Markup for the message list: bubbles grouped by sender, each kind of content, reactions,
+// reply quotes and the delivery line. Pure functions of the state, so redrawing is safe.
+import { html, safeURL } from '../../lib/html.js';
+import { groupBySender, deliveryStatus, previewText } from '../../lib/messages.js';
+import { clockTime, formatBytes, formatDuration } from '../../lib/time.js';
+import { avatar } from '../common/avatar.js';
+
+export function messageList(messages, { me, isGroup, hasMore, typingNames, recordingNames }) {
+  const status = deliveryStatus(messages, me.id);
+  return html`
+    ${hasMore ? html`<div class="load-more" data-load-more>Loading earlier messages…</div>` : html`<div class="history-start">This is the beginning of the conversation.</div>`}
+    ${groupBySender(messages).map((group) => senderGroup(group, { me, isGroup, status }))}
+    ${recordingNames.length ? html`<div class="typing-row" data-recording>🎤 ${recordingNames.join(', ')} ${recordingNames.length > 1 ? 'are' : 'is'} recording a voice message…</div>` : ''}
+    ${typingNames.length ? html`<div class="typing-row" data-typing aria-label="${typingNames.join(', ')} typing">
+      <span class="typing-dots"><span></span><span></span><span></span></span> ${isGroup ? `${typingNames.join(', ')} typing` : ''}</div>` : ''}`;
+}
+
+function senderGroup(group, { me, isGroup, status }) {
+  const mine = group.senderId === me.id;
+  const first = group.messages[0];
+  return html`
+    <div class="msg-group ${mine ? 'mine' : 'theirs'}">
+      ${!mine && isGroup ? html`<div class="msg-sender">${avatar({ displayName: first.senderDisplayName, profileImage: first.senderProfileImage }, { size: 24 })}
+        <span>${first.senderDisplayName}</span></div>` : ''}
+      ${group.messages.map((m) => html`
+        ${bubble(m, mine, me)}
+        ${status && (m.id ?? m.clientMessageId) === status.id ? html`<div class="delivery ${status.failed ? 'failed' : ''}" data-delivery>${status.text}${status.failed
+          ? html` — <button type="button" class="link" data-retry="${m.clientMessageId}">Retry</button> · <button type="button" class="link" data-discard="${m.clientMessageId}">Delete</button>` : ''}</div>` : ''}`)}
+    </div>`;
+}
+
+function bubble(m, mine, me) {
+  const id = m.id ?? '';
+  return html`
+    <div class="msg ${m.pending ? 'pending' : ''} ${m.failed ? 'failed' : ''} ${m.unsent ? 'unsent' : ''}" data-msg="${id}" data-cmid="${m.clientMessageId ?? ''}"
+      data-type="${m.type}" tabindex="0" aria-label="${mine ? 'You' : m.senderDisplayName}: ${previewText(m)}">
+      ${m.replyTo && !m.unsent ? html`<div class="quote"><strong>${m.replyTo.senderDisplayName ?? ''}</strong> ${previewText(m.replyTo)}</div>` : ''}
+      <div class="bubble">${content(m, mine)}</div>
+      ${m.reactions?.length ? reactions(m, me) : ''}
+      <div class="msg-meta">
+        <time datetime="${m.createdAt}">${clockTime(m.createdAt)}</time>
+        ${m.edited && !m.unsent ? html`<button type="button" class="link edited" data-history="${id}" title="Show edit history">edited</button>` : ''}
+        ${id && !m.unsent ? html`<button type="button" class="icon-btn msg-menu-btn" data-menu="${id}" aria-label="Message actions">⋯</button>` : ''}
+      </div>
+    </div>`;
+}
+
+function content(m, mine) {
+  if (m.unsent) return html`<p class="text unsent-text">${mine ? 'You unsent a message' : 'This message was unsent'}</p>`;
+  switch (m.type) {
+    case 'image':
+      return html`<button type="button" class="image-btn" data-lightbox="${m.fileUrl}" data-caption="${m.caption ?? ''}" aria-label="Open image">
+        <img src="${safeURL(m.fileUrl)}" alt="${m.caption || m.fileName || 'Image'}" loading="lazy"></button>
+        ${m.caption ? html`<p class="text">${m.caption}</p>` : ''}`;
+    case 'audio':
+    case 'voice':
+      return audioPlayer(m);
+    case 'video':
+      return html`<video controls preload="metadata" src="${safeURL(m.fileUrl)}"></video>${fileCard(m)}`;
+    case 'file':
+      return fileCard(m);
+    default:
+      return html`<p class="text">${m.content}</p>`;
+  }
+}
+
+function fileCard(m) {
+  return html`<a class="file-card" href="${safeURL(m.fileUrl)}" download="${m.fileName ?? 'file'}" target="_blank" rel="noopener">
+    <span class="file-icon" aria-hidden="true">📄</span>
+    <span><span class="file-name">${m.fileName ?? 'File'}</span><span class="file-size">${formatBytes(m.fileSize)}</span></span></a>
+    ${m.caption ? html`<p class="text">${m.caption}</p>` : ''}`;
+}
+
+/** 100 bars; audio-player.js fills them as the audio plays. */
+function audioPlayer(m) {
+  const bars = (m.waveform?.length ? m.waveform : new Array(100).fill(0.1)).slice(0, 200);
+  return html`<div class="audio" data-audio="${m.id ?? ''}" data-src="${safeURL(m.fileUrl)}">
+    <button type="button" class="icon-btn play" data-play aria-label="Play ${m.type === 'voice' ? 'voice message' : 'audio'}">▶</button>
+    <span class="waveform" aria-hidden="true">${bars.map((v) => html`<span style="height:${Math.max(8, Math.round(Number(v) * 100))}%"></span>`)}</span>
+    <span class="audio-time" data-audio-time>${formatDuration(m.duration)}</span>
+  </div>${m.type === 'audio' && m.fileName ? html`<p class="file-size">${m.fileName}</p>` : ''}`;
+}
+
+function reactions(m, me) {
+  const byEmoji = new Map();
+  for (const r of m.reactions) {
+    if (!byEmoji.has(r.emoji)) byEmoji.set(r.emoji, []);
+    byEmoji.get(r.emoji).push(r);
+  }
+  return html`<div class="reactions">${[...byEmoji].map(([emoji, list]) => html`
+    <button type="button" class="reaction ${list.some((r) => r.userId === me.id) ? 'mine' : ''}" data-react="${emoji}" data-id="${m.id}"
+      title="${list.map((r) => r.username).join(', ')}" aria-label="${emoji} ${list.length}: ${list.map((r) => r.username).join(', ')}">${emoji} ${list.length}</button>`)}</div>`;
+}

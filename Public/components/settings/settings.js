@@ -1,0 +1,144 @@
+// Settings: names, profile and cover image, online-status visibility, two-factor authentication,
+// theme, sign out.
+import { html, render, safeURL, cssURL } from '../../lib/html.js';
+import { openPanel, closeAllPanels } from '../panel/panel.js';
+import { confirmDialog, promptDialog } from '../dialog/dialog.js';
+import { toast } from '../toast/toast.js';
+import { avatar } from '../common/avatar.js';
+import { setTheme } from '../../lib/theme.js';
+
+export function openSettings(controller) {
+  openPanel('Settings', (body) => {
+    const { store, api } = controller;
+
+    function draw() {
+      const me = store.get().me;
+      const dark = document.documentElement.dataset.theme === 'dark';
+      render(body, html`
+        <div class="profile-cover" style="${me.coverImage ? `background-image:${cssURL(me.coverImage)}` : ''}">
+          <div class="profile-avatar">${avatar(me, { size: 88 })}</div>
+        </div>
+        <p class="profile-username">${me.username}</p>
+        <div class="row-buttons">
+          <label class="btn">Change photo<input type="file" accept="image/jpeg,image/png,image/webp" data-image="profile-image" hidden></label>
+          ${me.profileImage ? html`<button type="button" class="btn" data-remove="profile-image">Remove photo</button>` : ''}
+          <label class="btn">Change cover<input type="file" accept="image/jpeg,image/png,image/webp" data-image="cover-image" hidden></label>
+          ${me.coverImage ? html`<button type="button" class="btn" data-remove="cover-image">Remove cover</button>` : ''}
+        </div>
+        <form data-profile class="stack">
+          <label class="field"><span>Display name</span><input name="displayName" value="${me.displayName}" maxlength="50" required></label>
+          <label class="field"><span>First name</span><input name="firstName" value="${me.firstName ?? ''}" maxlength="50"></label>
+          <label class="field"><span>Last name</span><input name="lastName" value="${me.lastName ?? ''}" maxlength="50"></label>
+          <p class="form-error" role="alert" hidden></p>
+          <button type="submit" class="btn btn-primary">Save profile</button>
+        </form>
+        <h3>Privacy</h3>
+        <label class="switch"><input type="checkbox" data-online ${me.showOnlineStatus ? 'checked' : ''}> Show when I am online</label>
+        <label class="switch"><input type="checkbox" data-ghost ${store.get().settings.ghost ? 'checked' : ''}> Ghost typing: let people see what I type before I send it</label>
+        <h3>Appearance</h3>
+        <label class="switch"><input type="checkbox" data-dark ${dark ? 'checked' : ''}> Dark theme</label>
+        <h3>Two-factor authentication</h3>
+        <div data-2fa>${me.twoFactorEnabled
+          ? html`<p>Two-factor authentication is <strong>on</strong>.</p><button type="button" class="btn" data-2fa-disable>Turn off</button>`
+          : html`<p>Protect your account with an authenticator app.</p><button type="button" class="btn" data-2fa-setup>Set up</button>`}</div>
+        <h3>Account</h3>
+        <button type="button" class="btn btn-danger" data-logout>Sign out</button>`);
+      body.querySelector('[data-online]').checked = me.showOnlineStatus;
+      body.querySelector('[data-ghost]').checked = !!store.get().settings.ghost;
+      body.querySelector('[data-dark]').checked = dark;
+    }
+
+    body.addEventListener('submit', async (e) => {
+      if (!e.target.matches('[data-profile]')) return;
+      e.preventDefault();
+      const error = e.target.querySelector('.form-error');
+      const f = Object.fromEntries(new FormData(e.target));
+      try {
+        await controller.updateProfile({ displayName: f.displayName, firstName: f.firstName || null, lastName: f.lastName || null });
+        toast('Profile saved', 'success');
+        error.hidden = true;
+      } catch (err) { error.textContent = err.message; error.hidden = false; }
+    });
+
+    body.addEventListener('change', async (e) => {
+      const t = e.target;
+      try {
+        if (t.matches('[data-online]')) {
+          await controller.updateProfile({ showOnlineStatus: t.checked });
+          toast(t.checked ? 'People can see when you are online' : 'You appear offline to everyone');
+        }
+        if (t.matches('[data-ghost]')) {
+          localStorage.setItem('chatr.ghost', t.checked ? '1' : '0');
+          store.update({ settings: { ...store.get().settings, ghost: t.checked } });
+        }
+        if (t.matches('[data-dark]')) setTheme(t.checked ? 'dark' : 'light');
+        if (t.matches('[data-image]') && t.files[0]) {
+          const field = t.dataset.image === 'profile-image' ? 'profileImage' : 'coverImage';
+          const form = new FormData();
+          form.append(field, t.files[0]);
+          const result = await api.post(`/api/users/${t.dataset.image}`, form);
+          controller.setMe({ [field]: result[field] });
+          toast('Image updated', 'success');
+          draw();
+        }
+      } catch (err) { toast(err.message, 'error'); draw(); }
+    });
+
+    body.addEventListener('click', async (e) => {
+      const t = e.target.closest('button');
+      if (!t) return;
+      try {
+        if (t.dataset.remove) {
+          const field = t.dataset.remove === 'profile-image' ? 'profileImage' : 'coverImage';
+          if (!(await confirmDialog({ title: 'Remove image?', message: 'It will be deleted.', confirmLabel: 'Remove', danger: true }))) return;
+          await api.delete(`/api/users/${t.dataset.remove}`);
+          controller.setMe({ [field]: null });
+          draw();
+        }
+        if ('2faSetup' in t.dataset) await setupTwoFactor(controller, body.querySelector('[data-2fa]'), draw);
+        if ('2faDisable' in t.dataset) {
+          const token = await promptDialog({ title: 'Turn off two-factor authentication', label: 'Code from your authenticator app', confirmLabel: 'Turn off' });
+          if (!token) return;
+          await api.post('/api/auth/2fa/disable', { token });
+          controller.setMe({ twoFactorEnabled: false });
+          toast('Two-factor authentication is off');
+          draw();
+        }
+        if ('logout' in t.dataset) {
+          if (!(await confirmDialog({ title: 'Sign out?', message: 'You will stop receiving messages on this device.', confirmLabel: 'Sign out' }))) return;
+          closeAllPanels();
+          await controller.signOut();
+        }
+      } catch (err) { toast(err.message, 'error'); }
+    });
+
+    draw();
+    const unsubscribe = store.subscribe((_, changed) => { if (changed.has('me') && !body.contains(document.activeElement)) draw(); });
+    return unsubscribe;
+  });
+}
+
+async function setupTwoFactor(controller, box, redraw) {
+  const { secret, qrCode } = await controller.api.post('/api/auth/2fa/setup');
+  render(box, html`
+    <p>Scan this with Google Authenticator, Authy or 1Password, then enter the code it shows.</p>
+    <img class="qr" src="${safeURL(qrCode)}" alt="QR code for your authenticator app" width="200" height="200">
+    <p class="muted">Or enter this key: <code data-secret>${secret}</code></p>
+    <form data-2fa-verify class="stack">
+      <label class="field"><span>Code</span><input name="token" inputmode="numeric" maxlength="6" autocomplete="one-time-code" required></label>
+      <p class="form-error" role="alert" hidden></p>
+      <button type="submit" class="btn btn-primary">Turn on</button>
+    </form>`);
+  box.querySelector('input').focus();
+  box.querySelector('form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    e.stopPropagation();
+    const error = box.querySelector('.form-error');
+    try {
+      await controller.api.post('/api/auth/2fa/verify', { token: new FormData(e.target).get('token') });
+      controller.setMe({ twoFactorEnabled: true });
+      toast('Two-factor authentication is on', 'success');
+      redraw();
+    } catch (err) { error.textContent = err.message; error.hidden = false; }
+  });
+}

@@ -1,0 +1,31 @@
+// The signed-in layout: conversation list beside the chat (one at a time on a phone), and the
+// connection indicator.
+import { html, render } from '../../lib/html.js';
+import { mountSidebar } from '../sidebar/sidebar.js';
+import { mountChatView } from '../chat/chat-view.js';
+
+const CONNECTION_TEXT = { online: 'Connected', connecting: 'Connecting…', offline: 'Offline — messages will be sent when you are back' };
+
+export function mountShell(root, controller) {
+  render(root, html`
+    <div class="app">
+      <aside class="sidebar" aria-label="Conversations"></aside>
+      <main class="chat" aria-label="Chat"></main>
+    </div>
+    <div class="connection" role="status" aria-live="polite" data-connection></div>`);
+  const app = root.querySelector('.app');
+  const indicator = root.querySelector('[data-connection]');
+  const unmountSidebar = mountSidebar(root.querySelector('.sidebar'), controller);
+  const unmountChat = mountChatView(root.querySelector('.chat'), controller);
+
+  const draw = (state) => {
+    app.classList.toggle('chat-open', !!state.active);
+    indicator.dataset.state = state.connection;
+    indicator.textContent = CONNECTION_TEXT[state.connection] ?? '';
+  };
+  draw(controller.store.get());
+  const unsubscribe = controller.store.subscribe((state, changed) => {
+    if (changed.has('active') || changed.has('connection')) draw(state);
+  });
+  return () => { unsubscribe(); unmountSidebar(); unmountChat(); };
+}

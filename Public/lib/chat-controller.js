@@ -1,0 +1,293 @@
+// The client's one place for chat behaviour: REST and socket calls, the offline queue, and the
+// state they produce. Views read the store and call these methods; they never talk to the
+// server themselves. Incoming socket events are handled in realtime-handlers.js.
+import { SocketClient } from './socket.js';
+import { OfflineQueue, PermanentError } from './offline-queue.js';
+import { IndexedDBStorage } from './idb-storage.js';
+import { ApiError, query } from './api.js';
+import { mergeMessages, latestUnreadFromOthers, chatKeyOfConversation } from './messages.js';
+import { attachRealtimeHandlers } from './realtime-handlers.js';
+import { computeWaveform } from './waveform.js';
+
+const PAGE = 50;
+
+export class ChatController {
+  constructor({ api, store, onSignedOut, storage = new IndexedDBStorage() }) {
+    this.api = api;
+    this.store = store;
+    this.onSignedOut = onSignedOut;
+    this.me = store.get().me;
+    this.queue = new OfflineQueue(storage, this.me.id);
+    this.socket = new SocketClient(location.origin, { auth: () => ({ token: api.token }) });
+    this.cleanups = [];
+    this.typingSentAt = 0;
+  }
+
+  async start() {
+    attachRealtimeHandlers(this);
+    const onOnline = () => { this.socket.connect(); this.flushQueue(); };
+    const onOffline = () => { this.socket.drop('offline'); this.store.update({ connection: 'offline' }); };
+    const onVisibility = () => {
+      this.socket.emit('presence:update', document.visibilityState === 'visible' ? 'online' : 'away');
+      if (document.visibilityState === 'visible') this.markActiveRead();
+    };
+    window.addEventListener('online', onOnline);
+    window.addEventListener('offline', onOffline);
+    document.addEventListener('visibilitychange', onVisibility);
+    this.cleanups.push(() => {
+      window.removeEventListener('online', onOnline);
+      window.removeEventListener('offline', onOffline);
+      document.removeEventListener('visibilitychange', onVisibility);
+    });
+    this.socket.connect();
+    await this.loadConversations();
+    this.flushQueue();
+  }
+
+  stop() {
+    this.socket.disconnect();
+    for (const cleanup of this.cleanups) cleanup();
+    this.cleanups = [];
+  }
+
+  async signOut() {
+    try { await this.api.post('/api/auth/logout'); } catch { /* the token may already be revoked */ }
+    this.stop();
+    this.onSignedOut();
+  }
+
+  // --- conversations and chats ---
+
+  async loadConversations() {
+    const { conversations } = await this.api.get('/api/messages/conversations');
+    this.store.update({ conversations });
+    const ids = conversations.filter((c) => c.user).map((c) => c.user.id);
+    if (ids.length) this.socket.emit('presence:request', ids.slice(0, 500));
+  }
+
+  /** `target`: {kind:'direct', user} or {kind:'group', group}. */
+  async openChat(target) {
+    const key = target.kind === 'group' ? `g:${target.group.id}` : `u:${target.user.id}`;
+    this.store.update({ active: { key, ...target }, replyTo: null, editing: null });
+    // Someone found by search may share no conversation yet, so nobody sent us their presence.
+    if (target.kind === 'direct') this.socket.emit('presence:request', [target.user.id]);
+    if (!this.chat(key).loaded) await this.loadPage(key);
+    await this.showQueued(key);
+    this.markActiveRead();
+  }
+
+  closeChat() { this.store.update({ active: null }); }
+
+  chat(key) { return this.store.get().chats[key] ?? { messages: [], hasMore: false, loaded: false }; }
+
+  setChat(key, patch) {
+    const chats = this.store.get().chats;
+    this.store.update({ chats: { ...chats, [key]: { ...this.chat(key), ...patch } } });
+  }
+
+  historyPath(key, params) {
+    const [kind, id] = [key[0], key.slice(2)];
+    return `/api/messages/history${query({ [kind === 'g' ? 'groupId' : 'otherUserId']: id, limit: PAGE, ...params })}`;
+  }
+
+  async loadPage(key) {
+    const { messages, hasMore } = await this.api.get(this.historyPath(key, {}));
+    this.setChat(key, { messages: mergeMessages(this.chat(key).messages, messages), hasMore, loaded: true });
+  }
+
+  /** Infinite scroll: the page before the oldest loaded message. */
+  async loadOlder() {
+    const key = this.store.get().active?.key;
+    const chat = this.chat(key);
+    const oldest = chat.messages.find((m) => m.id);
+    if (!key || !chat.hasMore || !oldest || this.loadingOlder) return false;
+    this.loadingOlder = true;
+    try {
+      const { messages, hasMore } = await this.api.get(this.historyPath(key, { before: oldest.id }));
+      this.setChat(key, { messages: mergeMessages(this.chat(key).messages, messages), hasMore });
+      return messages.length > 0;
+    } finally {
+      this.loadingOlder = false;
+    }
+  }
+
+  /** After a reconnect: everything the open chat missed, page by page after the newest we have. */
+  async catchUp() {
+    const key = this.store.get().active?.key;
+    if (!key || !this.chat(key).loaded) return;
+    for (let pages = 0; pages < 20; pages++) {
+      const stored = this.chat(key).messages.filter((m) => m.id);
+      const newest = stored[stored.length - 1];
+      const params = newest ? { after: newest.id } : {};
+      const { messages, hasMore } = await this.api.get(this.historyPath(key, params));
+      this.setChat(key, { messages: mergeMessages(this.chat(key).messages, messages) });
+      if (!hasMore || !newest) break;
+    }
+    this.markActiveRead();
+  }
+
+  addMessages(key, messages) {
+    this.setChat(key, { messages: mergeMessages(this.chat(key).messages, messages) });
+  }
+
+  updateMessage(messageId, change) {
+    const chats = { ...this.store.get().chats };
+    let found = false;
+    for (const [key, chat] of Object.entries(chats)) {
+      if (!chat.messages.some((m) => m.id === messageId)) continue;
+      chats[key] = { ...chat, messages: chat.messages.map((m) => (m.id === messageId ? { ...m, ...change(m) } : m)) };
+      found = true;
+    }
+    if (found) this.store.update({ chats });
+  }
+
+  /** Reads everything up to the newest message from others in the open chat (if the tab is visible). */
+  markActiveRead() {
+    const { active } = this.store.get();
+    if (!active || document.visibilityState !== 'visible') return;
+    const unread = latestUnreadFromOthers(this.chat(active.key).messages, this.me.id);
+    if (unread && this.socket.emit('message:read', unread.id)) {
+      this.setChat(active.key, { messages: this.chat(active.key).messages.map((m) => (m.senderId !== this.me.id ? { ...m, isRead: true } : m)) });
+    }
+    const conversations = this.store.get().conversations.map((c) => (chatKeyOfConversation(c) === active.key && c.unreadCount ? { ...c, unreadCount: 0 } : c));
+    this.store.update({ conversations });
+  }
+
+  // --- sending ---
+
+  target(key = this.store.get().active?.key) {
+    return key[0] === 'g' ? { groupId: key.slice(2) } : { recipientId: key.slice(2) };
+  }
+
+  /** Every text goes through the offline queue first, so nothing typed is lost. */
+  async sendText(content, { replyTo = null } = {}) {
+    const key = this.store.get().active.key;
+    const clientMessageId = crypto.randomUUID();
+    const payload = { ...this.target(key), content, type: 'text', ...(replyTo ? { replyToId: replyTo.id } : {}) };
+    const quote = replyTo ? { id: replyTo.id, content: replyTo.content, senderDisplayName: replyTo.senderDisplayName, type: replyTo.type } : null;
+    const entry = await this.queue.add({ clientMessageId, chatKey: key, payload, meta: { replyTo: quote } });
+    this.addMessages(key, [this.pendingMessage(entry)]);
+    this.typing(false);
+    this.flushQueue();
+  }
+
+  /** How a queued entry is drawn until the server has stored it. */
+  pendingMessage(entry) {
+    return {
+      id: null, clientMessageId: entry.clientMessageId, senderId: this.me.id, senderDisplayName: this.me.displayName,
+      content: entry.payload.content, type: 'text', status: 'pending', createdAt: entry.createdAt, reactions: [],
+      replyTo: entry.meta?.replyTo ?? null,
+      pending: entry.status === 'pending', failed: entry.status === 'failed', error: entry.error,
+    };
+  }
+
+  async showQueued(key) {
+    const entries = await this.queue.entries(key);
+    if (entries.length) this.addMessages(key, entries.map((e) => this.pendingMessage(e)));
+  }
+
+  /** Sends queued messages over REST with their clientMessageId (a repeat returns the first). */
+  flushQueue() {
+    return this.queue.flush(async (entry) => {
+      try {
+        return await this.api.post('/api/messages', entry.payload);
+      } catch (error) {
+        const permanent = error instanceof ApiError && error.status >= 400 && error.status < 500 && ![401, 408, 429].includes(error.status);
+        throw permanent ? new PermanentError(error.message) : error;
+      }
+    }, {
+      onSent: (entry, message) => this.addMessages(entry.chatKey, [{ ...message, pending: false }]),
+      onFailed: (entry) => this.addMessages(entry.chatKey, [this.pendingMessage(entry)]),
+    }).catch(() => 0);
+  }
+
+  async retry(clientMessageId) {
+    await this.queue.retry(clientMessageId);
+    const key = this.store.get().active?.key;
+    if (key) {
+      this.setChat(key, { messages: this.chat(key).messages.map((m) => (m.clientMessageId === clientMessageId ? { ...m, failed: false, pending: true } : m)) });
+    }
+    this.flushQueue();
+  }
+
+  async discard(clientMessageId) {
+    await this.queue.remove(clientMessageId);
+    const key = this.store.get().active?.key;
+    if (key) this.setChat(key, { messages: this.chat(key).messages.filter((m) => m.clientMessageId !== clientMessageId || m.id) });
+  }
+
+  /** Uploads a file as a message; audio gets its real waveform computed here afterwards. */
+  async sendFile(file, { type, caption = '', duration, replyTo = null } = {}) {
+    const key = this.store.get().active.key;
+    const form = new FormData();
+    form.append('file', file, file.name || `${type}.webm`);
+    for (const [k, v] of Object.entries(this.target(key))) form.append(k, v);
+    form.append('type', type);
+    form.append('clientMessageId', crypto.randomUUID());
+    if (caption) form.append('caption', caption);
+    if (duration) form.append('duration', String(duration));
+    if (replyTo) form.append('replyToId', replyTo.id);
+    const result = await this.api.post('/api/messages/upload', form);
+    this.addMessages(key, [result.message]);
+    if ((type === 'audio' || type === 'voice') && result.needsWaveformGeneration) {
+      try {
+        const { waveform, duration: seconds } = await computeWaveform(file);
+        await this.api.patch(`/api/messages/${result.messageId}/waveform`, { waveform, duration: seconds });
+      } catch { /* the placeholder waveform stays; playback still works */ }
+    }
+    return result.message;
+  }
+
+  // --- actions on messages (answers arrive as events for every member, this tab included) ---
+
+  async act(event, payload) {
+    const answer = await this.socket.emitWithAck(event, payload).catch((e) => ({ ok: false, error: e.message }));
+    if (!answer?.ok) throw new Error(answer?.error ?? 'The server did not accept that');
+    return answer;
+  }
+
+  react(messageId, emoji) { return this.act('message:react', { messageId, emoji }); }
+  edit(messageId, content) { return this.act('message:edit', { messageId, content }); }
+  unsend(messageId) { return this.act('message:unsend', messageId); }
+  edits(messageId) { return this.api.get(`/api/messages/${messageId}/edits`); }
+
+  typing(isTyping) {
+    const key = this.store.get().active?.key;
+    if (!key) return;
+    const now = Date.now();
+    if (isTyping && now - this.typingSentAt < 3000) return;
+    if (!isTyping && this.typingSentAt === 0) return;
+    this.typingSentAt = isTyping ? now : 0;
+    this.socket.emit(isTyping ? 'typing:start' : 'typing:stop', this.target(key));
+  }
+
+  ghost(text) {
+    const key = this.store.get().active?.key;
+    if (!key || key[0] !== 'u' || !this.store.get().settings.ghost) return;
+    this.socket.emit('ghost:typing', { recipientId: key.slice(2), text: text.slice(0, 1000) });
+  }
+
+  recording(isRecording) {
+    const key = this.store.get().active?.key;
+    if (key) this.socket.emit('audio:recording', { ...this.target(key), isRecording });
+  }
+
+  listening(messageId, isListening, isEnded = false) {
+    this.socket.emit('audio:listening', { messageId, isListening, isEnded });
+  }
+
+  setPresence(status) { return this.act('presence:update', status); }
+
+  async updateProfile(fields) {
+    const user = await this.api.put('/api/users/me', fields);
+    this.setMe(user);
+    if ('showOnlineStatus' in fields) this.socket.emit('settings:update', { showOnlineStatus: fields.showOnlineStatus });
+    return user;
+  }
+
+  setMe(user) {
+    this.me = { ...this.me, ...user };
+    this.store.update({ me: this.me });
+    localStorage.setItem('chatr.user', JSON.stringify(this.me));
+  }
+}

@@ -1,0 +1,100 @@
+// Pure rules of the chat view: which chat a message belongs to, merging pages and live events
+// without duplicates, grouping bubbles by sender, and the status line under my last message.
+
+/** A chat's key: `u:<otherUserId>` for a direct chat, `g:<groupId>` for a group. */
+export function chatKeyOf(message, myId) {
+  if (message.groupId) return `g:${message.groupId}`;
+  return `u:${message.senderId === myId ? message.recipientId : message.senderId}`;
+}
+
+export function chatKeyOfConversation(item) {
+  return item.kind === 'group' ? `g:${item.group.id}` : `u:${item.user.id}`;
+}
+
+/**
+ * Merges messages into a list ordered oldest first: a message already present (same id, or
+ * same clientMessageId as a pending one) is replaced, never duplicated.
+ */
+export function mergeMessages(list, incoming) {
+  const out = [...list];
+  for (const message of incoming) {
+    const index = out.findIndex((m) => (m.id && m.id === message.id)
+      || (message.clientMessageId && m.clientMessageId === message.clientMessageId && m.senderId === message.senderId));
+    if (index === -1) out.push(message);
+    else out[index] = { ...out[index], ...message, pending: message.pending ?? false, failed: message.failed ?? false };
+  }
+  return out.sort(compareMessages);
+}
+
+function compareMessages(a, b) {
+  // Pending (not yet stored) messages come after stored ones, in the order they were written.
+  if (!!a.pending !== !!b.pending) return a.pending ? 1 : -1;
+  return a.createdAt.localeCompare(b.createdAt) || String(a.id).localeCompare(String(b.id));
+}
+
+/** Consecutive messages of one sender within five minutes form a group of bubbles. */
+export function groupBySender(messages, gapMs = 5 * 60 * 1000) {
+  const groups = [];
+  for (const message of messages) {
+    const last = groups[groups.length - 1];
+    const previous = last?.messages[last.messages.length - 1];
+    if (last && last.senderId === message.senderId && new Date(message.createdAt) - new Date(previous.createdAt) < gapMs) {
+      last.messages.push(message);
+    } else {
+      groups.push({ senderId: message.senderId, messages: [message] });
+    }
+  }
+  return groups;
+}
+
+const STATUS_TEXT = { sent: 'Sent', delivered: 'Delivered', read: 'Read', listening: 'Listening…', listened: 'Listened' };
+
+/** The line under my last message: its id and text, or null when the last message is not mine. */
+export function deliveryStatus(messages, myId) {
+  const last = messages[messages.length - 1];
+  if (!last || last.senderId !== myId || last.unsent) return null;
+  if (last.failed) return { id: last.clientMessageId, text: 'Not sent', failed: true };
+  if (last.pending) return { id: last.clientMessageId, text: 'Waiting to send…' };
+  return { id: last.id, text: STATUS_TEXT[last.status] ?? 'Sent' };
+}
+
+const STATUS_RANK = { sent: 0, delivered: 1, read: 2, listening: 3, listened: 4 };
+
+/**
+ * Applies `message:status`: the message gets the status, and for "read" every older message of
+ * mine in the chat is read too (the server marks everything up to it). Statuses never go back.
+ */
+export function applyStatus(messages, { messageId, status, readAt }, myId) {
+  const target = messages.find((m) => m.id === messageId);
+  if (!target) return messages;
+  return messages.map((m) => {
+    const isTarget = m.id === messageId;
+    const olderRead = status === 'read' && m.senderId === myId && !m.pending && m.createdAt <= target.createdAt;
+    if (!isTarget && !olderRead) return m;
+    if ((STATUS_RANK[m.status] ?? 0) >= STATUS_RANK[status]) return m;
+    return { ...m, status, isRead: status !== 'delivered' && status !== 'sent' ? true : m.isRead, readAt: readAt ?? m.readAt };
+  });
+}
+
+/** The latest message from someone else that I have not marked read (to send message:read). */
+export function latestUnreadFromOthers(messages, myId) {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    if (m.senderId !== myId && !m.pending) return m.isRead ? null : m;
+  }
+  return null;
+}
+
+/** A short preview of a message for the conversation list and reply quotes. */
+export function previewText(message) {
+  if (!message) return '';
+  if (message.unsent) return 'Message unsent';
+  switch (message.type) {
+    case 'image': return message.caption || '📷 Photo';
+    case 'voice': return '🎤 Voice message';
+    case 'audio': return `🎵 ${message.fileName ?? 'Audio'}`;
+    case 'video': return `🎬 ${message.fileName ?? 'Video'}`;
+    case 'file': return `📄 ${message.fileName ?? 'File'}`;
+    default: return message.content;
+  }
+}

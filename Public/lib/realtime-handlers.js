@@ -1,0 +1,137 @@
+// What each server event does to the client's state. Every handler is small and idempotent:
+// events can repeat (several tabs, a REST send echoed back) and must never duplicate a message.
+import { chatKeyOf, chatKeyOfConversation, applyStatus } from './messages.js';
+import { toast } from '../components/toast/toast.js';
+
+const TYPING_TTL = 12000;
+
+export function attachRealtimeHandlers(c) {
+  const { socket, store } = c;
+  const me = () => c.me.id;
+  let connectedBefore = false;
+  let reloadTimer;
+  const reloadConversations = () => { clearTimeout(reloadTimer); reloadTimer = setTimeout(() => c.loadConversations().catch(() => {}), 150); };
+
+  socket.on('state', (state) => {
+    const connection = state === 'connected' ? 'online' : !navigator.onLine || state === 'closed' ? 'offline' : 'connecting';
+    store.update({ connection });
+  });
+  socket.on('connect', () => {
+    if (document.visibilityState !== 'visible') socket.emit('presence:update', 'away');
+    if (connectedBefore) {
+      c.catchUp().catch(() => {});
+      reloadConversations();
+    }
+    connectedBefore = true;
+    c.flushQueue();
+  });
+  socket.on('connect_error', (error) => {
+    if (error?.message === 'Authentication error') { toast('Your session has ended — please sign in again.', 'error'); c.stop(); c.onSignedOut(); }
+  });
+
+  // --- messages ---
+
+  function incoming(message) {
+    const key = chatKeyOf(message, me());
+    c.addMessages(key, [message]);
+    bumpConversation(key, message);
+    clearTyping(key, message.senderId);
+    if (message.senderId === me()) return;
+    socket.emit('message:received', message.id);
+    if (store.get().active?.key === key) c.markActiveRead();
+  }
+
+  function bumpConversation(key, message) {
+    const { conversations, active } = store.get();
+    const item = conversations.find((x) => chatKeyOfConversation(x) === key);
+    if (!item) { reloadConversations(); return; }
+    const unread = message.senderId !== me() && active?.key !== key ? item.unreadCount + 1 : item.unreadCount;
+    const updated = { ...item, lastMessage: message, lastMessageAt: message.createdAt, unreadCount: unread };
+    store.update({ conversations: [updated, ...conversations.filter((x) => x !== item)] });
+  }
+
+  socket.on('message:received', incoming);
+  socket.on('group:message:received', incoming);
+  socket.on('message:sent', incoming);
+
+  socket.on('message:status', (event) => {
+    const chats = { ...store.get().chats };
+    for (const [key, chat] of Object.entries(chats)) {
+      if (chat.messages.some((m) => m.id === event.messageId)) chats[key] = { ...chat, messages: applyStatus(chat.messages, event, me()) };
+    }
+    store.update({ chats });
+  });
+  socket.on('message:reaction', ({ messageId, reactions }) => c.updateMessage(messageId, () => ({ reactions })));
+  socket.on('message:edited', ({ messageId, content, editedAt }) => c.updateMessage(messageId, () => ({ content, edited: true, editedAt })));
+  socket.on('message:unsent', ({ messageId }) => {
+    c.updateMessage(messageId, () => ({
+      unsent: true, content: '', edited: false, fileUrl: null, fileName: null, fileSize: null, fileType: null, caption: null, waveform: null, duration: null,
+    }));
+    reloadConversations();
+  });
+  socket.on('audio:waveform', ({ messageId, waveform, duration }) => c.updateMessage(messageId, () => ({ waveform, duration })));
+
+  // --- typing, ghost text, recording ---
+
+  function setTransient(slice, key, userId, value) {
+    const all = { ...store.get()[slice] };
+    const forChat = { ...(all[key] ?? {}) };
+    if (value === null) delete forChat[userId]; else forChat[userId] = value;
+    all[key] = forChat;
+    store.update({ [slice]: all });
+  }
+  const timers = new Map();
+  function expireLater(slice, key, userId) {
+    const id = `${slice}|${key}|${userId}`;
+    clearTimeout(timers.get(id));
+    timers.set(id, setTimeout(() => setTransient(slice, key, userId, null), TYPING_TTL));
+  }
+  function clearTyping(key, userId) {
+    setTransient('typing', key, userId, null);
+    setTransient('ghost', key, userId, null);
+  }
+
+  socket.on('typing:status', ({ userId, username, isTyping, type, groupId }) => {
+    const key = type === 'group' ? `g:${groupId}` : `u:${userId}`;
+    setTransient('typing', key, userId, isTyping ? username : null);
+    if (isTyping) expireLater('typing', key, userId);
+  });
+  socket.on('ghost:typing', ({ userId, text }) => {
+    const key = `u:${userId}`;
+    setTransient('ghost', key, userId, text ? text : null);
+    if (text) expireLater('ghost', key, userId);
+  });
+  socket.on('audio:recording', ({ userId, username, isRecording, groupId }) => {
+    const key = groupId ? `g:${groupId}` : `u:${userId}`;
+    setTransient('recording', key, userId, isRecording ? username : null);
+    if (isRecording) expireLater('recording', key, userId);
+  });
+
+  // --- presence ---
+
+  function setPresence(entries) {
+    const presence = { ...store.get().presence };
+    for (const { userId, status, lastSeen } of entries) presence[userId] = { status, lastSeen: lastSeen ?? presence[userId]?.lastSeen ?? null };
+    store.update({ presence });
+  }
+  socket.on('presence:update', ({ onlineUsers = [] }) => setPresence(onlineUsers));
+  socket.on('presence:response', (list) => setPresence(list));
+  socket.on('user:status', ({ userId, status, lastSeen }) => setPresence([{ userId, status, lastSeen }]));
+
+  // --- groups ---
+
+  const groupChanged = () => { reloadConversations(); store.update({ groupsVersion: (store.get().groupsVersion ?? 0) + 1 }); };
+  socket.on('group:created', groupChanged);
+  socket.on('group:updated', groupChanged);
+  socket.on('group:user:joined', groupChanged);
+  socket.on('group:user:left', ({ groupId, userId }) => {
+    groupChanged();
+    if (userId === me() && store.get().active?.key === `g:${groupId}`) c.closeChat();
+  });
+  socket.on('group:deleted', ({ groupId }) => {
+    groupChanged();
+    if (store.get().active?.key === `g:${groupId}`) { toast('This group was deleted.'); c.closeChat(); }
+  });
+
+  socket.on('error', ({ message }) => toast(message ?? 'Something went wrong', 'error'));
+}

@@ -1,0 +1,184 @@
+"""Browser tests: the real `chatr` binary serving the web client, driven in headless Chromium.
+
+Each test gets its own server (fresh database, fresh rate limits) started in a temporary folder
+that links to the repository's Public/ so the server serves the client under test. Chromium runs
+with fake media devices so voice notes can be recorded. CHATR_E2E_DATABASE_URL runs the server
+on PostgreSQL instead of SQLite. Screenshots go to Tests/browser/screenshots/ (not committed).
+"""
+import os
+import sys
+import tempfile
+import time
+import uuid
+
+import pytest
+import requests
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "Tests", "support"))
+from chatr_process import Server, base_env, free_port  # noqa: E402
+
+SCREENSHOTS = os.path.join(HERE, "screenshots")
+PASSWORD = "Sup3r-secret!"
+
+
+@pytest.fixture
+def server():
+    with tempfile.TemporaryDirectory() as workdir:
+        os.symlink(os.path.join(ROOT, "Public"), os.path.join(workdir, "Public"))
+        # The browser loads the page from 127.0.0.1:<port>; file URLs must be on the same origin.
+        port = free_port()
+        origin = f"http://127.0.0.1:{port}"
+        s = Server(base_env(BACKEND_URL=origin, FRONTEND_URL=origin), workdir, port=port)
+        try:
+            yield s
+        finally:
+            s.stop()
+
+
+class Browser:
+    """One user's Chromium with helpers that wait the way a person looks at the screen."""
+
+    def __init__(self, server, name, width=1280, height=900):
+        options = webdriver.ChromeOptions()
+        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                    f"--window-size={width},{height}", "--use-fake-ui-for-media-stream",
+                    "--use-fake-device-for-media-stream", "--autoplay-policy=no-user-gesture-required"):
+            options.add_argument(arg)
+        options.binary_location = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        self.driver = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
+        self.server = server
+        self.name = name
+        self.console = []
+
+    def open(self, path="/"):
+        self.driver.get(self.server.url + path)
+
+    def find(self, css, timeout=10):
+        return WebDriverWait(self.driver, timeout).until(lambda d: _visible(d, css), message=f"{self.name}: no visible {css}")
+
+    def find_all(self, css):
+        return self.driver.find_elements(By.CSS_SELECTOR, css)
+
+    def wait(self, condition, timeout=10, message=""):
+        try:
+            return WebDriverWait(self.driver, timeout).until(lambda d: condition())
+        except TimeoutException:
+            self.screenshot(f"timeout-{self.name}")
+            raise AssertionError(f"{self.name}: {message}")
+
+    def wait_text(self, css, text, timeout=10):
+        """Waits until an element matching css contains text; returns that element."""
+        def check():
+            for el in self.find_all(css):
+                try:
+                    if text in el.text:
+                        return el
+                except Exception:  # re-rendered while reading
+                    pass
+            return None
+        return self.wait(check, timeout, f"no {css} containing {text!r}")
+
+    def type(self, css, text, clear=True):
+        el = self.find(css)
+        if clear:
+            el.clear()
+        el.send_keys(text)
+        return el
+
+    def js(self, script, *args):
+        return self.driver.execute_script(script, *args)
+
+    def screenshot(self, name):
+        os.makedirs(SCREENSHOTS, exist_ok=True)
+        self.driver.save_screenshot(os.path.join(SCREENSHOTS, f"{name}.png"))
+
+    def collect_console(self):
+        self.console += self.driver.get_log("browser")
+        return self.console
+
+    def severe_console_errors(self):
+        # Failed network requests the tests cause on purpose (offline, wrong codes) are logged by
+        # Chromium as errors of the request, not of the page's scripts; page script errors are not.
+        return [e for e in self.collect_console() if e["level"] == "SEVERE" and not _expected_network_error(e["message"])]
+
+    def quit(self):
+        self.driver.quit()
+
+
+def _expected_network_error(message):
+    return ("Failed to load resource" in message or "net::ERR_" in message or "WebSocket connection" in message)
+
+
+def _visible(driver, css):
+    for el in driver.find_elements(By.CSS_SELECTOR, css):
+        try:
+            if el.is_displayed():
+                return el
+        except Exception:
+            pass
+    return None
+
+
+@pytest.fixture
+def browsers(server):
+    """Factory of browsers; all are closed at the end, and none may have logged a script error."""
+    opened = []
+
+    def make(name, **kwargs):
+        b = Browser(server, name, **kwargs)
+        opened.append(b)
+        return b
+
+    yield make
+    errors = {}
+    for b in opened:
+        try:
+            found = b.severe_console_errors()
+            if found:
+                errors[b.name] = found
+        finally:
+            b.quit()
+    assert not errors, f"console errors: {errors}"
+
+
+def latest_code(server, to):
+    """The newest one-time code the dev mailer/SMS sent to an address."""
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        entries = requests.get(server.url + "/api/dev/outbox", params={"to": to}, timeout=5).json()
+        if entries:
+            return entries[-1]["code"]
+        time.sleep(0.1)
+    raise AssertionError(f"no code sent to {to}")
+
+
+def register_via_api(server, username, display_name):
+    """A verified account made over REST (for tests whose subject is not registration)."""
+    email = f"{username}-{uuid.uuid4().hex[:6]}@example.com"
+    r = requests.post(server.url + "/api/auth/register",
+                      json={"email": email, "username": username, "password": PASSWORD, "displayName": display_name}, timeout=10)
+    assert r.status_code == 201, r.text
+    user_id = r.json()["userId"]
+    r = requests.post(server.url + "/api/auth/verify-email", json={"userId": user_id, "code": latest_code(server, email)}, timeout=10)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    return {"email": email, "token": body["token"], "user": body["user"]}
+
+
+def sign_in_as(browser, account):
+    """Puts a session in the browser's storage the way the sign-in form does, and opens the app."""
+    browser.open("/")
+    browser.js("localStorage.setItem('chatr.token', arguments[0]); localStorage.setItem('chatr.user', JSON.stringify(arguments[1]));",
+               account["token"], account["user"])
+    browser.open("/")
+    browser.find(".sidebar")
+    browser.wait(lambda: browser.js("return document.querySelector('[data-connection]')?.dataset.state") == "online",
+                 message="socket did not connect")

@@ -1,0 +1,144 @@
+"""Two people register through the UI, find each other and chat live: delivery and read status,
+typing dots, ghost text, reactions, reply, edit with history, unsend, and escaped user text."""
+from selenium.webdriver.common.keys import Keys
+
+from conftest import PASSWORD, latest_code
+
+
+def register_in_ui(b, server, username, display):
+    b.open("/")
+    b.find("[data-go=register]").click()
+    email = f"{username}@example.com"
+    b.type("[data-form=register] [name=email]", email)
+    b.type("[data-form=register] [name=username]", username)
+    b.type("[data-form=register] [name=displayName]", display)
+    b.type("[data-form=register] [name=password]", "weakpass")
+    b.find("[data-form=register] [type=submit]").click()
+    # The server's rule is shown inline and nothing moves on.
+    b.wait_text("[data-form=register] .form-error", "uppercase")
+    b.type("[data-form=register] [name=password]", PASSWORD)
+    b.find("[data-form=register] [type=submit]").click()
+    b.find("[data-form=verify]")
+    b.type("[data-form=verify] [name=code]", "000000")
+    b.find("[data-form=verify] [type=submit]").click()
+    b.wait_text("[data-form=verify] .form-error", "code")
+    b.type("[data-form=verify] [name=code]", latest_code(server, email))
+    b.find("[data-form=verify] [type=submit]").click()
+    b.find(".sidebar")
+    b.wait(lambda: b.js("return document.querySelector('[data-connection]').dataset.state") == "online", message="not connected")
+
+
+def open_chat_by_search(b, query, display):
+    b.type("[data-search]", query)
+    b.wait_text(".conversation[data-user]", display).click()
+    b.wait_text(".chat-name", display)
+
+
+def send(b, text):
+    box = b.find("[data-input]")
+    box.send_keys(text)
+    box.send_keys(Keys.ENTER)
+
+
+def bubble(b, text, timeout=10):
+    return b.wait_text(".msg .bubble", text, timeout)
+
+
+def test_two_people_chat_live(server, browsers):
+    alice, bob = browsers("alice"), browsers("bob")
+    register_in_ui(alice, server, "alice", "Alice Liddell")
+    alice.screenshot("01-conversations-empty")
+    register_in_ui(bob, server, "bob_builder", "Bob Builder")
+
+    # A taken username is refused with suggestions (after Bob, nobody else may be "alice").
+    bob_ctx = bob  # reuse a browser: open registration in a third window would be slower
+    open_chat_by_search(alice, "bob", "Bob Builder")
+    alice.wait(lambda: "online" in alice.find("[data-chat-sub]").text, message="Bob not shown online")
+
+    # Alice writes; Bob sees it live and the conversation appears in his list with the preview.
+    send(alice, "Hello Bob!")
+    bubble(bob, "Hello Bob!") if bob.find_all(".msg") else None
+    bob.wait_text(".conversation[data-key]", "Hello Bob!")
+    badge = bob.wait_text(".conversation[data-key] .badge", "1")
+    assert badge.text == "1"
+    # Delivered: Bob's client acknowledged receipt; read once he opens the chat.
+    alice.wait_text("[data-delivery]", "Delivered")
+    bob.wait_text(".conversation[data-key]", "Alice Liddell").click()
+    bubble(bob, "Hello Bob!")
+    alice.wait_text("[data-delivery]", "Read")
+    assert not bob.find_all(".conversation[data-key] .badge"), "unread badge stays after reading"
+
+    # Typing dots and, once Bob opts in, his ghost text.
+    bob.find("[data-input]").send_keys("Hi Al")
+    alice.find("[data-typing]")
+    alice.wait_text("[data-chat-sub]", "typing")
+    bob.find("[data-ghost-toggle]").click()
+    bob.find("[data-input]").send_keys("ice")
+    alice.wait_text("[data-ghost]", "Hi Alice")
+    bob.find("[data-input]").send_keys(Keys.ENTER)
+    bubble(alice, "Hi Alice")
+    alice.wait(lambda: not alice.find_all("[data-typing]"), message="typing dots did not stop")
+    alice.wait(lambda: not alice.find("[data-ghost]", 1) if alice.find_all("[data-ghost]:not([hidden])") else True, message="ghost text stayed")
+
+    # Reactions: Alice reacts through the message menu; both see the count and who.
+    msg = bubble(alice, "Hi Alice").find_element("xpath", "..")
+    alice.js("arguments[0].querySelector('[data-menu]').click()", msg)
+    alice.find(".menu [data-emoji='❤️']").click()
+    chip = bob.wait_text(".reaction", "❤️ 1")
+    assert "alice" in chip.get_attribute("title")
+    # Bob toggles the same reaction on, then the count is 2; clicking again takes his off.
+    chip.click()
+    alice.wait_text(".reaction", "❤️ 2")
+    bob.wait_text(".reaction", "❤️ 2").click()
+    alice.wait_text(".reaction", "❤️ 1")
+
+    # Reply with a quoted snippet.
+    msg = bubble(bob, "Hello Bob!").find_element("xpath", "..")
+    bob.js("arguments[0].querySelector('[data-menu]').click()", msg)
+    bob.find(".menu [data-do=reply]").click()
+    bob.wait_text("[data-context]", "Replying to")
+    send(bob, "Replying to you")
+    reply = bubble(alice, "Replying to you").find_element("xpath", "..")
+    assert "Hello Bob!" in reply.find_element("css selector", ".quote").text
+
+    # Edit with ↑ in the empty box; Esc cancels; the edit shows "edited" and the history.
+    send(alice, "Lunch at noon?")
+    bubble(bob, "Lunch at noon?")
+    box = alice.find("[data-input]")
+    box.send_keys(Keys.ARROW_UP)
+    alice.wait_text("[data-context]", "Editing")
+    assert box.get_attribute("value") == "Lunch at noon?"
+    box.send_keys(Keys.ESCAPE)
+    alice.wait(lambda: not alice.find_all("[data-context]:not([hidden])"), message="Esc did not cancel the edit")
+    assert box.get_attribute("value") == ""
+    box.send_keys(Keys.ARROW_UP)
+    alice.wait(lambda: box.get_attribute("value") == "Lunch at noon?", message="↑ did not load the message")
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys("Lunch at one?")
+    box.send_keys(Keys.ENTER)
+    edited = bubble(bob, "Lunch at one?").find_element("xpath", "..")
+    edited.find_element("css selector", "[data-history]").click()
+    history = bob.wait_text("dialog .edit-history", "Lunch at noon?")
+    assert "Lunch at one?" in history.text
+    bob.screenshot("02-edit-history")
+    bob.find("dialog [data-dialog=ok]").click()
+
+    # Unsend, after confirming; both sides see the placeholder.
+    msg = bubble(alice, "Lunch at one?").find_element("xpath", "..")
+    alice.js("arguments[0].querySelector('[data-menu]').click()", msg)
+    alice.find(".menu [data-do=unsend]").click()
+    alice.find("dialog [data-dialog=ok]").click()
+    bob.wait_text(".msg.unsent", "This message was unsent")
+    alice.wait_text(".msg.unsent", "You unsent a message")
+    assert not bob.find_all(".msg:not(.unsent) .bubble") or all("Lunch at one?" not in e.text for e in bob.find_all(".bubble"))
+
+    # User text is text: markup in a message is shown, never run.
+    attack = "<img src=x onerror=\"window.pwned=1\"><b>bold?</b>"
+    send(alice, attack)
+    shown = bubble(bob, "<img src=x")
+    assert attack in shown.text
+    assert not bob.find_all(".bubble img[src='x']") and not bob.find_all(".bubble b")
+    assert bob.js("return window.pwned") is None
+    alice.screenshot("03-chat-desktop")
+    bob.screenshot("04-chat-other-side")
+    del bob_ctx
