@@ -40,11 +40,18 @@ export class ChatController {
       document.removeEventListener('visibilitychange', onVisibility);
     });
     this.socket.connect();
-    await this.loadConversations();
-    this.flushQueue();
+    const restored = this.restoreChat();
+    try {
+      await this.loadConversations();
+    } finally {
+      await restored;
+      this.flushQueue();
+    }
   }
 
   stop() {
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.catchUpTimer);
     this.socket.disconnect();
     for (const cleanup of this.cleanups) cleanup();
     this.cleanups = [];
@@ -71,12 +78,28 @@ export class ChatController {
     this.store.update({ active: { key, ...target }, replyTo: null, editing: null });
     // Someone found by search may share no conversation yet, so nobody sent us their presence.
     if (target.kind === 'direct') this.socket.emit('presence:request', [target.user.id]);
-    if (!this.chat(key).loaded) await this.loadPage(key);
+    // A reload comes back to the open chat, even offline (its queued messages are in IndexedDB).
+    sessionStorage.setItem('chatr.active', JSON.stringify(target));
+    try {
+      if (!this.chat(key).loaded) await this.loadPage(key);
+    } catch { /* offline: show what we have; the page loads when the connection returns */ }
     await this.showQueued(key);
     this.markActiveRead();
   }
 
-  closeChat() { this.store.update({ active: null }); }
+  /** The chat that was open before a reload, if any. */
+  restoreChat() {
+    try {
+      const target = JSON.parse(sessionStorage.getItem('chatr.active'));
+      if (target?.kind === 'direct' || target?.kind === 'group') return this.openChat(target);
+    } catch { /* nothing stored */ }
+    return null;
+  }
+
+  closeChat() {
+    sessionStorage.removeItem('chatr.active');
+    this.store.update({ active: null });
+  }
 
   chat(key) { return this.store.get().chats[key] ?? { messages: [], hasMore: false, loaded: false }; }
 
@@ -114,7 +137,8 @@ export class ChatController {
   /** After a reconnect: everything the open chat missed, page by page after the newest we have. */
   async catchUp() {
     const key = this.store.get().active?.key;
-    if (!key || !this.chat(key).loaded) return;
+    if (!key) return;
+    if (!this.chat(key).loaded) { await this.loadPage(key); this.markActiveRead(); return; }
     for (let pages = 0; pages < 20; pages++) {
       const stored = this.chat(key).messages.filter((m) => m.id);
       const newest = stored[stored.length - 1];
@@ -124,6 +148,14 @@ export class ChatController {
       if (!hasMore || !newest) break;
     }
     this.markActiveRead();
+  }
+
+  /** catchUp, retried every few seconds while connected (the socket can be back before HTTP is). */
+  catchUpSoon(attempt = 0) {
+    clearTimeout(this.catchUpTimer);
+    this.catchUp().catch(() => {
+      if (attempt < 10 && this.socket.connected) this.catchUpTimer = setTimeout(() => this.catchUpSoon(attempt + 1), 3000);
+    });
   }
 
   addMessages(key, messages) {
@@ -198,7 +230,13 @@ export class ChatController {
     }, {
       onSent: (entry, message) => this.addMessages(entry.chatKey, [{ ...message, pending: false }]),
       onFailed: (entry) => this.addMessages(entry.chatKey, [this.pendingMessage(entry)]),
-    }).catch(() => 0);
+    }).catch(() => 0).then(async (sent) => {
+      // Still pending (server down, request blocked): try again later even if no event says so.
+      const waiting = (await this.queue.entries()).some((e) => e.status === 'pending');
+      clearTimeout(this.retryTimer);
+      if (waiting && this.cleanups.length) this.retryTimer = setTimeout(() => this.flushQueue(), 5000);
+      return sent;
+    });
   }
 
   async retry(clientMessageId) {
@@ -251,9 +289,12 @@ export class ChatController {
   unsend(messageId) { return this.act('message:unsend', messageId); }
   edits(messageId) { return this.api.get(`/api/messages/${messageId}/edits`); }
 
+  /** True once the chat has a stored message: before that the server knows no conversation. */
+  hasConversation(key) { return this.chat(key).messages.some((m) => m.id); }
+
   typing(isTyping) {
     const key = this.store.get().active?.key;
-    if (!key) return;
+    if (!key || !this.hasConversation(key)) return;
     const now = Date.now();
     if (isTyping && now - this.typingSentAt < 3000) return;
     if (!isTyping && this.typingSentAt === 0) return;
@@ -263,13 +304,13 @@ export class ChatController {
 
   ghost(text) {
     const key = this.store.get().active?.key;
-    if (!key || key[0] !== 'u' || !this.store.get().settings.ghost) return;
+    if (!key || key[0] !== 'u' || !this.store.get().settings.ghost || !this.hasConversation(key)) return;
     this.socket.emit('ghost:typing', { recipientId: key.slice(2), text: text.slice(0, 1000) });
   }
 
   recording(isRecording) {
     const key = this.store.get().active?.key;
-    if (key) this.socket.emit('audio:recording', { ...this.target(key), isRecording });
+    if (key && this.hasConversation(key)) this.socket.emit('audio:recording', { ...this.target(key), isRecording });
   }
 
   listening(messageId, isListening, isEnded = false) {

@@ -49,28 +49,35 @@ export class OfflineQueue {
    * Calls `onSent(entry, message)` / `onFailed(entry)` as it goes; returns how many were sent.
    */
   flush(send, { onSent = () => {}, onFailed = () => {} } = {}) {
-    if (this.flushing) return this.flushing;
+    if (this.flushing) {
+      // An entry added during a flush was not in its snapshot: go round once more at the end.
+      this.again = true;
+      return this.flushing;
+    }
     this.flushing = (async () => {
       let sent = 0;
       try {
-        for (const entry of await this.entries()) {
-          if (entry.status !== 'pending') continue;
-          try {
-            const message = await send(entry);
-            await this.storage.delete(entry.clientMessageId);
-            sent++;
-            onSent(entry, message);
-          } catch (error) {
-            if (!(error instanceof PermanentError)) break;
-            const failed = { ...entry, status: 'failed', error: error.message };
-            await this.storage.put(failed);
-            onFailed(failed);
+        do {
+          this.again = false;
+          for (const entry of await this.entries()) {
+            if (entry.status !== 'pending') continue;
+            try {
+              const message = await send(entry);
+              await this.storage.delete(entry.clientMessageId);
+              sent++;
+              onSent(entry, message);
+            } catch (error) {
+              if (!(error instanceof PermanentError)) return sent;
+              const failed = { ...entry, status: 'failed', error: error.message };
+              await this.storage.put(failed);
+              onFailed(failed);
+            }
           }
-        }
+        } while (this.again);
+        return sent;
       } finally {
         this.flushing = null;
       }
-      return sent;
     })();
     return this.flushing;
   }

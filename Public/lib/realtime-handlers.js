@@ -18,8 +18,10 @@ export function attachRealtimeHandlers(c) {
   });
   socket.on('connect', () => {
     if (document.visibilityState !== 'visible') socket.emit('presence:update', 'away');
-    if (connectedBefore) {
-      c.catchUp().catch(() => {});
+    // After a reconnect, or a start while offline: fetch what the open chat and the list missed.
+    const active = store.get().active;
+    if (connectedBefore || (active && !c.chat(active.key).loaded)) {
+      c.catchUpSoon();
       reloadConversations();
     }
     connectedBefore = true;

@@ -1,0 +1,80 @@
+"""A bad connection: messages written offline wait in IndexedDB (shown as pending, kept across a
+reload) and are sent once, with their clientMessageId, when the connection returns; the open
+conversation fetches what it missed."""
+import requests
+
+from conftest import register_via_api, sign_in_as
+from test_messaging import open_chat_by_search, send
+
+
+def network(b, offline):
+    b.driver.execute_cdp_cmd("Network.enable", {})
+    b.driver.execute_cdp_cmd("Network.emulateNetworkConditions",
+                             {"offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+
+
+def block(b, patterns):
+    b.driver.execute_cdp_cmd("Network.enable", {})
+    b.driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": patterns})
+
+
+def connection(b):
+    return b.js("return document.querySelector('[data-connection]').dataset.state")
+
+
+def test_offline_queue_survives_reload_and_sends_once(server, browsers):
+    alice_account = register_via_api(server, "alice", "Alice")
+    bob_account = register_via_api(server, "bob", "Bob")
+    alice, bob = browsers("alice"), browsers("bob")
+    sign_in_as(alice, alice_account)
+    sign_in_as(bob, bob_account)
+    open_chat_by_search(alice, "bob", "Bob")
+    send(alice, "Before the tunnel")
+    bob.wait_text(".conversation[data-key]", "Before the tunnel").click()
+
+    # Offline: the indicator says so and a message waits, visibly pending.
+    alice.js("window.__marker = 1")
+    network(alice, offline=True)
+    alice.wait(lambda: connection(alice) == "offline", message="indicator did not show offline")
+    assert "Offline" in alice.find("[data-connection]").text
+    send(alice, "Written in the tunnel")
+    pending = alice.wait_text(".msg.pending .bubble", "Written in the tunnel")
+    assert pending
+    alice.wait_text("[data-delivery]", "Waiting to send")
+    alice.screenshot("08-offline-pending")
+
+    # Meanwhile Bob writes; Alice's socket is gone, so she can only get it by catching up.
+    send(bob, "Did you get this?")
+    bob.wait(lambda: bob.find("[data-delivery]").text in ("Sent", "Delivered"), message="Bob's message not stored")
+
+    # A reload while the API cannot be reached keeps it: the queue is in IndexedDB, and the open
+    # chat comes back with it. (Blocking does not stop the WebSocket, so the socket is back first.)
+    block(alice, ["*/api/*"])
+    network(alice, offline=False)
+    alice.open("/")
+    alice.wait_text(".chat-name", "Bob")
+    alice.wait_text(".msg.pending .bubble", "Written in the tunnel")
+    assert all("Written in the tunnel" not in e.text for e in bob.find_all(".msg .bubble"))
+
+    # The server is reachable again: the queued message is delivered exactly once, and the open
+    # chat fetches what it missed.
+    block(alice, [])
+    alice.wait_text(".msg .bubble", "Did you get this?", timeout=20)
+    bob.wait_text(".msg .bubble", "Written in the tunnel", timeout=20)
+    alice.wait(lambda: not alice.find_all(".msg.pending"), timeout=10, message="message stayed pending")
+    alice.wait_text("[data-delivery]", "Read")
+    assert sum("Written in the tunnel" in e.text for e in bob.find_all(".msg .bubble")) == 1
+    history = requests.get(server.url + "/api/messages/history", params={"otherUserId": alice_account["user"]["id"]},
+                           headers={"Authorization": f"Bearer {bob_account['token']}"}, timeout=5).json()["messages"]
+    assert [m["content"] for m in history].count("Written in the tunnel") == 1
+    assert all(m["clientMessageId"] for m in history if m["senderId"] == alice_account["user"]["id"])
+
+    # A second gap without a reload: on reconnect the open chat catches up after its newest message.
+    network(alice, offline=True)
+    alice.wait(lambda: connection(alice) == "offline", message="indicator did not show offline")
+    send(bob, "Second gap")
+    # Stored: "Sent", or "Delivered" if the server has not yet noticed Alice's dead connection.
+    bob.wait(lambda: bob.find("[data-delivery]").text in ("Sent", "Delivered"), message="Bob's message not stored")
+    network(alice, offline=False)
+    alice.wait_text(".msg .bubble", "Second gap", timeout=20)
+    bob.wait_text("[data-delivery]", "Read")
