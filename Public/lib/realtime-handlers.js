@@ -27,6 +27,12 @@ export function attachRealtimeHandlers(c) {
     connectedBefore = true;
     c.flushQueue();
   });
+  // The server closed this socket on purpose — signed out elsewhere, or revoked. If the session
+  // still works (GET /me succeeds) connect again; a 401 signs out through the API's handler.
+  socket.on('disconnect', (reason) => {
+    if (reason !== 'io server disconnect') return;
+    c.api.get('/api/users/me').then(() => socket.connect(), () => {});
+  });
   socket.on('connect_error', (error) => {
     if (error?.message === 'Authentication error') { toast('Your session has ended — please sign in again.', 'error'); c.stop(); c.onSignedOut(); }
   });

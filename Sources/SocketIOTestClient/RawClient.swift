@@ -14,7 +14,7 @@ public final class RawClient: @unchecked Sendable {
     private var closed = false
     private var ackCounter = 1000
 
-    var allFrames: [EngineMessage] { lock.withLock { frames } }
+    public var allFrames: [EngineMessage] { lock.withLock { frames } }
 
     func nextAckID() -> Int { lock.withLock { ackCounter += 1; return ackCounter } }
     public private(set) var ws: WebSocket!
@@ -65,6 +65,16 @@ public final class RawClient: @unchecked Sendable {
     /// True when no frame arrives within `timeout`.
     public func staysSilent(for timeout: Duration = .milliseconds(300)) async -> Bool {
         (try? await next(timeout: timeout)) == nil
+    }
+
+    /// Waits until a text frame equal to `text` has arrived (without consuming frames).
+    public func waitForFrame(_ text: String, timeout: Duration = .seconds(5)) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if allFrames.contains(.text(text)) { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return allFrames.contains(.text(text))
     }
 
     /// Waits until the server has closed the WebSocket.

@@ -51,6 +51,34 @@ final class RealtimeTests: ChatrTestCase {
         XCTAssertEqual(refused, #"44{"message":"Authentication error"}"#)
     }
 
+    func testLogoutDisconnectsThatSessionsSocketsOnly() async throws {
+        let annPhone = try await connect(ann.token)
+        let annLaptopToken = try await signIn("ann")
+        let annLaptop = try await connect(annLaptopToken)
+
+        let response = try await send(.POST, "/api/auth/logout", token: ann.token)
+        XCTAssertEqual(response.status, .ok)
+
+        // The phone's socket gets DISCONNECT at once; the laptop (another session) stays.
+        let phoneDisconnected = await annPhone.waitForFrame("41")
+        XCTAssertTrue(phoneDisconnected, "the signed-out session's socket gets DISCONNECT")
+        XCTAssertFalse(annLaptop.allFrames.contains(.text("41")))
+        let ack = try await annLaptop.call("presence:request", .array([.string(bob.id)]))
+        XCTAssertEqual(ack["ok"], true, "the other session still works")
+    }
+
+    func testPasswordResetDisconnectsEverySocketOfTheUser() async throws {
+        let annPhone = try await connect(ann.token)
+        let bobPhone = try await connect(bob.token)
+        _ = try await send(.POST, "/api/auth/forgot-password", json: ["email": .string("ann@example.com")])
+        let code = try XCTUnwrap(app.chatr.outbox.all.last { $0.to == "ann@example.com" }?.code)
+        let reset = try await send(.POST, "/api/auth/reset-password", json: ["email": .string("ann@example.com"), "code": .string(code), "newPassword": .string("Another-pass1")])
+        XCTAssertEqual(reset.status, .ok)
+        let phoneDisconnected = await annPhone.waitForFrame("41")
+        XCTAssertTrue(phoneDisconnected, "every session of the user ends")
+        XCTAssertFalse(bobPhone.allFrames.contains(.text("41")), "other users are not touched")
+    }
+
     func testDirectMessageFlowAcrossDevices() async throws {
         let annPhone = try await connect(ann.token)
         let annLaptop = try await connect(ann.token)

@@ -49,7 +49,9 @@ class Browser:
         options = webdriver.ChromeOptions()
         for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                     f"--window-size={width},{height}", "--use-fake-ui-for-media-stream",
-                    "--use-fake-device-for-media-stream", "--autoplay-policy=no-user-gesture-required"):
+                    "--use-fake-device-for-media-stream", "--autoplay-policy=no-user-gesture-required",
+                    # No slide-in animations: a click lands where the element is, not where it is going.
+                    "--force-prefers-reduced-motion"):
             options.add_argument(arg)
         options.binary_location = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})

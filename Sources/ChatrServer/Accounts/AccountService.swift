@@ -169,6 +169,7 @@ struct AccountService {
         user.passwordHash = try await services.passwords.hash(newPassword)
         try await user.save(on: db)
         try await services.tokens.revokeAll(userID: user.id!, on: db)
+        services.events.publish([.disconnect(.user(user.id!))])
     }
 
     // MARK: Helpers

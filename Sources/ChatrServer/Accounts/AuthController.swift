@@ -112,7 +112,9 @@ struct AuthController: RouteCollection {
     }
 
     @Sendable static func logout(_ req: Request) async throws -> AuthDTO.Message {
-        try await req.chatr.tokens.revoke(try req.currentSession, on: req.db)
+        let session = try req.currentSession
+        try await req.chatr.tokens.revoke(session, on: req.db)
+        if let id = session.id { req.chatr.events.publish([.disconnect(.session(id))]) }
         return .init(message: "Logged out")
     }
 

@@ -51,7 +51,9 @@ enum ChatrRealtime {
         guard let userID = user.id else { return }
         let conversations = Conversations(db: app.db, clock: services.clock)
         let conversationIDs = (try? await conversations.conversationIDs(of: userID)) ?? []
-        socket.join(Set(["user:" + userID.wire] + conversationIDs.map { "conversation:" + $0.wire }))
+        var rooms = Set(["user:" + userID.wire] + conversationIDs.map { "conversation:" + $0.wire })
+        if let session = socketUser.sessionID { rooms.insert(RealtimeEvent.Target.session(session).room) }
+        socket.join(rooms)
         let first = services.presence.connect(userID)
 
         let handlers = SocketEventHandlers(socket: socket, socketUser: socketUser, app: app)

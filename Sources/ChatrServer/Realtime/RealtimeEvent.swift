@@ -9,11 +9,14 @@ struct RealtimeEvent: Sendable {
     enum Target: Sendable, Hashable {
         case user(UUID)
         case conversation(UUID)
+        /// The sockets signed in with one session (one token).
+        case session(UUID)
 
         var room: String {
             switch self {
             case .user(let id): return "user:" + id.wire
             case .conversation(let id): return "conversation:" + id.wire
+            case .session(let id): return "session:" + id.wire
             }
         }
     }
@@ -29,6 +32,8 @@ struct RealtimeEvent: Sendable {
     /// Likewise, the devices of these users leave the room — at once, so a removed member
     /// hears nothing more.
     var leavingUsers: [UUID] = []
+    /// Not a message either: the target's sockets are disconnected (signed out, sessions revoked).
+    var disconnects = false
 
     static func join(_ users: [UUID], to conversationID: UUID) -> RealtimeEvent {
         var event = RealtimeEvent("", to: .conversation(conversationID), value: .null)
@@ -39,6 +44,13 @@ struct RealtimeEvent: Sendable {
     static func leave(_ users: [UUID], from conversationID: UUID) -> RealtimeEvent {
         var event = RealtimeEvent("", to: .conversation(conversationID), value: .null)
         event.leavingUsers = users
+        return event
+    }
+
+    /// Disconnects the target's sockets: a revoked token must stop receiving at once (SPEC §4).
+    static func disconnect(_ target: Target) -> RealtimeEvent {
+        var event = RealtimeEvent("", to: target, value: .null)
+        event.disconnects = true
         return event
     }
 
@@ -88,6 +100,10 @@ final class EventPublisher: Sendable {
     func publish(_ events: [RealtimeEvent]) {
         guard let namespace = namespace.withLockedValue({ $0 }) else { return }
         for event in events {
+            if event.disconnects {
+                for id in namespace.to(event.target.room).socketIDs { namespace.socket(id)?.disconnect(reason: "server namespace disconnect") }
+                continue
+            }
             if !event.joiningUsers.isEmpty || !event.leavingUsers.isEmpty {
                 for socket in sockets(of: event.joiningUsers, in: namespace) { socket.join(event.target.room) }
                 for socket in sockets(of: event.leavingUsers, in: namespace) { socket.leave(event.target.room) }

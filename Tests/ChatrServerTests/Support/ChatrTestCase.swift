@@ -94,6 +94,14 @@ class ChatrTestCase: XCTestCase {
         try XCTUnwrap(services.outbox.latestCode(to: recipient), "no code was sent to \(recipient)", file: file, line: line)
     }
 
+    /// A second session for an existing user: password, then the emailed login code.
+    func signIn(_ name: String, file: StaticString = #filePath, line: UInt = #line) async throws -> String {
+        let step1 = try await send(.POST, "/api/auth/login", json: ["email": .string(name), "password": .string(Self.password)])
+        let userId = try XCTUnwrap(step1.json["userId"], step1.text, file: file, line: line)
+        let step2 = try await send(.POST, "/api/auth/login/verify", json: ["userId": userId, "code": .string(try code(to: "\(name)@example.com"))])
+        return try XCTUnwrap(step2.json["token"]?.string, step2.text, file: file, line: line)
+    }
+
     /// Registers and verifies by email; returns the user id and a session token.
     func makeUser(_ name: String, displayName: String? = nil, file: StaticString = #filePath, line: UInt = #line) async throws -> (id: String, token: String) {
         var body: [String: JSONValue] = ["email": .string("\(name)@example.com"), "username": .string(name), "password": .string(Self.password)]
