@@ -14,7 +14,7 @@ import uuid
 import pytest
 import requests
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -22,7 +22,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "Tests", "support"))
-from chatr_process import Server, base_env, free_port  # noqa: E402
+from chatr_process import Server, base_env, free_port, reset_postgres_if_used  # noqa: E402
 
 SCREENSHOTS = os.path.join(HERE, "screenshots")
 PASSWORD = "Sup3r-secret!"
@@ -33,6 +33,7 @@ def server():
     with tempfile.TemporaryDirectory() as workdir:
         os.symlink(os.path.join(ROOT, "Public"), os.path.join(workdir, "Public"))
         # The browser loads the page from 127.0.0.1:<port>; file URLs must be on the same origin.
+        reset_postgres_if_used()
         port = free_port()
         origin = f"http://127.0.0.1:{port}"
         s = Server(base_env(BACKEND_URL=origin, FRONTEND_URL=origin), workdir, port=port)
@@ -56,6 +57,10 @@ class Browser:
         options.binary_location = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         self.driver = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
+        if width < 500:
+            # Chromium's windows are at least 500 px wide: emulate a phone's viewport instead.
+            self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                        {"width": width, "height": height, "deviceScaleFactor": 2, "mobile": True})
         self.server = server
         self.name = name
         self.console = []
@@ -71,7 +76,7 @@ class Browser:
 
     def wait(self, condition, timeout=10, message=""):
         try:
-            return WebDriverWait(self.driver, timeout).until(lambda d: condition())
+            return WebDriverWait(self.driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: condition())
         except TimeoutException:
             self.screenshot(f"timeout-{self.name}")
             raise AssertionError(f"{self.name}: {message}")
@@ -87,6 +92,36 @@ class Browser:
                     pass
             return None
         return self.wait(check, timeout, f"no {css} containing {text!r}")
+
+    def click_text(self, css, text, timeout=10):
+        """Clicks the element matching css that contains text, finding it again if a live update
+        redrew it between finding and clicking."""
+        def attempt():
+            el = self.wait_text(css, text, timeout)
+            try:
+                el.click()
+                return True
+            except StaleElementReferenceException:
+                return False
+        self.wait(attempt, timeout, f"could not click {css} containing {text!r}")
+
+    def act_in(self, css, text, inner, action, timeout=10):
+        """Does `action(element)` on the `inner` element of the css match containing text;
+        retried when a live update redraws the list in between. Returns the action's result."""
+        def attempt():
+            for el in self.find_all(css):
+                if text in el.text:
+                    result = action(el.find_element(By.CSS_SELECTOR, inner))
+                    return True if result is None else result
+            return None
+        return self.wait(attempt, timeout, f"no {inner} in {css} containing {text!r}")
+
+    def click_in(self, css, text, inner, timeout=10):
+        # Through JS: hover-only buttons (opacity 0 until hovered) are still real buttons.
+        self.act_in(css, text, inner, lambda el: self.js("arguments[0].click()", el), timeout)
+
+    def text_in(self, css, text, inner, timeout=10):
+        return self.act_in(css, text, inner, lambda el: el.text or " ", timeout)
 
     def type(self, css, text, clear=True):
         el = self.find(css)

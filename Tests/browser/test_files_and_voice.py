@@ -39,7 +39,7 @@ def test_images_files_and_voice_notes(server, browsers):
     sign_in_as(bob, bob_account)
     open_chat_by_search(alice, "bob", "Bob")
     send(alice, "Files coming")
-    bob.wait_text(".conversation[data-key]", "Files coming").click()
+    bob.click_text(".conversation[data-key]", "Files coming")
 
     with tempfile.TemporaryDirectory() as folder:
         # An image: a thumbnail in the chat, full screen on click, Esc closes.
@@ -69,7 +69,7 @@ def test_images_files_and_voice_notes(server, browsers):
     alice.screenshot("06-recording")
     alice.wait(lambda: alice.find("[data-rec-time]").text >= "0:02", timeout=6, message="recording did not run")
     alice.find("[data-rec=send]").click()
-    voice = bob.find(".msg[data-type=voice] .audio", timeout=15)
+    bob.find(".msg[data-type=voice] .audio", timeout=15)
     bob.wait(lambda: "recording" not in bob.find("[data-chat-sub]").text, message="recording indicator stayed")
 
     # The real waveform is computed in Alice's browser and reaches Bob as audio:waveform.
@@ -78,7 +78,7 @@ def test_images_files_and_voice_notes(server, browsers):
     assert len(heights(bob)) == 100
 
     # Bob plays it: the bars fill, and Alice sees listening, then listened.
-    voice.find_element("css selector", "[data-play]").click()
+    bob.click_in(".msg[data-type=voice]", "", "[data-play]")
     alice.wait_text("[data-delivery]", "Listen", timeout=10)
     bob.wait(lambda: bob.find_all(".msg[data-type=voice] .waveform span.played"), message="bars did not fill")
     alice.wait_text("[data-delivery]", "Listened", timeout=15)
@@ -86,6 +86,5 @@ def test_images_files_and_voice_notes(server, browsers):
 
     # Every event is in Bob's Test Lab log, payload included.
     bob.open("/#/lab")
-    entry = bob.wait_text(".lab-entry.lab-in", "audio:waveform")
-    assert "waveform" in entry.find_element("css selector", "pre").text
+    assert '"waveform"' in bob.text_in(".lab-entry.lab-in", "audio:waveform", "pre")
     bob.wait_text(".lab-entry.lab-out", "audio:listening")

@@ -30,7 +30,7 @@ def test_offline_queue_survives_reload_and_sends_once(server, browsers):
     sign_in_as(bob, bob_account)
     open_chat_by_search(alice, "bob", "Bob")
     send(alice, "Before the tunnel")
-    bob.wait_text(".conversation[data-key]", "Before the tunnel").click()
+    bob.click_text(".conversation[data-key]", "Before the tunnel")
 
     # Offline: the indicator says so and a message waits, visibly pending.
     alice.js("window.__marker = 1")

@@ -63,3 +63,11 @@ def base_env(**extra):
         env["DATABASE_URL"] = os.environ["CHATR_E2E_DATABASE_URL"]
     env.update(extra)
     return env
+
+
+def reset_postgres_if_used():
+    """On PostgreSQL, start each test from an empty database, as a fresh SQLite file does."""
+    url = os.environ.get("CHATR_E2E_DATABASE_URL")
+    if url:
+        subprocess.run(["psql", url, "-q", "-c", "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"],
+                       check=True, capture_output=True)

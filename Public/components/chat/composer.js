@@ -79,6 +79,7 @@ export function mountComposer(root, controller) {
   function autosize() {
     input.style.height = 'auto';
     input.style.height = `${Math.min(input.scrollHeight, 160)}px`;
+    input.style.overflowY = input.scrollHeight > 160 ? 'auto' : 'hidden';
   }
 
   form.addEventListener('submit', (e) => { e.preventDefault(); submit(); });
@@ -172,6 +173,7 @@ export function mountComposer(root, controller) {
   }
 
   drawContext(store.get());
+  autosize();
   const unsubscribe = store.subscribe((state, changed) => { if (changed.has('replyTo') || changed.has('editing')) drawContext(state); });
   input.focus();
   return () => { unsubscribe(); if (recorder) { recorder.stop(); controller.recording(false); } controller.typing(false); };

@@ -1,0 +1,103 @@
+// Pure rules of the chat view and helpers: merging without duplicates, statuses, grouping,
+// escaping, backoff, times and waveforms.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { mergeMessages, applyStatus, deliveryStatus, groupBySender, chatKeyOf, latestUnreadFromOthers, previewText } from '../../Public/lib/messages.js';
+import { html, escapeHTML, safeURL, cssURL, SafeHTML } from '../../Public/lib/html.js';
+import { backoffDelay } from '../../Public/lib/backoff.js';
+import { lastSeenText, formatBytes, formatDuration } from '../../Public/lib/time.js';
+import { barsFromSamples } from '../../Public/lib/waveform.js';
+
+const msg = (id, sender, at, extra = {}) => ({ id, senderId: sender, createdAt: `2026-01-01T00:00:${String(at).padStart(2, '0')}.000Z`, status: 'sent', ...extra });
+
+test('merge replaces a pending message by its stored copy and never duplicates', () => {
+  const pending = { id: null, clientMessageId: 'c1', senderId: 'me', createdAt: '2026-01-01T00:00:09.000Z', pending: true, content: 'hi' };
+  let list = mergeMessages([msg('a', 'bob', 1)], [pending]);
+  list = mergeMessages(list, [msg('b', 'me', 5, { clientMessageId: 'c1', content: 'hi' })]);
+  assert.deepEqual(list.map((m) => [m.id, m.pending]), [['a', undefined], ['b', false]]);
+  list = mergeMessages(list, [msg('b', 'me', 5, { clientMessageId: 'c1', content: 'hi' }), msg('a', 'bob', 1)]);
+  assert.equal(list.length, 2, 'a repeated event changes nothing');
+  // Pending ones stay after stored ones; stored ones are ordered by time, then id.
+  list = mergeMessages(list, [{ ...pending, clientMessageId: 'c2' }, msg('c', 'bob', 5), msg('0', 'bob', 5)]);
+  assert.deepEqual(list.map((m) => m.id ?? m.clientMessageId), ['a', '0', 'b', 'c', 'c2']);
+});
+
+test('read marks my older messages too and statuses never go back', () => {
+  const list = [msg('1', 'me', 1), msg('2', 'bob', 2), msg('3', 'me', 3), msg('4', 'me', 4)];
+  const read = applyStatus(list, { messageId: '3', status: 'read', readAt: 'now' }, 'me');
+  assert.deepEqual(read.map((m) => m.status), ['read', 'sent', 'read', 'sent']);
+  const back = applyStatus(read, { messageId: '3', status: 'delivered' }, 'me');
+  assert.equal(back[2].status, 'read');
+  assert.equal(applyStatus(list, { messageId: 'unknown', status: 'read' }, 'me'), list);
+  const listened = applyStatus(read, { messageId: '3', status: 'listened' }, 'me');
+  assert.equal(listened[2].status, 'listened');
+});
+
+test('the delivery line is for my last message only', () => {
+  assert.deepEqual(deliveryStatus([msg('1', 'me', 1, { status: 'delivered' })], 'me'), { id: '1', text: 'Delivered' });
+  assert.equal(deliveryStatus([msg('1', 'me', 1), msg('2', 'bob', 2)], 'me'), null);
+  assert.equal(deliveryStatus([], 'me'), null);
+  assert.equal(deliveryStatus([{ clientMessageId: 'c', senderId: 'me', pending: true }], 'me').text, 'Waiting to send…');
+  assert.equal(deliveryStatus([{ clientMessageId: 'c', senderId: 'me', failed: true }], 'me').failed, true);
+});
+
+test('bubbles group by sender within five minutes', () => {
+  const groups = groupBySender([msg('1', 'a', 1), msg('2', 'a', 2), msg('3', 'b', 3), msg('4', 'a', 4)]);
+  assert.deepEqual(groups.map((g) => g.messages.length), [2, 1, 1]);
+  const late = { ...msg('5', 'a', 0), createdAt: '2026-01-01T00:10:00.000Z' };
+  assert.equal(groupBySender([msg('4', 'a', 4), late]).length, 2);
+});
+
+test('chat keys, unread and previews', () => {
+  assert.equal(chatKeyOf({ senderId: 'me', recipientId: 'bob', groupId: null }, 'me'), 'u:bob');
+  assert.equal(chatKeyOf({ senderId: 'bob', recipientId: 'me', groupId: null }, 'me'), 'u:bob');
+  assert.equal(chatKeyOf({ senderId: 'bob', groupId: 'g1' }, 'me'), 'g:g1');
+  assert.equal(latestUnreadFromOthers([msg('1', 'bob', 1), msg('2', 'me', 2)], 'me').id, '1');
+  assert.equal(latestUnreadFromOthers([msg('1', 'bob', 1, { isRead: true })], 'me'), null);
+  assert.equal(previewText({ unsent: true, content: 'x' }), 'Message unsent');
+  assert.equal(previewText({ type: 'voice' }), '🎤 Voice message');
+  assert.equal(previewText({ type: 'file', fileName: 'a.pdf' }), '📄 a.pdf');
+});
+
+test('html escapes every value unless it is html itself', () => {
+  const attack = '<img src=x onerror="alert(1)">\'`&';
+  const out = html`<p title="${attack}">${attack}${html`<b>${'ok'}</b>`}${[1, html`<i>2</i>`]}${null}${false}${0}</p>`;
+  assert.ok(out instanceof SafeHTML);
+  assert.equal(out.text, '<p title="&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&#39;&#96;&amp;">&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&#39;&#96;&amp;<b>ok</b>1<i>2</i>0</p>');
+  assert.equal(escapeHTML('a&b'), 'a&amp;b');
+  assert.equal(safeURL('javascript:alert(1)'), '#');
+  assert.equal(safeURL('data:text/html,<x>'), '#');
+  assert.equal(safeURL('https://x/y.png?a=1'), 'https://x/y.png?a=1');
+  assert.equal(safeURL('/uploads/a.png'), '/uploads/a.png');
+  assert.equal(cssURL("https://x/a'b(c).png"), 'url("https://x/a%27b%28c%29.png")');
+});
+
+test('backoff grows, is capped, and is spread by jitter', () => {
+  const mid = () => 0.5;
+  assert.deepEqual([0, 1, 2, 3, 10].map((n) => backoffDelay(n, { min: 500, max: 10000 }, mid)), [500, 1000, 2000, 4000, 10000]);
+  assert.equal(backoffDelay(0, { min: 1000, jitter: 0.5 }, () => 0), 500);
+  assert.equal(backoffDelay(0, { min: 1000, jitter: 0.5 }, () => 1), 1500);
+});
+
+test('times and sizes for people', () => {
+  const now = new Date('2026-01-01T12:00:00Z');
+  assert.equal(lastSeenText('2026-01-01T11:59:30Z', now), 'last seen just now');
+  assert.equal(lastSeenText('2026-01-01T11:55:00Z', now), 'last seen 5m ago');
+  assert.equal(lastSeenText('2026-01-01T09:00:00Z', now), 'last seen 3h ago');
+  assert.equal(lastSeenText('2025-12-30T12:00:00Z', now), 'last seen 2d ago');
+  assert.equal(lastSeenText(null, now), 'offline');
+  assert.deepEqual([0, 1023, 1434, 10 * 1024 * 1024].map(formatBytes), ['0 B', '1023 B', '1.4 KB', '10 MB']);
+  assert.deepEqual([0, 5.4, 65, NaN].map(formatDuration), ['0:00', '0:05', '1:05', '0:00']);
+});
+
+test('waveform bars are slice peaks scaled to the loudest', () => {
+  const samples = new Float32Array(1000);
+  samples[5] = -0.5; samples[995] = 0.25;
+  const bars = barsFromSamples(samples, 100);
+  assert.equal(bars.length, 100);
+  assert.equal(bars[0], 1);
+  assert.equal(bars[99], 0.5);
+  assert.equal(bars[50], 0);
+  assert.deepEqual(barsFromSamples(new Float32Array(0), 4), [0, 0, 0, 0]);
+  assert.equal(barsFromSamples(new Float32Array(3).fill(0.2), 10).length, 10, 'fewer samples than bars still gives every bar');
+});
