@@ -45,6 +45,12 @@ def test_groups_from_creation_to_invite_link(server, browsers):
     alice.wait_text(".members", "Carol")
     carol.wait_text(".conversation[data-key]", "Book club")
     alice.screenshot("10-group-info")
+    # Panels stack: a member's profile slides over the group info; Esc closes only the top one.
+    alice.click_in(".members li", "Bob", "[data-profile]")
+    alice.wait_text(".panel .profile-username", "@bob")
+    assert len(alice.find_all(".panel")) == 2
+    alice.driver.switch_to.active_element.send_keys(Keys.ESCAPE)
+    alice.wait(lambda: len(alice.find_all(".panel")) == 1, message="Esc did not close the top panel")
     alice.click_in(".members li", "Carol", "[data-remove]")
     confirm(alice)
     alice.wait(lambda: "Carol" not in alice.find(".members").text, message="Carol not removed")

@@ -133,3 +133,31 @@ def test_two_people_chat_live(server, browsers):
     assert bob.js("return window.pwned") is None
     alice.screenshot("03-chat-desktop")
     bob.screenshot("04-chat-other-side")
+
+
+def test_infinite_scroll_back_through_history(server, browsers):
+    import requests
+    from conftest import register_via_api, sign_in_as
+    alice_account = register_via_api(server, "alice", "Alice")
+    bob_account = register_via_api(server, "bob", "Bob")
+    for n in range(1, 131):
+        r = requests.post(server.url + "/api/messages", json={"recipientId": alice_account["user"]["id"], "content": f"Message {n}"},
+                          headers={"Authorization": f"Bearer {bob_account['token']}"}, timeout=5)
+        assert r.status_code == 201, r.text
+    alice = browsers("alice")
+    sign_in_as(alice, alice_account)
+    badge = alice.wait_text(".conversation[data-key] .badge", "130")
+    assert badge
+    alice.click_text(".conversation[data-key]", "Bob")
+    alice.wait_text(".msg .bubble", "Message 130")
+    alice.find("[data-load-more]")
+    assert len(alice.find_all(".msg")) == 50, "one page first"
+
+    # Scrolling to the top loads the page before, twice, until the beginning; the view keeps its place.
+    for expected in (100, 130):
+        alice.js("document.querySelector('[data-messages]').scrollTop = 0")
+        alice.wait(lambda: len(alice.find_all(".msg")) == expected, message=f"{expected} messages not loaded")
+        assert alice.js("return document.querySelector('[data-messages]').scrollTop") > 0, "the view jumped to the top"
+    alice.find(".history-start")
+    texts = [e.text for e in alice.find_all(".msg .bubble")]
+    assert texts == [f"Message {n}" for n in range(1, 131)], "in order, no gaps, no duplicates"

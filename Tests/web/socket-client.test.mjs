@@ -111,3 +111,23 @@ test('a refused CONNECT is reported and not retried; garbage from the server dro
   assert.equal(other.connected, false, 'an invalid packet closes the connection');
   other.disconnect();
 });
+
+test('no ping within interval + timeout means a dead connection: drop and reconnect', async () => {
+  FakeWebSocket.instances = [];
+  const client = new SocketClient('http://x', { WebSocketImpl: FakeWebSocket, backoff: { min: 1, max: 1, jitter: 0 } });
+  const reasons = [];
+  client.on('disconnect', (reason) => reasons.push(reason));
+  client.connect();
+  const ws = FakeWebSocket.instances[0];
+  ws.open();
+  ws.deliver('0{"sid":"e","pingInterval":10,"pingTimeout":10}');
+  ws.deliver('40{"sid":"s"}');
+  await tick(12);
+  ws.deliver('2');
+  await tick(12);
+  assert.equal(client.connected, true, 'a ping in time keeps it open');
+  await tick(30);
+  assert.deepEqual(reasons, ['ping timeout']);
+  assert.ok(FakeWebSocket.instances.length >= 2, 'it reconnects');
+  client.disconnect();
+});

@@ -6,6 +6,7 @@ import { openPanel, closePanel } from '../panel/panel.js';
 import { confirmDialog } from '../dialog/dialog.js';
 import { toast } from '../toast/toast.js';
 import { avatar, presenceOf } from '../common/avatar.js';
+import { openProfile } from '../profile/profile.js';
 
 export function openGroupInfo(controller, groupId) {
   const { api, store } = controller;
@@ -36,7 +37,7 @@ export function openGroupInfo(controller, groupId) {
             <span class="conversation-text"><span class="conversation-name">${u.displayName}</span><span class="conversation-preview">${u.username}</span></span><span>Add</span></button>`)}</div>` : ''}
         <ul class="members">${(group.members ?? []).map(({ user, role }) => html`
           <li>${avatar(user, { size: 32, status: presenceOf(user, store.get().presence).status })}
-            <span class="member-name">${user.displayName} <small>${user.username}</small></span>
+            <button type="button" class="member-name link-plain" data-profile="${user.id}">${user.displayName} <small>${user.username}</small></button>
             ${role !== 'member' ? html`<span class="role">${role}</span>` : ''}
             ${canManage && user.id !== me.id && role !== 'owner' ? html`<button type="button" class="btn btn-small" data-remove="${user.id}" data-name="${user.displayName}">Remove</button>` : ''}
           </li>`)}</ul>
@@ -75,6 +76,7 @@ export function openGroupInfo(controller, groupId) {
       const t = e.target.closest('button');
       if (!t) return;
       try {
+        if (t.dataset.profile) openProfile(controller, group.members.find((m) => m.user.id === t.dataset.profile).user);
         if ('copy' in t.dataset) { await navigator.clipboard?.writeText(body.querySelector('[data-invite]').textContent); toast('Link copied'); }
         if (t.dataset.add) { await api.post(`/api/groups/${groupId}/members`, { userId: t.dataset.add }); found = []; await load(); }
         if (t.dataset.remove && await confirmDialog({ title: 'Remove member?', message: `${t.dataset.name} will leave the group.`, confirmLabel: 'Remove', danger: true })) {
