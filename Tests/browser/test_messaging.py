@@ -19,6 +19,7 @@ def register_in_ui(b, server, username, display):
     b.type("[data-form=register] [name=password]", PASSWORD)
     b.find("[data-form=register] [type=submit]").click()
     b.find("[data-form=verify]")
+    assert b.find("[data-dev-outbox] a").get_attribute("href").endswith("/api/dev/outbox")
     b.type("[data-form=verify] [name=code]", "000000")
     b.find("[data-form=verify] [type=submit]").click()
     b.wait_text("[data-form=verify] .form-error", "code")
@@ -146,12 +147,13 @@ def test_infinite_scroll_back_through_history(server, browsers):
         assert r.status_code == 201, r.text
     alice = browsers("alice")
     sign_in_as(alice, alice_account)
-    badge = alice.wait_text(".conversation[data-key] .badge", "130")
-    assert badge
+    alice.wait_text(".conversation[data-key] .badge", "130")
+    assert alice.driver.title == "(130) Chatr"
     alice.click_text(".conversation[data-key]", "Bob")
     alice.wait_text(".msg .bubble", "Message 130")
     alice.find("[data-load-more]")
     assert len(alice.find_all(".msg")) == 50, "one page first"
+    alice.wait(lambda: alice.driver.title == "Chatr", message="opening the chat did not clear the unread count")
 
     # Scrolling to the top loads the page before, twice, until the beginning; the view keeps its place.
     for expected in (100, 130):

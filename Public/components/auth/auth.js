@@ -22,8 +22,16 @@ export function mountAuth(root, { api, onSignedIn }) {
     root.querySelector('[autofocus]')?.focus();
   }
 
-  const codeField = html`<label class="field"><span>6-digit code</span>
-    <input name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required autofocus></label>`;
+  // A development server "sends" codes to its outbox: say where to read them. Only asked on a
+  // local address, so a production site never logs a 404 for it.
+  let devOutbox = false;
+  const local = ['localhost', '127.0.0.1', '[::1]'].includes(location.hostname);
+  if (local) fetch('/api/dev/outbox?to=-').then((r) => { devOutbox = r.ok; if (devOutbox && step.name !== 'login' && step.name !== 'register') draw(); }, () => {});
+  const outboxHint = () => (devOutbox ? html`<p class="hint" data-dev-outbox>Development server: the code is in the
+    <a href="/api/dev/outbox" target="_blank" rel="noopener">outbox</a>.</p>` : '');
+  const codeField = () => html`<label class="field"><span>6-digit code</span>
+    <input name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required autofocus></label>
+    ${outboxHint()}`;
   const errorBox = html`<p class="form-error" role="alert" hidden></p>`;
 
   const VIEWS = {
@@ -43,7 +51,7 @@ export function mountAuth(root, { api, onSignedIn }) {
       <form data-form="loginCode" novalidate>
         <h2>Check your ${s.method === 'sms' ? 'phone' : 'email'}</h2>
         <p class="muted">We sent a 6-digit sign-in code.</p>
-        ${codeField}${errorBox}
+        ${codeField()}${errorBox}
         <button class="btn btn-primary btn-block" type="submit">Sign in</button>
         <p class="auth-links"><button type="button" class="link" data-go="login">Back</button></p>
       </form>`,
@@ -74,7 +82,7 @@ export function mountAuth(root, { api, onSignedIn }) {
       <form data-form="verify" novalidate>
         <h2>Verify your ${s.method === 'sms' ? 'phone' : 'email'}</h2>
         <p class="muted">Enter the 6-digit code we sent you.</p>
-        ${codeField}${errorBox}
+        ${codeField()}${errorBox}
         <button class="btn btn-primary btn-block" type="submit">Verify</button>
         <p class="auth-links"><button type="button" class="link" data-resend>Send a new code</button>
           · <button type="button" class="link" data-go="login">Back</button></p>
@@ -91,7 +99,7 @@ export function mountAuth(root, { api, onSignedIn }) {
       <form data-form="reset" novalidate>
         <h2>Choose a new password</h2>
         <p class="muted">If ${s.email} has an account, a code is on its way.</p>
-        ${codeField}
+        ${codeField()}
         <label class="field"><span>New password</span><input name="newPassword" type="password" autocomplete="new-password" required></label>
         <p class="hint">${PASSWORD_RULE}</p>
         ${errorBox}

@@ -1,5 +1,5 @@
-// The signed-in layout: conversation list beside the chat (one at a time on a phone), and the
-// connection indicator.
+// The signed-in layout: conversation list beside the chat (one at a time on a phone), the
+// connection indicator, and the unread count in the tab's title.
 import { html, render } from '../../lib/html.js';
 import { mountSidebar } from '../sidebar/sidebar.js';
 import { mountChatView } from '../chat/chat-view.js';
@@ -19,13 +19,15 @@ export function mountShell(root, controller) {
   const unmountChat = mountChatView(root.querySelector('.chat'), controller);
 
   const draw = (state) => {
+    const unread = state.conversations.reduce((sum, c) => sum + (c.unreadCount || 0), 0);
+    document.title = unread ? `(${unread}) Chatr` : 'Chatr';
     app.classList.toggle('chat-open', !!state.active);
     indicator.dataset.state = state.connection;
     indicator.textContent = CONNECTION_TEXT[state.connection] ?? '';
   };
   draw(controller.store.get());
   const unsubscribe = controller.store.subscribe((state, changed) => {
-    if (changed.has('active') || changed.has('connection')) draw(state);
+    if (changed.has('active') || changed.has('connection') || changed.has('conversations')) draw(state);
   });
   return () => { unsubscribe(); unmountSidebar(); unmountChat(); };
 }
