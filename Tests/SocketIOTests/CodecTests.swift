@@ -138,6 +138,38 @@ final class JSONCodecTests: XCTestCase {
         XCTAssertEqual(JSONCodec.serialize("\u{01}"), #""\u0001""#)
         XCTAssertEqual(try JSONCodec.parse(" [ 1 , 2 ] "), [1, 2])
     }
+
+    /// The eight-bytes-at-a-time scan must find exactly what a byte-by-byte scan finds, wherever
+    /// the special byte sits in a word, next to multi-byte UTF-8 and bytes just around the limits.
+    func testWordScanAgreesWithTheByteScan() {
+        let alphabet: [UInt8] = [0x00, 0x1F, 0x20, 0x21, 0x22, 0x23, 0x5B, 0x5C, 0x5D, 0x41, 0x7F, 0x80, 0xC3, 0xA9, 0xE2, 0xFF]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let count = Int.random(in: 0...40, using: &generator)
+            // Mostly plain letters, so the special byte is often deep inside a word.
+            let bytes: [UInt8] = (0..<count).map { _ in
+                Int.random(in: 0..<6, using: &generator) == 0 ? alphabet.randomElement(using: &generator)! : UInt8.random(in: 0x61...0x7A, using: &generator)
+            }
+            let start = count == 0 ? 0 : Int.random(in: 0...count, using: &generator)
+            let expected = (start..<count).first { bytes[$0] < 0x20 || bytes[$0] == 0x22 || bytes[$0] == 0x5C } ?? count
+            bytes.withUnsafeBufferPointer { buffer in
+                XCTAssertEqual(JSONCodec.plainRun(buffer, from: start), expected, "\(bytes) from \(start)")
+            }
+        }
+    }
+
+    func testStringsRoundTripWhateverTheirLength() throws {
+        for length in 0...40 {
+            for special in ["\"", "\\", "\n", "\u{01}", "é", "😀", "a"] {
+                for position in [0, length / 2, length] {
+                    var text = String(repeating: "x", count: length)
+                    text.insert(contentsOf: special, at: text.index(text.startIndex, offsetBy: position))
+                    let json = JSONCodec.serialize(.string(text))
+                    XCTAssertEqual(try JSONCodec.parse(json), .string(text), json)
+                }
+            }
+        }
+    }
 }
 
 final class SocketObjectTests: XCTestCase {

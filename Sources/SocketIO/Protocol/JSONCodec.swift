@@ -78,7 +78,7 @@ public enum JSONCodec {
         // Fast path: nothing to escape (the common case) is one bulk copy of the raw bytes.
         var string = string
         let copied: Bool = string.withUTF8 { bytes in
-            for byte in bytes where byte < 0x20 || byte == 0x22 || byte == 0x5C { return false }
+            guard plainRun(bytes, from: 0) == bytes.count else { return false }
             out.append(contentsOf: bytes)
             return true
         }
@@ -100,6 +100,35 @@ public enum JSONCodec {
             }
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// The index of the first byte at or after `start` that a JSON string cannot hold as is — a
+    /// control character, `"` or `\` — or `bytes.count`. Eight bytes at a time: strings are most
+    /// of an event's bytes, and both the writer and the reader scan them.
+    @inline(__always)
+    static func plainRun(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        var index = start
+        if let base = bytes.baseAddress {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            while index + 8 <= bytes.count {
+                let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                // Classic SWAR tests: a byte below 0x20, or a byte equal to '"' or '\\'. Borrows can
+                // only flag bytes *after* a real hit, so the lowest flag is exact.
+                let control = (word &- ones &* 0x20) & ~word
+                let quote = word ^ (ones &* 0x22)
+                let backslash = word ^ (ones &* 0x5C)
+                let hits = (control | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)) & highs
+                if hits != 0 { return index + hits.trailingZeroBitCount / 8 }
+                index += 8
+            }
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte < 0x20 || byte == 0x22 || byte == 0x5C { return index }
+            index += 1
+        }
+        return index
     }
 
     // MARK: Reading
@@ -144,6 +173,7 @@ public enum JSONCodec {
         mutating func object(depth: Int) throws(ParseError) -> SocketValue {
             index += 1
             var result: [SocketObject.Entry] = []
+            result.reserveCapacity(8) // one allocation for a typical payload object, not three
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(SocketObject(parsed: result)) }
             while true {
@@ -166,6 +196,7 @@ public enum JSONCodec {
         mutating func array(depth: Int) throws(ParseError) -> SocketValue {
             index += 1
             var result: [SocketValue] = []
+            result.reserveCapacity(4)
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(result) }
             while true {
@@ -183,15 +214,11 @@ public enum JSONCodec {
             index += 1
             let start = index
             // Fast path: no escapes.
-            while index < bytes.count {
-                let byte = bytes[index]
-                if byte == UInt8(ascii: "\"") {
-                    let result = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-                    index += 1
-                    return result
-                }
-                if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            index = JSONCodec.plainRun(bytes, from: index)
+            if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
+                let result = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
                 index += 1
+                return result
             }
             var out = Array(bytes[start..<index])
             while index < bytes.count {

@@ -97,7 +97,9 @@ public enum SocketCodec {
         while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         if index > idStart {
             guard index - idStart <= 15 else { throw .invalidAckID }
-            id = Int(String(decoding: UnsafeBufferPointer(rebasing: bytes[idStart..<index]), as: UTF8.self))
+            var value = 0
+            for byte in UnsafeBufferPointer(rebasing: bytes[idStart..<index]) { value = value * 10 + Int(byte - UInt8(ascii: "0")) }
+            id = value
         }
 
         var data: SocketValue?
