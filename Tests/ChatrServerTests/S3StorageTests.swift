@@ -96,6 +96,23 @@ final class S3StorageTests: ChatrTestCase {
         XCTAssertEqual(gone.status, 404)
     }
 
+    func testAStagedFileStreamsToTheBucketInChunks() async throws {
+        let storage = try XCTUnwrap(services.files as? S3FileStorage)
+        // 200 KB: several 64 KB chunks, signed with the hash taken while staging.
+        let bytes = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        var stager = try FileStager(directory: uploadsDirectory + "/.staging", limit: 1 << 20)
+        try stager.append(ByteBuffer(bytes: bytes.prefix(70_000)))
+        try stager.append(ByteBuffer(bytes: bytes.dropFirst(70_000)))
+        let staged = try stager.finish()
+        XCTAssertEqual(staged.size, bytes.count)
+        XCTAssertEqual(staged.head, Array(bytes.prefix(StagedFile.headBytes)))
+        let key = try await storage.store(staged, folder: "messages", fileExtension: "bin", contentType: "application/octet-stream")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: staged.path), "the staged copy is removed once stored")
+        let fetched = try await fetch(storage.url(for: key))
+        XCTAssertEqual(fetched.status, 200)
+        XCTAssertEqual(fetched.body, bytes)
+    }
+
     func testProfileImagesAndUploadsLiveInTheBucket() async throws {
         let ann = try await makeUser("ann")
         let bob = try await makeUser("bob")

@@ -12,12 +12,10 @@ struct AudioProbe: Sendable {
         ["/usr/bin/ffprobe", "/usr/local/bin/ffprobe", "/opt/homebrew/bin/ffprobe"].first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    func duration(of data: ByteBuffer, fileExtension: String) async -> Double? {
+    /// The duration of the audio file at `path` (ffprobe recognises the format by its content).
+    func duration(ofFileAt path: String) async -> Double? {
         guard let executable else { return nil }
         return try? await threadPool.runIfActive {
-            let path = NSTemporaryDirectory() + "chatr-probe-\(UUID().uuidString).\(fileExtension)"
-            guard FileManager.default.createFile(atPath: path, contents: Data(buffer: data)) else { return nil }
-            defer { try? FileManager.default.removeItem(atPath: path) }
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = ["-v", "error", "-show_entries", "format=duration", "-of", "default=noprint_wrappers=1:nokey=1", path]

@@ -43,7 +43,11 @@ enum SniffedType: String, Sendable, CaseIterable {
 
 enum FileSniffer {
     static func sniff<Bytes: Collection>(_ bytes: Bytes) -> SniffedType? where Bytes.Element == UInt8 {
-        let head = Array(bytes.prefix(4096))
+        sniff(head: Array(bytes.prefix(4096)), size: bytes.count)
+    }
+
+    /// From the first bytes of a file of `size` bytes (a staged upload keeps only its head).
+    static func sniff(head: [UInt8], size: Int) -> SniffedType? {
         func starts(with prefix: [UInt8], at offset: Int = 0) -> Bool {
             head.count >= offset + prefix.count && Array(head[offset..<offset + prefix.count]) == prefix
         }
@@ -70,7 +74,7 @@ enum FileSniffer {
             return ["M4A ", "M4B ", "M4P "].contains(brand) ? .m4a : .mp4Video
         }
         if ascii("ID3") || (head.count >= 2 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0) { return .mpegAudio }
-        if isPlainText(head, complete: head.count == bytes.count) { return .text }
+        if isPlainText(head, complete: head.count == size) { return .text }
         return nil
     }
 

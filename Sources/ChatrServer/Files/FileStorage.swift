@@ -6,6 +6,9 @@ import NIOCore
 protocol FileStorage: Sendable {
     /// Stores `data` under a new key in `folder` and returns the key.
     func save(_ data: ByteBuffer, folder: String, fileExtension: String, contentType: String) async throws -> String
+    /// Stores a file staged on disk under a new key in `folder` and returns the key; the staged
+    /// file is moved or copied, never read into memory whole.
+    func store(_ file: StagedFile, folder: String, fileExtension: String, contentType: String) async throws -> String
     func delete(key: String) async throws
     /// The URL a client fetches the file from.
     func url(for key: String) -> String
@@ -37,6 +40,22 @@ struct LocalFileStorage: FileStorage {
             throw FileStorageError.writeFailed(key)
         }
         try FileManager.default.moveItem(atPath: temporary, toPath: path)
+        return key
+    }
+
+    func store(_ file: StagedFile, folder: String, fileExtension: String, contentType: String) async throws -> String {
+        let key = Self.newKey(folder: folder, fileExtension: fileExtension)
+        let path = try self.path(for: key)
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        // Staged in the uploads folder, so this is a rename; elsewhere (another disk) a copy.
+        do {
+            try FileManager.default.moveItem(atPath: file.path, toPath: path)
+        } catch {
+            let temporary = path + ".part"
+            try FileManager.default.copyItem(atPath: file.path, toPath: temporary)
+            try FileManager.default.moveItem(atPath: temporary, toPath: path)
+            file.remove()
+        }
         return key
     }
 

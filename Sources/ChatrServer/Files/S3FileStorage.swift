@@ -1,3 +1,4 @@
+import Crypto
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -43,6 +44,25 @@ struct S3FileStorage: FileStorage {
         return key
     }
 
+    /// Streams the staged file to S3 in 64 KB chunks, signed with the hash taken while staging.
+    func store(_ file: StagedFile, folder: String, fileExtension: String, contentType: String) async throws -> String {
+        let key = Self.newKey(folder: folder, fileExtension: fileExtension)
+        guard let handle = FileHandle(forReadingAtPath: file.path) else { throw FileStorageError.writeFailed(key) }
+        defer { try? handle.close() }
+        // Read lazily, one chunk each time the HTTP client asks for more.
+        let chunks = AsyncThrowingStream<ByteBuffer, any Error> {
+            guard let data = try handle.read(upToCount: 64 * 1024), !data.isEmpty else { return nil }
+            return ByteBuffer(data: data)
+        }
+        let response = try await send(method: .PUT, key: key, body: .stream(chunks, length: .known(Int64(file.size))),
+                                      payloadHash: file.sha256, contentType: contentType)
+        guard (200..<300).contains(response.status.code) else {
+            throw DeliveryError(service: "S3", status: Int(response.status.code), detail: String(buffer: response.body))
+        }
+        file.remove()
+        return key
+    }
+
     func delete(key: String) async throws {
         let response = try await send(method: .DELETE, key: key, body: ByteBuffer(), contentType: nil)
         guard (200..<300).contains(response.status.code) || response.status == .notFound else {
@@ -79,18 +99,22 @@ struct S3FileStorage: FileStorage {
     struct Response { var status: HTTPResponseStatus; var body: ByteBuffer }
 
     func send(method: HTTPMethod, key: String?, body: ByteBuffer, contentType: String?) async throws -> Response {
+        try await send(method: method, key: key, body: .bytes(body), payloadHash: SHA256.hash(data: body.readableBytesView), contentType: contentType)
+    }
+
+    func send(method: HTTPMethod, key: String?, body: HTTPClientRequest.Body, payloadHash: SHA256Digest, contentType: String?) async throws -> Response {
         let base = bucketBase
         let path = base.pathPrefix + (key.map { "/" + S3Signer.encodePath($0) } ?? (base.pathPrefix.isEmpty ? "/" : ""))
         let url = base.url + (key.map { "/" + S3Signer.encodePath($0) } ?? "")
         guard let host = Self.host(of: url) else { throw FileStorageError.invalidKey }
         var toSign = ["host": host]
         if let contentType { toSign["content-type"] = contentType }
-        let signed = signer.sign(method: method.rawValue, path: path, headers: toSign, payload: body.readableBytesView, date: clock.now)
+        let signed = signer.sign(method: method.rawValue, path: path, headers: toSign, payloadHash: payloadHash, date: clock.now)
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in toSign where name != "host" { request.headers.add(name: name, value: value) }
         for (name, value) in signed { request.headers.add(name: name, value: value) }
-        request.body = .bytes(body)
+        request.body = body
         let response = try await client.execute(request, timeout: .seconds(30))
         return Response(status: response.status, body: try await response.body.collect(upTo: 1 << 20))
     }

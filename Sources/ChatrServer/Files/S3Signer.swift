@@ -12,7 +12,13 @@ struct S3Signer: Sendable {
     /// `headers` are the other headers to sign (at least `host`); names in any case.
     func sign(method: String, path: String, query: String = "", headers: [String: String], payload: some DataProtocol,
               date: Date) -> [String: String] {
-        let payloadHash = Self.hex(SHA256.hash(data: Data(payload)))
+        sign(method: method, path: path, query: query, headers: headers, payloadHash: SHA256.hash(data: Data(payload)), date: date)
+    }
+
+    /// The same, for a payload whose SHA-256 is already known (a file hashed while it was staged).
+    func sign(method: String, path: String, query: String = "", headers: [String: String], payloadHash digest: SHA256Digest,
+              date: Date) -> [String: String] {
+        let payloadHash = Self.hex(digest)
         let (amzDate, day) = Self.timestamps(date)
         var all = Dictionary(headers.map { ($0.key.lowercased(), $0.value.trimmingCharacters(in: .whitespaces)) }, uniquingKeysWith: { $1 })
         all["x-amz-date"] = amzDate

@@ -2,9 +2,10 @@ import Crypto
 import Foundation
 import NIOCore
 
-/// A file to send as a message: its bytes, what they are, and what the client said about it.
+/// A file to send as a message: the file (staged on disk), what it is, and what the client said
+/// about it.
 struct Attachment: Sendable {
-    var data: ByteBuffer
+    var file: StagedFile
     var kind: SniffedType
     var fileName: String
     var caption: String?
@@ -37,8 +38,8 @@ struct Attachment: Sendable {
 
     /// A stand-in waveform until the client computes the real one: 100 bars in [0.04, 0.9],
     /// derived from the file's bytes, so the same file always gets the same shape.
-    static func placeholderWaveform(for data: ByteBuffer) -> [Double] {
-        var state = SHA256.hash(data: data.readableBytesView).withUnsafeBytes { raw in raw.load(as: UInt64.self) } | 1
+    static func placeholderWaveform(sha256: SHA256Digest) -> [Double] {
+        var state = sha256.withUnsafeBytes { raw in raw.load(as: UInt64.self) } | 1
         return (0..<placeholderBars).map { _ in
             state ^= state << 13
             state ^= state >> 7

@@ -60,16 +60,16 @@ struct MessageService {
         // if the message cannot be stored: no error leaves a file behind.
         var storedKey: String?
         if let attachment = input.attachment {
-            let key = try await services.files.save(attachment.data, folder: "messages", fileExtension: attachment.kind.fileExtension,
-                                                    contentType: attachment.kind.mimeType)
+            let key = try await services.files.store(attachment.file, folder: "messages", fileExtension: attachment.kind.fileExtension,
+                                                     contentType: attachment.kind.mimeType)
             storedKey = key
             message.fileURL = key
             message.fileName = attachment.fileName
-            message.fileSize = attachment.data.readableBytes
+            message.fileSize = attachment.file.size
             message.fileType = attachment.kind.mimeType
             message.caption = attachment.caption
             if attachment.kind.isAudio {
-                message.audioWaveform = try? String(decoding: JSONEncoder().encode(attachment.waveform ?? Attachment.placeholderWaveform(for: attachment.data)), as: UTF8.self)
+                message.audioWaveform = try? String(decoding: JSONEncoder().encode(attachment.waveform ?? Attachment.placeholderWaveform(sha256: attachment.file.sha256)), as: UTF8.self)
                 message.audioDuration = attachment.duration
             }
         }

@@ -1,14 +1,14 @@
 import Vapor
 
-/// `POST /api/messages/upload` (SPEC §6): a file becomes a message. The type comes from the
-/// bytes; the message is stored and delivered here, like any send.
+/// `POST /api/messages/upload` (SPEC §6): a file becomes a message. The body is streamed to a
+/// staged file on disk (memory stays flat whatever the size); the type comes from the bytes; the
+/// message is stored and delivered here, like any send. No error leaves a file behind.
 struct UploadController: RouteCollection {
     let maxUploadBytes: Int
 
     func boot(routes: any RoutesBuilder) throws {
-        // Vapor stops reading (413) once the body passes this, without holding the rest.
         routes.grouped(UserAuthMiddleware())
-            .on(.POST, "api", "messages", "upload", body: .collect(maxSize: ByteCount(value: maxUploadBytes + 64 * 1024)), use: upload)
+            .on(.POST, "api", "messages", "upload", body: .stream, use: upload)
     }
 
     struct UploadResponse: Content {
@@ -25,21 +25,16 @@ struct UploadController: RouteCollection {
     }
 
     @Sendable func upload(_ req: Request) async throws -> Response {
-        guard req.headers.contentType?.type == "multipart" else {
-            throw ChatrError(.unsupportedMediaType, "Send the file as multipart/form-data in the field 'file'")
-        }
-        guard let file = try? req.content.get(File.self, at: "file"), file.data.readableBytes > 0 else {
-            throw ChatrError.badRequest("Missing file field 'file'", code: "missing_file")
-        }
-        guard file.data.readableBytes <= maxUploadBytes else {
-            throw ChatrError(.payloadTooLarge, "Files must be at most \(maxUploadBytes / 1024 / 1024) MB")
-        }
-        guard let kind = FileSniffer.sniff(file.data.readableBytesView) else {
+        let staging = req.chatr.config.uploadsDirectory + "/.staging"
+        let form = try await MultipartUpload.read(req, fileField: "file", maxFileBytes: maxUploadBytes, stagingDirectory: staging)
+        guard let file = form.file else { throw ChatrError.badRequest("Missing file field 'file'", code: "missing_file") }
+        // Whatever happens next, the staged file goes: stored (moved) or removed.
+        defer { file.remove() }
+        guard file.size > 0 else { throw ChatrError.badRequest("Missing file field 'file'", code: "missing_file") }
+        guard let kind = FileSniffer.sniff(head: file.head, size: file.size) else {
             throw ChatrError(.unsupportedMediaType, "This kind of file is not supported", code: "unsupported_file")
         }
-        func field(_ name: String) -> String? {
-            (try? req.content.get(String.self, at: name)).flatMap { $0.isEmpty ? nil : $0 }
-        }
+        func field(_ name: String) -> String? { form.fields[name].flatMap { $0.isEmpty ? nil : $0 } }
         let waveform = try field("waveform").map { raw -> [Double] in
             guard let values = try? JSONDecoder().decode([Double].self, from: Data(raw.utf8)) else {
                 throw ChatrError.badRequest("waveform must be a JSON array of numbers", code: "invalid_waveform")
@@ -53,17 +48,16 @@ struct UploadController: RouteCollection {
             }
             return value
         }
-        if kind.isAudio, let measured = await req.chatr.audioProbe.duration(of: file.data, fileExtension: kind.fileExtension) {
+        if kind.isAudio, let measured = await req.chatr.audioProbe.duration(ofFileAt: file.path) {
             duration = measured  // what the file says beats what the client says
         }
         let caption = field("caption")?.trimmingCharacters(in: .whitespacesAndNewlines)
         if let caption, caption.count > Attachment.maxCaption {
             throw ChatrError.badRequest("Captions are at most \(Attachment.maxCaption) characters", code: "caption_too_long")
         }
-        let type = field("type")
-        let attachment = Attachment(data: file.data, kind: kind,
-                                    fileName: Attachment.cleanFileName(file.filename, fallbackExtension: kind.fileExtension),
-                                    caption: caption, waveform: waveform, duration: duration, isVoice: type == "voice")
+        let attachment = Attachment(file: file, kind: kind,
+                                    fileName: Attachment.cleanFileName(form.fileName, fallbackExtension: kind.fileExtension),
+                                    caption: caption, waveform: waveform, duration: duration, isVoice: field("type") == "voice")
         var input = try MessageController.sendInput(recipientId: field("recipientId"), groupId: field("groupId"), conversationId: nil,
                                                     content: "", type: nil, clientMessageId: field("clientMessageId"), replyToId: field("replyToId"))
         input.attachment = attachment
