@@ -86,6 +86,7 @@ private func makeServices(_ app: Application, config: AppConfig) async -> ChatrS
         audioProbe: AudioProbe(executable: AudioProbe.find(), threadPool: app.threadPool),
         writes: WriteGate(enabled: !config.database.isPostgres),
         directConversations: DirectConversationCache(),
+        groupMembers: GroupMembersCache(),
         events: EventPublisher()
     )
 }

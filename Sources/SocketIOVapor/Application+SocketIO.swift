@@ -82,5 +82,6 @@ final class VaporEngineWebSocket: EngineWebSocket {
     init(_ ws: WebSocket) { self.ws = ws }
     func send(text: String) { ws.send(text) }
     func send(binary: [UInt8]) { ws.send(binary) }
+    func send(frame: ByteBuffer, isText: Bool) { ws.send(frame, opcode: isText ? .text : .binary) }
     func close() { _ = ws.close(code: .normalClosure) }
 }

@@ -87,6 +87,33 @@ final class GroupTests: ChatrTestCase {
         XCTAssertEqual(gone.status, .notFound)
     }
 
+    /// Sends use a cache of the group's members: every membership change must reach it at once.
+    func testWhoMaySendFollowsMembershipChangesAtOnce() async throws {
+        let id = try await createGroup(members: [bob.id])
+        func post(_ token: String, _ text: String) async throws -> HTTPStatus {
+            try await send(.POST, "/api/groups/\(id)/messages", json: ["content": .string(text)], token: token).status
+        }
+        let first = try await post(bob.token, "warm the cache")
+        XCTAssertEqual(first, .created)
+        let outsider = try await post(cat.token, "let me in")
+        XCTAssertEqual(outsider, .forbidden)
+        _ = try await send(.POST, "/api/groups/\(id)/members", json: ["userId": .string(cat.id)], token: ann.token)
+        let added = try await post(cat.token, "added")
+        XCTAssertEqual(added, .created, "an added member may send at once")
+        _ = try await send(.DELETE, "/api/groups/\(id)/members/\(cat.id)", token: ann.token)
+        let removed = try await post(cat.token, "removed")
+        XCTAssertEqual(removed, .forbidden, "a removed member may not")
+        _ = try await send(.POST, "/api/groups/\(id)/join", token: cat.token)
+        let joined = try await post(cat.token, "joined")
+        XCTAssertEqual(joined, .created)
+        _ = try await send(.POST, "/api/groups/\(id)/leave", token: bob.token)
+        let left = try await post(bob.token, "left")
+        XCTAssertEqual(left, .forbidden)
+        _ = try await send(.DELETE, "/api/groups/\(id)", token: ann.token)
+        let deleted = try await post(ann.token, "deleted")
+        XCTAssertEqual(deleted, .notFound)
+    }
+
     func testLeavingHandsOverOwnershipAndTheLastOneOutDeletes() async throws {
         let id = try await createGroup(members: [bob.id])
         services.clock.advance(by: 1)

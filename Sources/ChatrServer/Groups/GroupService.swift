@@ -91,6 +91,7 @@ struct GroupService {
         let (group, members) = try await membership(id, user)
         try Self.require(members, user, in: [.owner], "Only the owner can delete the group")
         try await group.delete(on: db)
+        services.groupMembers.invalidate(id)
         return [RealtimeEvent("group:deleted", to: .conversation(id), value: ["groupId": .string(id.wire)]),
                 RealtimeEvent.leave(members.map(\.userID), from: id)]
     }
@@ -103,6 +104,7 @@ struct GroupService {
         if !members.contains(where: { $0.userID == user.id }) {
             let member = Member(conversationID: id, userID: try user.requireID(), role: .member, joinedAt: services.clock.now)
             try await member.create(on: db)
+            services.groupMembers.invalidate(id)
             members.append(member)
             events = membershipEvents(joined: user, group: id)
         }
@@ -117,6 +119,7 @@ struct GroupService {
         let rest = members.filter { $0.userID != me }.sorted { $0.joinedAt < $1.joinedAt }
         if rest.isEmpty {
             try await group.delete(on: db)
+            services.groupMembers.invalidate(id)
             return [RealtimeEvent.leave([me], from: id)]
         }
         try await db.transaction { db in
@@ -128,6 +131,7 @@ struct GroupService {
                 try await group.save(on: db)
             }
         }
+        services.groupMembers.invalidate(id)
         return membershipEvents(left: user, group: id)
     }
 
@@ -138,6 +142,7 @@ struct GroupService {
         guard !members.contains(where: { $0.userID == userID }) else { throw ChatrError.conflict("Already a member", code: "already_member") }
         let member = Member(conversationID: id, userID: userID, role: .member, joinedAt: services.clock.now)
         try await member.create(on: db)
+        services.groupMembers.invalidate(id)
         let dto = try await dto(group, members: members + [member], me: actor.id, includeMembers: true)
         return Outcome(value: dto, events: membershipEvents(joined: user, group: id))
     }
@@ -150,6 +155,7 @@ struct GroupService {
         guard target.role == .member || actorRole == .owner else { throw ChatrError.forbidden("Only the owner can remove an admin or the owner") }
         guard target.role != .owner else { throw ChatrError.forbidden("The owner cannot be removed") }
         try await target.delete(on: db)
+        services.groupMembers.invalidate(id)
         guard let user = try await User.find(userID, on: db) else { return [RealtimeEvent.leave([userID], from: id)] }
         return membershipEvents(left: user, group: id)
     }

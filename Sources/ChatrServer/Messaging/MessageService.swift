@@ -119,15 +119,23 @@ struct MessageService {
         return (dto, true, events)
     }
 
-    /// The conversation a send goes to, with its members. Direct conversations come from the
-    /// cache after the first lookup; groups are read each time (their members change).
+    /// The conversation a send goes to, with its members. Direct conversations and groups come
+    /// from caches after the first lookup (a group's entry is dropped whenever its members change).
     private func target(_ address: Conversations.Address, for me: UUID) async throws -> (id: UUID, kind: Conversation.Kind, members: [UUID]) {
         var cacheKey: String?
-        if case .user(let other) = address {
+        var groupTicket: (id: UUID, ticket: Int)?
+        switch address {
+        case .user(let other):
             guard other != me else { throw ChatrError.badRequest("You cannot message yourself", code: "invalid_recipient") }
             let key = Conversation.directKey(me, other)
             if let hit = services.directConversations.get(key) { return (hit.conversationID, .direct, hit.members) }
             cacheKey = key
+        case .group(let id), .conversation(let id):
+            if let members = services.groupMembers.get(id) {
+                guard members.contains(me) else { throw ChatrError.forbidden("You are not a member of this conversation") }
+                return (id, .group, members)
+            }
+            groupTicket = (id, services.groupMembers.ticket(id))
         }
         guard let (conversation, members) = try await conversations.resolve(address, for: me, create: true) else {
             throw ChatrError.notFound("Conversation not found")
@@ -135,6 +143,7 @@ struct MessageService {
         let id = try conversation.requireID()
         let memberIDs = members.map(\.userID)
         if let cacheKey { services.directConversations.put(cacheKey, .init(conversationID: id, members: memberIDs)) }
+        if let groupTicket, conversation.kind == .group { services.groupMembers.put(id, members: memberIDs, ticket: groupTicket.ticket) }
         return (id, conversation.kind, memberIDs)
     }
 

@@ -16,6 +16,7 @@ public struct ChatrServices: Sendable {
     let audioProbe: AudioProbe
     let writes: WriteGate
     let directConversations: DirectConversationCache
+    let groupMembers: GroupMembersCache
     let events: EventPublisher
 }
 

@@ -26,10 +26,15 @@ public protocol SocketAdapter: AnyObject, Sendable {
 
 /// A packet encoded once for many recipients: the text frame and its binary attachments.
 public struct EncodedPacket: Sendable {
-    public var messages: [EngineMessage]
+    public let prepared: PreparedMessages
+    public var messages: [EngineMessage] { prepared.messages }
 
     public init(_ packet: SocketPacket) {
         let encoded = SocketCodec.encode(packet)
-        messages = [.text(encoded.text)] + encoded.attachments.map { .binary($0) }
+        prepared = PreparedMessages([.text(encoded.text)] + encoded.attachments.map { .binary($0) })
+    }
+
+    public init(messages: [EngineMessage]) {
+        prepared = PreparedMessages(messages)
     }
 }

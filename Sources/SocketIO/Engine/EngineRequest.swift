@@ -1,3 +1,4 @@
+import NIOCore
 /// What the engine needs to know of an HTTP request; the web framework fills it in.
 public struct EngineRequest: Sendable {
     public enum Method: Sendable { case get, post, options, other }
@@ -44,7 +45,38 @@ public struct EngineResponse: Sendable {
 public protocol EngineWebSocket: AnyObject, Sendable {
     func send(text: String)
     func send(binary: [UInt8])
+    /// A frame already encoded (the same buffer goes to every recipient of a broadcast, without
+    /// a copy). The default goes through `send(text:)` / `send(binary:)`.
+    func send(frame: ByteBuffer, isText: Bool)
     func close()
+}
+
+extension EngineWebSocket {
+    public func send(frame: ByteBuffer, isText: Bool) {
+        if isText { send(text: String(buffer: frame)) } else { send(binary: Array(frame.readableBytesView)) }
+    }
+}
+
+/// Engine.IO messages prepared once for many sessions: kept as messages for polling sessions,
+/// and encoded as WebSocket frame payloads (`4…` text, raw binary) for WebSocket sessions.
+public struct PreparedMessages: Sendable {
+    public let messages: [EngineMessage]
+    let frames: [(payload: ByteBuffer, isText: Bool)]
+
+    public init(_ messages: [EngineMessage]) {
+        self.messages = messages
+        frames = messages.map { message in
+            switch message {
+            case .text(let text):
+                var buffer = ByteBufferAllocator().buffer(capacity: text.utf8.count + 1)
+                buffer.writeInteger(UInt8(ascii: "4"))
+                buffer.writeString(text)
+                return (buffer, true)
+            case .binary(let bytes):
+                return (ByteBuffer(bytes: bytes), false)
+            }
+        }
+    }
 }
 
 /// A whole Engine.IO message for the layer above.

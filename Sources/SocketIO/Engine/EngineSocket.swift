@@ -78,6 +78,17 @@ public final class EngineSocket: @unchecked Sendable {
         send(packets: packets)
     }
 
+    /// Sends messages prepared once for many sessions: a WebSocket session writes the shared
+    /// frames as they are; a polling session queues the messages like any others.
+    public func send(_ prepared: PreparedMessages) {
+        let socket: (any EngineWebSocket)? = state.withLockedValue { state in
+            guard !state.closed, case .websocket(let socket) = state.transport else { return nil }
+            return socket
+        }
+        guard let socket else { send(prepared.messages); return }
+        for frame in prepared.frames { socket.send(frame: frame.payload, isText: frame.isText) }
+    }
+
     func send(_ packet: EnginePacket) { send(packets: [packet]) }
 
     private func send(packets: [EnginePacket]) {

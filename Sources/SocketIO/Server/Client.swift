@@ -113,11 +113,11 @@ final class Client: Sendable {
     // MARK: Outgoing and lifecycle
 
     func send(_ packet: SocketPacket) {
-        session.send(EncodedPacket(packet).messages)
+        session.send(EncodedPacket(packet).prepared)
     }
 
     func send(_ encoded: EncodedPacket) {
-        session.send(encoded.messages)
+        session.send(encoded.prepared)
     }
 
     func socket(for namespace: String) -> Socket? {

@@ -1,0 +1,39 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// The member ids of group conversations, so a send to a 1,000-member group does not read (and
+/// reflect into models) 1,000 member rows per message. Every membership change in `GroupService`
+/// invalidates its group. A read that raced with a change cannot store what it read: `put` takes
+/// the ticket taken before the read and is ignored if the group was invalidated since.
+/// (Per process; a cluster must also invalidate on the other nodes' changes.)
+final class GroupMembersCache: Sendable {
+    private struct State {
+        var members: [UUID: [UUID]] = [:]
+        var generation: [UUID: Int] = [:]
+    }
+
+    private let state = NIOLockedValueBox(State())
+    private let capacity: Int
+
+    init(capacity: Int = 50_000) { self.capacity = capacity }
+
+    func get(_ conversationID: UUID) -> [UUID]? { state.withLockedValue { $0.members[conversationID] } }
+
+    /// Take before reading the members from the database.
+    func ticket(_ conversationID: UUID) -> Int { state.withLockedValue { $0.generation[conversationID, default: 0] } }
+
+    func put(_ conversationID: UUID, members: [UUID], ticket: Int) {
+        state.withLockedValue { state in
+            guard state.generation[conversationID, default: 0] == ticket else { return }
+            if state.members.count >= capacity { state.members.removeAll(keepingCapacity: true) }
+            state.members[conversationID] = members
+        }
+    }
+
+    func invalidate(_ conversationID: UUID) {
+        state.withLockedValue { state in
+            state.members[conversationID] = nil
+            state.generation[conversationID, default: 0] += 1
+        }
+    }
+}
