@@ -214,6 +214,9 @@ final class RealtimeTests: ChatrTestCase {
 
     func testPresenceGoesToContactsOnly() async throws {
         _ = try await send(.POST, "/api/messages", json: ["recipientId": .string(bob.id), "content": "hi"], token: ann.token)
+        // Ann and Bob also share a group: each status change still reaches Ann once.
+        let group = try await send(.POST, "/api/groups", json: ["name": "Both", "memberIds": [.string(bob.id)]], token: ann.token)
+        XCTAssertEqual(group.status, .created)
         let cat = try await makeUser("cat")
         let annSocket = try await connect(ann.token)
         let catSocket = try await connect(cat.token)
@@ -221,6 +224,8 @@ final class RealtimeTests: ChatrTestCase {
         let online = try await annSocket.waitForEvent("user:status")
         XCTAssertEqual(online.first?["userId"]?.stringValue, bob.id)
         XCTAssertEqual(online.first?["status"], "online")
+        _ = await annSocket.staysSilent(for: .milliseconds(200))
+        XCTAssertEqual(annSocket.count("user:status"), 1, "one event, though they share two conversations")
 
         let update = bobSocket.received().events.first { $0.name == "presence:update" }?.args.first
         XCTAssertEqual(update?["status"], "online")

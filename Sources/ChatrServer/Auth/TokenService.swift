@@ -43,12 +43,14 @@ struct TokenService: Sendable {
 
     /// The user and session behind `token`, or `nil` when the token is malformed, forged,
     /// expired or revoked. One query after the signature check.
-    func authenticate(_ token: String, on db: any Database) async -> (user: User, session: Session)? {
+    /// The user and live session behind a token, or nil when the token is bad, expired or
+    /// revoked. A database failure throws instead: a busy server is not a signed-out user.
+    func authenticate(_ token: String, on db: any Database) async throws -> (user: User, session: Session)? {
         guard let payload = try? await keys.verify(token, as: AccessTokenPayload.self),
               payload.exp.value > clock.now,
               let userID = UUID(uuidString: payload.userId) else { return nil }
         let now = clock.now
-        guard let user = try? await User.query(on: db)
+        guard let user = try await User.query(on: db)
             .join(Session.self, on: \User.$id == \Session.$userID)
             .filter(Session.self, \.$jti == payload.jti)
             .filter(Session.self, \.$revokedAt == nil)

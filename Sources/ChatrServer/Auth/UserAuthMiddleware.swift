@@ -6,7 +6,7 @@ struct UserAuthMiddleware: AsyncMiddleware {
         guard let token = request.headers.bearerAuthorization?.token else {
             throw ChatrError.unauthorized("Authentication required")
         }
-        guard let (user, session) = await request.chatr.tokens.authenticate(token, on: request.db) else {
+        guard let (user, session) = try await request.chatr.tokens.authenticate(token, on: request.db) else {
             throw ChatrError.unauthorized("Invalid or expired token")
         }
         request.storage[CurrentUserKey.self] = user

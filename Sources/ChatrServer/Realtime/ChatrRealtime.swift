@@ -19,10 +19,15 @@ enum ChatrRealtime {
         app.storage[SocketIOServerKey.self] = server
 
         namespace.use { handshake in
-            guard let token = Self.token(from: handshake),
-                  let (user, session) = await app.chatr.tokens.authenticate(token, on: app.db) else {
-                throw SocketConnectError("Authentication error")
+            guard let token = Self.token(from: handshake) else { throw SocketConnectError("Authentication error") }
+            let found: (user: User, session: Session)?
+            do {
+                found = try await app.chatr.tokens.authenticate(token, on: app.db)
+            } catch {
+                // Not the client's fault: it may retry (the web client backs off and reconnects).
+                throw SocketConnectError("Server busy, try again")
             }
+            guard let (user, session) = found else { throw SocketConnectError("Authentication error") }
             handshake.context[Self.userKey] = SocketUser(user: user, sessionID: session.id)
         }
         namespace.onConnection { socket in
@@ -59,8 +64,11 @@ enum ChatrRealtime {
         let handlers = SocketEventHandlers(socket: socket, socketUser: socketUser, app: app)
         handlers.register()
 
+        // Only contacts that are connected can be online: load just those (not every member of
+        // every group), to tell whether they hide their status.
         let contacts = (try? await conversations.contacts(of: userID)) ?? []
-        let contactUsers = contacts.isEmpty ? [] : ((try? await User.query(on: app.db).filter(\.$id ~~ Array(contacts)).all()) ?? [])
+        let connected = contacts.filter { services.presence.isConnected($0) }
+        let contactUsers = connected.isEmpty ? [] : ((try? await User.query(on: app.db).filter(\.$id ~~ Array(connected)).all()) ?? [])
         let online = contactUsers.compactMap { contact -> SocketValue? in
             let status = Presence.visibleStatus(of: contact, registry: services.presence)
             guard status != .offline else { return nil }
@@ -68,7 +76,7 @@ enum ChatrRealtime {
         }
         socket.emit("presence:update", ["status": "online", "onlineUsers": .array(online)])
         if first && user.showOnlineStatus {
-            services.events.publish(Presence.statusEvents(for: user, status: .online, to: contacts, clock: services.clock))
+            services.events.publish(Presence.statusEvents(for: user, status: .online, in: conversationIDs, clock: services.clock))
         }
 
         socket.onDisconnect { _ in
@@ -91,8 +99,8 @@ enum ChatrRealtime {
             }
         }
         guard user.showOnlineStatus else { return }
-        let contacts = (try? await Conversations(db: app.db, clock: services.clock).contacts(of: userID)) ?? []
-        services.events.publish(Presence.statusEvents(for: user, status: .offline, to: contacts, clock: services.clock, lastSeen: now))
+        let conversationIDs = (try? await Conversations(db: app.db, clock: services.clock).conversationIDs(of: userID)) ?? []
+        services.events.publish(Presence.statusEvents(for: user, status: .offline, in: conversationIDs, clock: services.clock, lastSeen: now))
     }
 }
 
@@ -133,11 +141,15 @@ enum Presence {
         var lastSeen: Date?
     }
 
-    /// `user:status` for each contact's devices — never a broadcast to everyone.
-    static func statusEvents(for user: User, status: PresenceRegistry.Status, to contacts: Set<UUID>, clock: AppClock,
+    /// `user:status` to everyone who shares a conversation with the user: one event to all those
+    /// conversations' rooms at once (a socket in several gets it once), not one per contact —
+    /// so a 1,000-member group coming online is 1,000 events, not a million. Never a broadcast
+    /// to everyone: no conversations, no event.
+    static func statusEvents(for user: User, status: PresenceRegistry.Status, in conversations: [UUID], clock: AppClock,
                              lastSeen: Date? = nil) -> [RealtimeEvent] {
-        let payload = EventPayload.encode(StatusPayload(userId: user.id!.wire, username: user.username, status: status.rawValue,
+        guard !conversations.isEmpty, let userID = user.id else { return [] }
+        let payload = EventPayload.encode(StatusPayload(userId: userID.wire, username: user.username, status: status.rawValue,
                                                         timestamp: clock.now, lastSeen: status == .offline ? (lastSeen ?? user.lastSeen) : nil))
-        return contacts.map { RealtimeEvent("user:status", to: .user($0), value: payload) }
+        return [RealtimeEvent("user:status", to: .conversations(conversations), except: .user(userID), value: payload)]
     }
 }

@@ -11,13 +11,22 @@ struct RealtimeEvent: Sendable {
         case conversation(UUID)
         /// The sockets signed in with one session (one token).
         case session(UUID)
+        /// The members of any of these conversations; a socket in several gets the event once.
+        case conversations([UUID])
 
+        /// The room of a single target (`.conversations` has several: see `rooms`).
         var room: String {
             switch self {
             case .user(let id): return "user:" + id.wire
             case .conversation(let id): return "conversation:" + id.wire
             case .session(let id): return "session:" + id.wire
+            case .conversations(let ids): return ids.first.map { "conversation:" + $0.wire } ?? ""
             }
+        }
+
+        var rooms: [String] {
+            if case .conversations(let ids) = self { return ids.map { "conversation:" + $0.wire } }
+            return [room]
         }
     }
 
@@ -100,8 +109,11 @@ final class EventPublisher: Sendable {
     func publish(_ events: [RealtimeEvent]) {
         guard let namespace = namespace.withLockedValue({ $0 }) else { return }
         for event in events {
+            // Never `to([])`: no rooms means every socket.
+            let rooms = event.target.rooms
+            guard !rooms.isEmpty else { continue }
             if event.disconnects {
-                for id in namespace.to(event.target.room).socketIDs { namespace.socket(id)?.disconnect(reason: "server namespace disconnect") }
+                for id in namespace.to(rooms).socketIDs { namespace.socket(id)?.disconnect(reason: "server namespace disconnect") }
                 continue
             }
             if !event.joiningUsers.isEmpty || !event.leavingUsers.isEmpty {
@@ -109,8 +121,8 @@ final class EventPublisher: Sendable {
                 for socket in sockets(of: event.leavingUsers, in: namespace) { socket.leave(event.target.room) }
                 continue
             }
-            var broadcast = namespace.to(event.target.room)
-            if let except = event.except { broadcast = broadcast.except(except.room) }
+            var broadcast = namespace.to(rooms)
+            if let except = event.except { broadcast = broadcast.except(except.rooms) }
             broadcast.emit(event.name, event.payload)
         }
     }

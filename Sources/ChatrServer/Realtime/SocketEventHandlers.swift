@@ -242,8 +242,8 @@ struct SocketEventHandlers {
 
     /// Tells the user's contacts their status (callers decide whether privacy allows it).
     private func announce(_ status: PresenceRegistry.Status) async throws {
-        let contacts = try await Conversations(db: app.db, clock: services.clock).contacts(of: user.id!)
-        services.events.publish(Presence.statusEvents(for: user, status: status, to: contacts, clock: services.clock))
+        let conversationIDs = try await Conversations(db: app.db, clock: services.clock).conversationIDs(of: user.id!)
+        services.events.publish(Presence.statusEvents(for: user, status: status, in: conversationIDs, clock: services.clock))
     }
 }
 
