@@ -16,7 +16,7 @@ struct ChatrBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chatr-bench",
         abstract: "Measure Chatr's real-time throughput and latency.",
-        subcommands: [Direct.self, Group.self, History.self])
+        subcommands: [Connections.self, Direct.self, Group.self, History.self])
 }
 
 struct Common: ParsableArguments {
@@ -51,11 +51,78 @@ struct Common: ParsableArguments {
         }
     }
 
+    /// Every message stored and delivered, or the run fails (exit 1) — loss is never a detail.
+    static func requireComplete(sent: Int, received: Int, stored: Int, expected: Int, stores: Int? = nil) throws {
+        let wantStored = stores ?? sent
+        guard received == expected, stored == wantStored else {
+            print("FAILED: \(expected - received) deliveries missing, \(wantStored - stored) messages not stored")
+            throw ExitCode.failure
+        }
+    }
+
     func loadTokens() throws -> [(id: String, token: String)] {
         try String(contentsOfFile: tokens, encoding: .utf8).split(separator: "\n").compactMap { line in
             let parts = line.split(separator: "\t")
             return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
         }
+    }
+}
+
+struct Connections: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "N authenticated Socket.IO connections held open with heartbeats: connect rate, failures, server RSS.")
+    @OptionGroup var common: Common
+    @Option(help: "Connections (users from the tokens file are reused as extra devices)") var count = 1000
+    @Option(help: "Seconds to hold them open after the last connects") var hold = 10.0
+    @Option(help: "Connections opened at once") var concurrency = 100
+
+    func run() async throws {
+        let users = try common.loadTokens()
+        guard !users.isEmpty else { throw ValidationError("no users in \(common.tokens)") }
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let stats = Stats()
+        let resources = Resources(serverPID: common.serverPid)
+        let rssBefore = common.serverPid.flatMap(Resources.rssMegabytes)
+        let start = DispatchTime.now().uptimeNanoseconds
+        var clients: [SocketIOClient] = []
+        var failures = 0
+        var next = 0
+        while next < count {
+            let batch = next..<min(count, next + concurrency)
+            next = batch.upperBound
+            let opened = await withTaskGroup(of: SocketIOClient?.self) { tasks in
+                for index in batch {
+                    tasks.addTask {
+                        let began = DispatchTime.now().uptimeNanoseconds
+                        guard let client = try? await common.connect(token: users[index % users.count].token, timing: nil, into: stats, on: loops) else { return nil }
+                        stats.received(latencyNanos: DispatchTime.now().uptimeNanoseconds &- began)
+                        return client
+                    }
+                }
+                var done: [SocketIOClient?] = []
+                for await client in tasks { done.append(client) }
+                return done
+            }
+            clients += opened.compactMap { $0 }
+            failures += opened.filter { $0 == nil }.count
+        }
+        let connectSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        try await Task.sleep(for: .seconds(hold))
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let s = stats.snapshot
+        let open = clients.filter(\.isConnected).count
+        var report: [(String, String)] = [
+            ("connections", "\(count) (\(users.count) users), \(concurrency) at a time"),
+            ("connected / failed", "\(clients.count) / \(failures)"),
+            ("connect rate", String(format: "%.0f per second (%.1f s)", Double(clients.count) / connectSeconds, connectSeconds)),
+            ("connect time p50 / p99 / max", String(format: "%.2f / %.2f / %.2f ms", s.p50, s.p99, s.max)),
+            ("still open after \(hold) s", "\(open)"),
+        ]
+        if let before = rssBefore { report.append(("server RSS before", String(format: "%.0f MB", before))) }
+        try common.publish("connections", report + resources.report(elapsed: elapsed))
+        for client in clients { client.disconnect() }
+        try await Task.sleep(for: .milliseconds(500))
+        try await loops.shutdownGracefully()
+        if failures > 0 || open < count { print("FAILED: \(failures) could not connect, \(count - open) not open at the end"); throw ExitCode.failure }
     }
 }
 
@@ -114,6 +181,7 @@ struct Direct: AsyncParsableCommand {
         for client in senders + receivers { client.disconnect() }
         try await Task.sleep(for: .milliseconds(300))
         try await group.shutdownGracefully()
+        try Common.requireComplete(sent: s.sent, received: s.received, stored: s.stored, expected: total)
     }
 }
 
@@ -179,6 +247,7 @@ struct Group: AsyncParsableCommand {
         for client in clients { client.disconnect() }
         try await Task.sleep(for: .milliseconds(500))
         try await loops.shutdownGracefully()
+        try Common.requireComplete(sent: s.sent, received: s.received, stored: s.stored, expected: expected, stores: total)
     }
 }
 
@@ -195,6 +264,8 @@ struct History: AsyncParsableCommand {
             ("history (50 newest)", { i in "/api/messages/history?otherUserId=\(users[(i % (users.count / 2)) * 2 + 1].id)&limit=50" }),
             ("conversations", { _ in "/api/messages/conversations" }),
         ]
+        var report: [(String, String)] = []
+        var failed = 0
         for (label, path) in targets {
             let stats = Stats()
             let total = Int(Double(rate) * duration)
@@ -219,9 +290,13 @@ struct History: AsyncParsableCommand {
                 }
             }
             let s = stats.snapshot
-            print(String(format: "%@: %d/%d ok, p50 %.2f ms, p99 %.2f ms, max %.2f ms", label, s.received, s.sent, s.p50, s.p99, s.max))
+            report.append((label + " ok / sent", "\(s.received) / \(s.sent)"))
+            report.append((label + " p50 / p99 / max", String(format: "%.2f / %.2f / %.2f ms", s.p50, s.p99, s.max)))
+            failed += s.sent - s.received
         }
         try await client.shutdown()
+        try common.publish("history", [("offered rate", "\(rate) requests/s for \(duration) s each")] + report)
+        if failed > 0 { print("FAILED: \(failed) requests did not succeed"); throw ExitCode.failure }
     }
 }
 
