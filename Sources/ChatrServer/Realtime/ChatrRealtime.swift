@@ -59,20 +59,15 @@ enum ChatrRealtime {
         var rooms = Set(["user:" + userID.wire] + conversationIDs.map { "conversation:" + $0.wire })
         if let session = socketUser.sessionID { rooms.insert(RealtimeEvent.Target.session(session).room) }
         socket.join(rooms)
-        let first = services.presence.connect(userID)
+        let first = services.presence.connect(userID, showsStatus: user.showOnlineStatus)
 
         let handlers = SocketEventHandlers(socket: socket, socketUser: socketUser, app: app)
         handlers.register()
 
-        // Only contacts that are connected can be online: load just those (not every member of
-        // every group), to tell whether they hide their status.
+        // Who of them is online, from the registry alone: no user rows per connect.
         let contacts = (try? await conversations.contacts(of: userID)) ?? []
-        let connected = contacts.filter { services.presence.isConnected($0) }
-        let contactUsers = connected.isEmpty ? [] : ((try? await User.query(on: app.db).filter(\.$id ~~ Array(connected)).all()) ?? [])
-        let online = contactUsers.compactMap { contact -> SocketValue? in
-            let status = Presence.visibleStatus(of: contact, registry: services.presence)
-            guard status != .offline else { return nil }
-            return ["userId": .string(contact.id!.wire), "status": .string(status.rawValue)]
+        let online: [SocketValue] = services.presence.visibleOnline(among: contacts).map { entry in
+            ["userId": .string(entry.userID.wire), "status": .string(entry.status.rawValue)]
         }
         socket.emit("presence:update", ["status": "online", "onlineUsers": .array(online)])
         if first && user.showOnlineStatus {

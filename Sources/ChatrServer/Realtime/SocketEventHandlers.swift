@@ -130,6 +130,7 @@ struct SocketEventHandlers {
             guard let show = body.showOnlineStatus else { throw ChatrError.badRequest("showOnlineStatus is required", code: "invalid_payload") }
             try await User.query(on: app.db).filter(\.$id == user.id!).set(\.$showOnlineStatus, to: show).update()
             socketUser.update { $0.showOnlineStatus = show }
+            services.presence.setShowsStatus(user.id!, show)
             // Contacts see the change at once: hidden means offline to them.
             try await announce(show ? services.presence.status(of: user.id!) : .offline)
             return ["showOnlineStatus": .bool(show)]

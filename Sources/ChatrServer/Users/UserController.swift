@@ -59,6 +59,8 @@ struct UserController: RouteCollection {
         let user = try req.currentUser
         try await service(req).update(user, with: .init(displayName: body.displayName, firstName: body.firstName,
                                                         lastName: body.lastName, showOnlineStatus: body.showOnlineStatus))
+        // Sockets answer presence from the registry: it must know at once.
+        if let show = body.showOnlineStatus, let id = user.id { req.chatr.presence.setShowsStatus(id, show) }
         return UserDTO(user, files: req.chatr.files)
     }
 
