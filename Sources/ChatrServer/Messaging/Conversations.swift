@@ -75,16 +75,22 @@ struct Conversations {
     }
 
     /// Ids of the conversations `user` belongs to (their socket rooms).
+    // Both run on every socket connect: plain SQL, no model per row (Fluent builds a whole
+    // `Member` by reflection for each row, which made a connect storm in large groups crawl).
+
     func conversationIDs(of user: UUID) async throws -> [UUID] {
-        try await Member.query(on: db).filter(\.$userID == user).all(\.$conversationID)
+        try await (db as! any SQLDatabase).raw("SELECT conversation_id FROM members WHERE user_id = \(bind: user)")
+            .all().map { try $0.decode(column: "conversation_id", as: UUID.self) }
     }
 
     /// Everyone who shares at least one conversation with `user` (presence goes to them only).
     func contacts(of user: UUID) async throws -> Set<UUID> {
-        let mine = try await conversationIDs(of: user)
-        guard !mine.isEmpty else { return [] }
-        let others = try await Member.query(on: db).filter(\.$conversationID ~~ mine).filter(\.$userID != user).all(\.$userID)
-        return Set(others)
+        let rows = try await (db as! any SQLDatabase).raw("""
+            SELECT DISTINCT other.user_id AS user_id FROM members mine
+            JOIN members other ON other.conversation_id = mine.conversation_id AND other.user_id <> mine.user_id
+            WHERE mine.user_id = \(bind: user)
+            """).all()
+        return Set(try rows.map { try $0.decode(column: "user_id", as: UUID.self) })
     }
 
     private func createDirect(_ a: UUID, _ b: UUID) async throws -> (Conversation, [Member]) {
