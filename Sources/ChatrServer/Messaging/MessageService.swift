@@ -85,9 +85,14 @@ struct MessageService {
         }
         do {
             try await services.writes.run {
-                try await db.transaction { db in
-                    message.seq = try await Self.nextSeq(conversationID, at: message.createdAt, on: db)
-                    try await Self.insert(message, on: db)
+                if services.writes.enabled {
+                    // SQLite: one statement; a trigger moves the conversation (AddSQLiteSeqTrigger).
+                    message.seq = try await Self.insertTakingSeq(message, on: db)
+                } else {
+                    try await db.transaction { db in
+                        message.seq = try await Self.nextSeq(conversationID, at: message.createdAt, on: db)
+                        try await Self.insert(message, on: db)
+                    }
                 }
             }
         } catch let error as any DatabaseError where error.isConstraintFailure && input.clientMessageID != nil {
@@ -150,10 +155,7 @@ struct MessageService {
     /// One INSERT with every column, without going through the model's reflection.
     static func insert(_ m: Message, on db: any Database) async throws {
         try await (db as! any SQLDatabase).insert(into: Message.schema)
-            .columns("id", "conversation_id", "seq", "sender_id", "client_message_id", "content", "type", "status", "read_at",
-                     "file_url", "file_name", "file_size", "file_type", "caption", "audio_waveform", "audio_duration", "deleted_at",
-                     "edited", "edited_at", "reply_to_id", "reply_to_content", "reply_to_sender_name", "reply_to_type",
-                     "reply_to_duration", "created_at", "updated_at")
+            .columns(messageColumns)
             .values(SQLBind(m.id!), SQLBind(m.conversationID), SQLBind(m.seq), SQLBind(m.senderID), SQLBind(m.clientMessageID),
                     SQLBind(m.content), SQLBind(m.type.rawValue), SQLBind(m.status.rawValue), SQLBind(m.readAt),
                     SQLBind(m.fileURL), SQLBind(m.fileName), SQLBind(m.fileSize), SQLBind(m.fileType), SQLBind(m.caption),
@@ -162,6 +164,31 @@ struct MessageService {
                     SQLBind(m.replyToDuration), SQLBind(m.createdAt), SQLBind(m.createdAt))
             .run()
     }
+
+    /// SQLite's send: `INSERT … SELECT last_seq + 1 FROM conversations … RETURNING seq`, the
+    /// sequence number taken and the message stored in one statement (only under the WriteGate).
+    static func insertTakingSeq(_ m: Message, on db: any Database) async throws -> Int64 {
+        let values: [any SQLExpression] = [
+            SQLBind(m.id!), SQLBind(m.conversationID), SQLRaw("c.last_seq + 1"), SQLBind(m.senderID), SQLBind(m.clientMessageID),
+            SQLBind(m.content), SQLBind(m.type.rawValue), SQLBind(m.status.rawValue), SQLBind(m.readAt),
+            SQLBind(m.fileURL), SQLBind(m.fileName), SQLBind(m.fileSize), SQLBind(m.fileType), SQLBind(m.caption),
+            SQLBind(m.audioWaveform), SQLBind(m.audioDuration), SQLBind(m.deletedAt), SQLBind(m.edited), SQLBind(m.editedAt),
+            SQLBind(m.replyToID), SQLBind(m.replyToContent), SQLBind(m.replyToSenderName), SQLBind(m.replyToType),
+            SQLBind(m.replyToDuration), SQLBind(m.createdAt), SQLBind(m.createdAt),
+        ]
+        let rows = try await (db as! any SQLDatabase).raw("""
+            INSERT INTO messages (\(idents: messageColumns, joinedBy: ", "))
+            SELECT \(SQLList(values)) FROM conversations c WHERE c.id = \(bind: m.conversationID)
+            RETURNING seq
+            """).all()
+        guard let row = rows.first else { throw ChatrError.notFound("Conversation not found") }
+        return try row.decode(column: "seq", as: Int64.self)
+    }
+
+    static let messageColumns = ["id", "conversation_id", "seq", "sender_id", "client_message_id", "content", "type", "status", "read_at",
+                                 "file_url", "file_name", "file_size", "file_type", "caption", "audio_waveform", "audio_duration", "deleted_at",
+                                 "edited", "edited_at", "reply_to_id", "reply_to_content", "reply_to_sender_name", "reply_to_type",
+                                 "reply_to_duration", "created_at", "updated_at"]
 
     /// Takes the next sequence number of a conversation and bumps its last activity, atomically.
     static func nextSeq(_ conversationID: UUID, at date: Date, on db: any Database) async throws -> Int64 {

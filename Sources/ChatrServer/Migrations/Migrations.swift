@@ -7,5 +7,6 @@ enum ChatrMigrations {
         CreateVerificationCodes(),
         CreateSessions(),
         CreateMessaging(),
+        AddSQLiteSeqTrigger(),
     ]
 }
