@@ -148,12 +148,9 @@ struct Direct: AsyncParsableCommand {
         }
         let resources = Resources(serverPID: common.serverPid)
         let total = Int(Double(rate) * duration)
-        let start = DispatchTime.now().uptimeNanoseconds
-        let interval = 1_000_000_000 / UInt64(rate)
-        for index in 0..<total {
-            let due = start + UInt64(index) * interval
-            let now = DispatchTime.now().uptimeNanoseconds
-            if due > now { try await Task.sleep(nanoseconds: due - now) }
+        let loop = OpenLoop(rate: rate)
+        let start = loop.start
+        await loop.run(count: total) { index, due in
             let pair = index % pairs
             let payload: SocketValue = ["recipientId": .string(users[2 * pair + 1].id), "content": .string("bench:\(due)"),
                                         "clientMessageId": .string("bench-\(run)-\(index)")]
@@ -216,12 +213,9 @@ struct Group: AsyncParsableCommand {
         }
         let resources = Resources(serverPID: common.serverPid)
         let total = Int(Double(rate) * duration)
-        let start = DispatchTime.now().uptimeNanoseconds
-        let interval = 1_000_000_000 / UInt64(rate)
-        for index in 0..<total {
-            let due = start + UInt64(index) * interval
-            let now = DispatchTime.now().uptimeNanoseconds
-            if due > now { try await Task.sleep(nanoseconds: due - now) }
+        let loop = OpenLoop(rate: rate)
+        let start = loop.start
+        await loop.run(count: total) { index, due in
             let sender = clients[index % clients.count]
             stats.sent()
             Task {
@@ -269,13 +263,8 @@ struct History: AsyncParsableCommand {
         for (label, path) in targets {
             let stats = Stats()
             let total = Int(Double(rate) * duration)
-            let start = DispatchTime.now().uptimeNanoseconds
-            let interval = 1_000_000_000 / UInt64(rate)
             await withTaskGroup(of: Void.self) { tasks in
-                for index in 0..<total {
-                    let due = start + UInt64(index) * interval
-                    let now = DispatchTime.now().uptimeNanoseconds
-                    if due > now { try? await Task.sleep(nanoseconds: due - now) }
+                await OpenLoop(rate: rate).run(count: total) { index, due in
                     let user = users[(index % (users.count / 2)) * 2]
                     let url = common.url + path(index)
                     tasks.addTask {
@@ -297,6 +286,24 @@ struct History: AsyncParsableCommand {
         try await client.shutdown()
         try common.publish("history", [("offered rate", "\(rate) requests/s for \(duration) s each")] + report)
         if failed > 0 { print("FAILED: \(failed) requests did not succeed"); throw ExitCode.failure }
+    }
+}
+
+/// Open loop: event `index` is due at `start + index / rate` and goes then, whatever the server
+/// is doing; latency is measured from `due`, so queueing cannot hide (no coordinated omission).
+struct OpenLoop {
+    let start = DispatchTime.now().uptimeNanoseconds
+    let interval: UInt64
+
+    init(rate: Int) { interval = 1_000_000_000 / UInt64(max(1, rate)) }
+
+    func run(count: Int, _ body: (_ index: Int, _ due: UInt64) async -> Void) async {
+        for index in 0..<count {
+            let due = start + UInt64(index) * interval
+            let now = DispatchTime.now().uptimeNanoseconds
+            if due > now { try? await Task.sleep(nanoseconds: due - now) }
+            await body(index, due)
+        }
     }
 }
 

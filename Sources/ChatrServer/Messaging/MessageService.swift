@@ -156,33 +156,30 @@ struct MessageService {
     static func insert(_ m: Message, on db: any Database) async throws {
         try await (db as! any SQLDatabase).insert(into: Message.schema)
             .columns(messageColumns)
-            .values(SQLBind(m.id!), SQLBind(m.conversationID), SQLBind(m.seq), SQLBind(m.senderID), SQLBind(m.clientMessageID),
-                    SQLBind(m.content), SQLBind(m.type.rawValue), SQLBind(m.status.rawValue), SQLBind(m.readAt),
-                    SQLBind(m.fileURL), SQLBind(m.fileName), SQLBind(m.fileSize), SQLBind(m.fileType), SQLBind(m.caption),
-                    SQLBind(m.audioWaveform), SQLBind(m.audioDuration), SQLBind(m.deletedAt), SQLBind(m.edited), SQLBind(m.editedAt),
-                    SQLBind(m.replyToID), SQLBind(m.replyToContent), SQLBind(m.replyToSenderName), SQLBind(m.replyToType),
-                    SQLBind(m.replyToDuration), SQLBind(m.createdAt), SQLBind(m.createdAt))
+            .values(columnValues(m, seq: SQLBind(m.seq)))
             .run()
     }
 
     /// SQLite's send: `INSERT … SELECT last_seq + 1 FROM conversations … RETURNING seq`, the
     /// sequence number taken and the message stored in one statement (only under the WriteGate).
     static func insertTakingSeq(_ m: Message, on db: any Database) async throws -> Int64 {
-        let values: [any SQLExpression] = [
-            SQLBind(m.id!), SQLBind(m.conversationID), SQLRaw("c.last_seq + 1"), SQLBind(m.senderID), SQLBind(m.clientMessageID),
-            SQLBind(m.content), SQLBind(m.type.rawValue), SQLBind(m.status.rawValue), SQLBind(m.readAt),
-            SQLBind(m.fileURL), SQLBind(m.fileName), SQLBind(m.fileSize), SQLBind(m.fileType), SQLBind(m.caption),
-            SQLBind(m.audioWaveform), SQLBind(m.audioDuration), SQLBind(m.deletedAt), SQLBind(m.edited), SQLBind(m.editedAt),
-            SQLBind(m.replyToID), SQLBind(m.replyToContent), SQLBind(m.replyToSenderName), SQLBind(m.replyToType),
-            SQLBind(m.replyToDuration), SQLBind(m.createdAt), SQLBind(m.createdAt),
-        ]
         let rows = try await (db as! any SQLDatabase).raw("""
             INSERT INTO messages (\(idents: messageColumns, joinedBy: ", "))
-            SELECT \(SQLList(values)) FROM conversations c WHERE c.id = \(bind: m.conversationID)
+            SELECT \(SQLList(columnValues(m, seq: SQLRaw("c.last_seq + 1")))) FROM conversations c WHERE c.id = \(bind: m.conversationID)
             RETURNING seq
             """).all()
         guard let row = rows.first else { throw ChatrError.notFound("Conversation not found") }
         return try row.decode(column: "seq", as: Int64.self)
+    }
+
+    /// The values of `messageColumns`, in order; `seq` is a bind or an expression.
+    static func columnValues(_ m: Message, seq: any SQLExpression) -> [any SQLExpression] {
+        [SQLBind(m.id!), SQLBind(m.conversationID), seq, SQLBind(m.senderID), SQLBind(m.clientMessageID),
+         SQLBind(m.content), SQLBind(m.type.rawValue), SQLBind(m.status.rawValue), SQLBind(m.readAt),
+         SQLBind(m.fileURL), SQLBind(m.fileName), SQLBind(m.fileSize), SQLBind(m.fileType), SQLBind(m.caption),
+         SQLBind(m.audioWaveform), SQLBind(m.audioDuration), SQLBind(m.deletedAt), SQLBind(m.edited), SQLBind(m.editedAt),
+         SQLBind(m.replyToID), SQLBind(m.replyToContent), SQLBind(m.replyToSenderName), SQLBind(m.replyToType),
+         SQLBind(m.replyToDuration), SQLBind(m.createdAt), SQLBind(m.createdAt)]
     }
 
     static let messageColumns = ["id", "conversation_id", "seq", "sender_id", "client_message_id", "content", "type", "status", "read_at",
