@@ -220,3 +220,15 @@ def sign_in_as(browser, account):
     browser.find(".sidebar")
     browser.wait(lambda: browser.js("return document.querySelector('[data-connection]')?.dataset.state") == "online",
                  message="socket did not connect")
+
+
+def alice_and_bob(server, browsers, bob_size=None):
+    """Two verified people signed in, each in their own browser (Bob's viewport optional)."""
+    alice_account = register_via_api(server, "alice", "Alice")
+    bob_account = register_via_api(server, "bob", "Bob")
+    alice = browsers("alice")
+    bob = browsers("bob", width=bob_size[0], height=bob_size[1]) if bob_size else browsers("bob")
+    sign_in_as(alice, alice_account)
+    sign_in_as(bob, bob_account)
+    return alice_account, bob_account, alice, bob
+

@@ -8,7 +8,7 @@ import zlib
 
 from selenium.webdriver.common.keys import Keys
 
-from conftest import register_via_api, sign_in_as
+from conftest import alice_and_bob
 from test_messaging import open_chat_by_search, send
 
 
@@ -32,11 +32,7 @@ def attach(b, path):
 
 
 def test_images_files_and_voice_notes(server, browsers):
-    alice_account = register_via_api(server, "alice", "Alice")
-    bob_account = register_via_api(server, "bob", "Bob")
-    alice, bob = browsers("alice"), browsers("bob")
-    sign_in_as(alice, alice_account)
-    sign_in_as(bob, bob_account)
+    _, _, alice, bob = alice_and_bob(server, browsers)
     open_chat_by_search(alice, "bob", "Bob")
     send(alice, "Files coming")
     bob.click_text(".conversation[data-key]", "Files coming")

@@ -6,7 +6,7 @@ import tempfile
 
 from selenium.webdriver.common.keys import Keys
 
-from conftest import register_via_api, sign_in_as
+from conftest import alice_and_bob, register_via_api, sign_in_as
 from test_files_and_voice import png_file
 from test_messaging import send
 
@@ -76,11 +76,7 @@ def test_groups_from_creation_to_invite_link(server, browsers):
 
 
 def test_settings_lab_phone_and_keyboard(server, browsers):
-    alice_account = register_via_api(server, "alice", "Alice")
-    bob_account = register_via_api(server, "bob", "Bob")
-    alice, bob = browsers("alice"), browsers("bob", width=375, height=740)
-    sign_in_as(alice, alice_account)
-    sign_in_as(bob, bob_account)
+    alice_account, bob_account, alice, bob = alice_and_bob(server, browsers, bob_size=(375, 740))
     bob.type("[data-search]", "alice")
     bob.click_text(".conversation[data-user]", "Alice")
 

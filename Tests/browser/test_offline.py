@@ -3,7 +3,7 @@ reload) and are sent once, with their clientMessageId, when the connection retur
 conversation fetches what it missed."""
 import requests
 
-from conftest import register_via_api, sign_in_as
+from conftest import alice_and_bob
 from test_messaging import open_chat_by_search, send
 
 
@@ -23,11 +23,7 @@ def connection(b):
 
 
 def test_offline_queue_survives_reload_and_sends_once(server, browsers):
-    alice_account = register_via_api(server, "alice", "Alice")
-    bob_account = register_via_api(server, "bob", "Bob")
-    alice, bob = browsers("alice"), browsers("bob")
-    sign_in_as(alice, alice_account)
-    sign_in_as(bob, bob_account)
+    alice_account, bob_account, alice, bob = alice_and_bob(server, browsers)
     open_chat_by_search(alice, "bob", "Bob")
     send(alice, "Before the tunnel")
     bob.click_text(".conversation[data-key]", "Before the tunnel")

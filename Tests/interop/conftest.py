@@ -1,21 +1,17 @@
 """Runs the `socketio-echo` fixture (built on the SocketIO library only) for interop tests with
 the python-socketio client. SOCKETIO_ECHO_BIN overrides the binary path."""
 import os
-import socket
+import sys
 import subprocess
 import time
 
 import pytest
 import requests
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
+from chatr_process import ROOT, free_port, reset_postgres_if_used  # noqa: E402
+
 BIN = os.environ.get("SOCKETIO_ECHO_BIN", os.path.join(ROOT, ".build", "debug", "socketio-echo"))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Echo:
@@ -63,11 +59,8 @@ class Chatr:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATR_", "DATABASE_URL", "JWT_"))}
         env["CHATR_ENV"] = "testing"
         if os.environ.get("CHATR_E2E_DATABASE_URL"):
-            url = os.environ["CHATR_E2E_DATABASE_URL"]
-            env["DATABASE_URL"] = url
-            # Each test starts from an empty database, as on SQLite.
-            subprocess.run(["psql", url, "-q", "-c", "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"],
-                           check=True, capture_output=True)
+            env["DATABASE_URL"] = os.environ["CHATR_E2E_DATABASE_URL"]
+            reset_postgres_if_used()  # each test starts from an empty database, as on SQLite
         self.log = open(os.path.join(workdir, "chatr.log"), "w+")
         self.proc = subprocess.Popen([CHATR_BIN, "serve", "--hostname", "127.0.0.1", "--port", str(self.port)],
                                      cwd=workdir, env=env, stdout=self.log, stderr=subprocess.STDOUT)
