@@ -40,13 +40,16 @@ public func configure(_ app: Application, config: AppConfig) async throws {
 /// syncs at checkpoints instead of every commit — still safe against crashes of the process
 /// (WAL is durable up to the last checkpoint on power loss). `synchronous` is per connection,
 /// so it is set on the connection of every event loop's pool; pooled connections live on.
+/// Checkpoints move off the write path to `SQLiteCheckpointer`.
 private func tuneSQLite(_ app: Application, _ choice: AppConfig.DatabaseChoice) async throws {
     guard case .sqliteFile = choice else { return }
     for loop in app.eventLoopGroup.makeIterator() {
         let db = app.databases.database(.sqlite, logger: app.logger, on: loop)! as! any SQLDatabase
         try await db.raw("PRAGMA journal_mode=WAL").run()
         try await db.raw("PRAGMA synchronous=NORMAL").run()
+        try await db.raw("PRAGMA wal_autocheckpoint=0").run()
     }
+    if let checkpointer = app.chatr.messageWriter.checkpointer { app.lifecycle.use(checkpointer) }
 }
 
 private func configureDatabase(_ app: Application, _ choice: AppConfig.DatabaseChoice) throws {
@@ -84,11 +87,19 @@ private func makeServices(_ app: Application, config: AppConfig) async -> ChatrS
         rateLimiter: RateLimiter(clock: clock),
         presence: PresenceRegistry(),
         audioProbe: AudioProbe(executable: AudioProbe.find(), threadPool: app.threadPool),
-        writes: WriteGate(enabled: !config.database.isPostgres),
+        messageWriter: makeMessageWriter(config.database),
         directConversations: DirectConversationCache(),
         groupMembers: GroupMembersCache(),
         events: EventPublisher()
     )
+}
+
+private func makeMessageWriter(_ choice: AppConfig.DatabaseChoice) -> MessageBatchWriter {
+    switch choice {
+    case .postgres: MessageBatchWriter(enabled: false)
+    case .sqliteMemory: MessageBatchWriter(enabled: true)
+    case .sqliteFile(let path): MessageBatchWriter(enabled: true, checkpointer: SQLiteCheckpointer(path: path))
+    }
 }
 
 private func makeFileStorage(_ app: Application, config: AppConfig, clock: AppClock) -> any FileStorage {

@@ -16,7 +16,7 @@ struct MultipartUpload {
               let boundary = contentType.parameters["boundary"], !boundary.isEmpty else {
             throw ChatrError(.unsupportedMediaType, "Send the file as multipart/form-data in the field '\(fileField)'")
         }
-        var reader = Reader(fileField: fileField, maxFileBytes: maxFileBytes, stagingDirectory: stagingDirectory, boundary: boundary)
+        let reader = Reader(fileField: fileField, maxFileBytes: maxFileBytes, stagingDirectory: stagingDirectory, boundary: boundary)
         do {
             for try await (chunk, ack) in req.bodyChunks() {
                 do {

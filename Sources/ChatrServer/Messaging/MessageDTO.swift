@@ -1,4 +1,5 @@
 import Foundation
+import SocketIO
 
 /// The message shape shared by REST and events (SPEC §3). Absent values are `null`, so every
 /// client sees the same keys. An unsent message shows as an empty placeholder.
@@ -45,6 +46,40 @@ struct MessageDTO: Codable, Sendable, Equatable {
     var reactions: [ReactionDTO]
     var replyTo: ReplyDTO?
 
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(conversationId, forKey: .conversationId)
+        try c.encode(senderId, forKey: .senderId)
+        try c.encode(senderUsername, forKey: .senderUsername)
+        try c.encode(senderDisplayName, forKey: .senderDisplayName)
+        try c.encode(senderProfileImage, forKey: .senderProfileImage)
+        try c.encode(recipientId, forKey: .recipientId)
+        try c.encode(groupId, forKey: .groupId)
+        try c.encode(clientMessageId, forKey: .clientMessageId)
+        try c.encode(content, forKey: .content)
+        try c.encode(type, forKey: .type)
+        try c.encode(status, forKey: .status)
+        try c.encode(isRead, forKey: .isRead)
+        try c.encode(readAt, forKey: .readAt)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(edited, forKey: .edited)
+        try c.encode(editedAt, forKey: .editedAt)
+        try c.encode(unsent, forKey: .unsent)
+        try c.encode(fileUrl, forKey: .fileUrl)
+        try c.encode(fileName, forKey: .fileName)
+        try c.encode(fileSize, forKey: .fileSize)
+        try c.encode(fileType, forKey: .fileType)
+        try c.encode(caption, forKey: .caption)
+        try c.encode(waveform, forKey: .waveform)
+        try c.encode(duration, forKey: .duration)
+        try c.encode(reactions, forKey: .reactions)
+        try c.encode(replyTo, forKey: .replyTo)
+    }
+}
+
+// In an extension, so that the memberwise initialiser stays available.
+extension MessageDTO {
     /// - Parameters:
     ///   - sender: the message's sender.
     ///   - recipientID: the other member of a direct conversation; nil for a group.
@@ -83,35 +118,57 @@ struct MessageDTO: Codable, Sendable, Equatable {
                      type: message.replyToType, duration: message.replyToDuration)
         }
     }
+}
 
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(conversationId, forKey: .conversationId)
-        try c.encode(senderId, forKey: .senderId)
-        try c.encode(senderUsername, forKey: .senderUsername)
-        try c.encode(senderDisplayName, forKey: .senderDisplayName)
-        try c.encode(senderProfileImage, forKey: .senderProfileImage)
-        try c.encode(recipientId, forKey: .recipientId)
-        try c.encode(groupId, forKey: .groupId)
-        try c.encode(clientMessageId, forKey: .clientMessageId)
-        try c.encode(content, forKey: .content)
-        try c.encode(type, forKey: .type)
-        try c.encode(status, forKey: .status)
-        try c.encode(isRead, forKey: .isRead)
-        try c.encode(readAt, forKey: .readAt)
-        try c.encode(createdAt, forKey: .createdAt)
-        try c.encode(edited, forKey: .edited)
-        try c.encode(editedAt, forKey: .editedAt)
-        try c.encode(unsent, forKey: .unsent)
-        try c.encode(fileUrl, forKey: .fileUrl)
-        try c.encode(fileName, forKey: .fileName)
-        try c.encode(fileSize, forKey: .fileSize)
-        try c.encode(fileType, forKey: .fileType)
-        try c.encode(caption, forKey: .caption)
-        try c.encode(waveform, forKey: .waveform)
-        try c.encode(duration, forKey: .duration)
-        try c.encode(reactions, forKey: .reactions)
-        try c.encode(replyTo, forKey: .replyTo)
+extension MessageDTO {
+    /// The event payload, built directly: the same keys, order and values as the JSON encoding
+    /// above (a test compares the two), without a round trip through `JSONEncoder` and the parser —
+    /// every send builds one, and it was the largest single cost on the send path.
+    var socketValue: SocketValue {
+        func string(_ value: String?) -> SocketValue { value.map(SocketValue.string) ?? .null }
+        func number(_ value: Double?) -> SocketValue { value.map(SocketValue.number) ?? .null }
+        func date(_ value: Date?) -> SocketValue { value.map { .string(ISO8601.string(from: $0)) } ?? .null }
+        typealias Entry = SocketObject.Entry
+        let entries: [Entry] = [
+            Entry(key: "id", value: .string(id)),
+            Entry(key: "conversationId", value: .string(conversationId)),
+            Entry(key: "senderId", value: .string(senderId)),
+            Entry(key: "senderUsername", value: .string(senderUsername)),
+            Entry(key: "senderDisplayName", value: .string(senderDisplayName)),
+            Entry(key: "senderProfileImage", value: string(senderProfileImage)),
+            Entry(key: "recipientId", value: string(recipientId)),
+            Entry(key: "groupId", value: string(groupId)),
+            Entry(key: "clientMessageId", value: string(clientMessageId)),
+            Entry(key: "content", value: .string(content)),
+            Entry(key: "type", value: .string(type)),
+            Entry(key: "status", value: .string(status)),
+            Entry(key: "isRead", value: .bool(isRead)),
+            Entry(key: "readAt", value: date(readAt)),
+            Entry(key: "createdAt", value: date(createdAt)),
+            Entry(key: "edited", value: .bool(edited)),
+            Entry(key: "editedAt", value: date(editedAt)),
+            Entry(key: "unsent", value: .bool(unsent)),
+            Entry(key: "fileUrl", value: string(fileUrl)),
+            Entry(key: "fileName", value: string(fileName)),
+            Entry(key: "fileSize", value: number(fileSize.map(Double.init))),
+            Entry(key: "fileType", value: string(fileType)),
+            Entry(key: "caption", value: string(caption)),
+            Entry(key: "waveform", value: waveform.map { .array($0.map(SocketValue.number)) } ?? .null),
+            Entry(key: "duration", value: number(duration)),
+            Entry(key: "reactions", value: .array(reactions.map { reaction in
+                .object(SocketObject(distinctKeys: [Entry(key: "userId", value: .string(reaction.userId)),
+                                                    Entry(key: "username", value: .string(reaction.username)),
+                                                    Entry(key: "emoji", value: .string(reaction.emoji))]))
+            })),
+            Entry(key: "replyTo", value: replyTo.map { reply in
+                // Synthesised `Codable` leaves absent optionals out here, rather than null.
+                var fields = [Entry(key: "id", value: .string(reply.id)), Entry(key: "content", value: .string(reply.content))]
+                if let name = reply.senderDisplayName { fields.append(Entry(key: "senderDisplayName", value: .string(name))) }
+                if let type = reply.type { fields.append(Entry(key: "type", value: .string(type))) }
+                if let duration = reply.duration { fields.append(Entry(key: "duration", value: .number(duration))) }
+                return .object(SocketObject(distinctKeys: fields))
+            } ?? .null),
+        ]
+        return .object(SocketObject(distinctKeys: entries))
     }
 }

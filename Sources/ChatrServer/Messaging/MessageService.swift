@@ -28,10 +28,10 @@ struct MessageService {
     /// Stores a message and addresses it to the other members. A repeated `clientMessageID`
     /// returns the first message and no events (`created` false).
     ///
-    /// This is the hot path, kept to two statements in one transaction once a direct
-    /// conversation is known: no read before the write (the unique `(sender, clientMessageId)`
-    /// index catches repeats), SQL without model reflection, and the outgoing message built from
-    /// what is already in memory.
+    /// This is the hot path. Once a conversation is known (cached) there is no read before the
+    /// write (the unique `(sender, clientMessageId)` index catches repeats), the SQL needs no model
+    /// reflection, on SQLite the insert joins a group commit (`MessageBatchWriter`), and the
+    /// outgoing message and its event payload are built from what is already in memory.
     func send(from sender: User, _ input: SendInput) async throws -> (message: MessageDTO, created: Bool, events: [RealtimeEvent]) {
         let senderID = try sender.requireID()
         if let problem = MessageRules.contentProblem(input.content) { throw ChatrError.badRequest(problem, code: "content_too_long") }
@@ -84,15 +84,13 @@ struct MessageService {
             message.replyToDuration = reply.duration
         }
         do {
-            try await services.writes.run {
-                if services.writes.enabled {
-                    // SQLite: one statement; a trigger moves the conversation (AddSQLiteSeqTrigger).
-                    message.seq = try await Self.insertTakingSeq(message, on: db)
-                } else {
-                    try await db.transaction { db in
-                        message.seq = try await Self.nextSeq(conversationID, at: message.createdAt, on: db)
-                        try await Self.insert(message, on: db)
-                    }
+            if services.messageWriter.enabled {
+                // SQLite: queued and stored together with whatever else is being sent (group commit).
+                message.seq = try await services.messageWriter.insert(message, on: db)
+            } else {
+                try await db.transaction { db in
+                    message.seq = try await Self.nextSeq(conversationID, at: message.createdAt, on: db)
+                    try await Self.insert(message, on: db)
                 }
             }
         } catch let error as any DatabaseError where error.isConstraintFailure && input.clientMessageID != nil {
@@ -161,9 +159,9 @@ struct MessageService {
     }
 
     /// SQLite's send: `INSERT … SELECT last_seq + 1 FROM conversations … RETURNING seq`, the
-    /// sequence number taken and the message stored in one statement (only under the WriteGate).
-    static func insertTakingSeq(_ m: Message, on db: any Database) async throws -> Int64 {
-        let rows = try await (db as! any SQLDatabase).raw("""
+    /// sequence number taken and the message stored in one statement (only from the `MessageBatchWriter`).
+    static func insertTakingSeq(_ m: Message, on db: any SQLDatabase) async throws -> Int64 {
+        let rows = try await db.raw("""
             INSERT INTO messages (\(idents: messageColumns, joinedBy: ", "))
             SELECT \(SQLList(columnValues(m, seq: SQLRaw("c.last_seq + 1")))) FROM conversations c WHERE c.id = \(bind: m.conversationID)
             RETURNING seq

@@ -3,8 +3,8 @@ import SQLKit
 
 /// SQLite only: a stored message moves its conversation's `last_seq` and `last_message_at`
 /// itself, so a send is a single `INSERT … SELECT last_seq + 1 … RETURNING` — one round trip to
-/// SQLite instead of BEGIN, UPDATE, INSERT, COMMIT. Writes to SQLite are serialised by the
-/// `WriteGate`, so reading `last_seq` inside the INSERT cannot race. `MAX` keeps bulk inserts in
+/// SQLite instead of BEGIN, UPDATE, INSERT, COMMIT. Message inserts to SQLite are serialised
+/// by the `MessageBatchWriter`, so reading `last_seq` inside the INSERT cannot race. `MAX` keeps bulk inserts in
 /// any order correct. PostgreSQL keeps the UPDATE … RETURNING (its row lock orders concurrent sends).
 struct AddSQLiteSeqTrigger: AsyncMigration {
     func prepare(on database: any Database) async throws {

@@ -86,6 +86,9 @@ struct ServiceOutcome<Value> {
 
 /// Encodes event payloads with the same JSON conventions as REST (ISO 8601 dates with ms).
 enum EventPayload {
+    /// Messages, the payload of every send, skip the JSON round trip.
+    static func encode(_ message: MessageDTO) -> SocketValue { message.socketValue }
+
     static func encode<T: Encodable>(_ value: T) -> SocketValue {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .custom { date, encoder in

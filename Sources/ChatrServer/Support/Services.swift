@@ -14,7 +14,7 @@ public struct ChatrServices: Sendable {
     let rateLimiter: RateLimiter
     let presence: PresenceRegistry
     let audioProbe: AudioProbe
-    let writes: WriteGate
+    let messageWriter: MessageBatchWriter
     let directConversations: DirectConversationCache
     let groupMembers: GroupMembersCache
     let events: EventPublisher

@@ -5,6 +5,11 @@ public struct SocketObject: Sendable, Hashable, ExpressibleByDictionaryLiteral, 
     public struct Entry: Sendable, Hashable {
         public var key: String
         public var value: SocketValue
+
+        public init(key: String, value: SocketValue) {
+            self.key = key
+            self.value = value
+        }
     }
 
     public private(set) var entries: [Entry]
@@ -15,6 +20,11 @@ public struct SocketObject: Sendable, Hashable, ExpressibleByDictionaryLiteral, 
         entries = []
         entries.reserveCapacity(elements.count)
         for (key, value) in elements { self[key] = value }
+    }
+
+    /// Entries whose keys the caller knows to be distinct (a fixed shape built in code): no checks.
+    public init(distinctKeys entries: [Entry]) {
+        self.entries = entries
     }
 
     /// From a dictionary, keys sorted so the order is the same on every run.

@@ -1,0 +1,190 @@
+import Fluent
+import SocketIO
+import SQLKit
+import XCTVapor
+@testable import ChatrServer
+
+/// The parts of the send path built for speed must say exactly what the plain versions say:
+/// group commit (SQLite) and the event payload built without `JSONEncoder`.
+final class SendPathTests: ChatrTestCase {
+    func user(_ who: (id: String, token: String)) async throws -> User {
+        let found = try await User.find(UUID(uuidString: who.id), on: app.db)
+        return try XCTUnwrap(found)
+    }
+
+    var service: MessageService { MessageService(services: services, db: app.db) }
+
+    /// Many sends at once, to three conversations, with one clientMessageId sent twice in the
+    /// same burst: each conversation's sequence numbers are 1…n without gaps or repeats, the
+    /// repeat is stored once, and every send's answer matches what was stored.
+    func testConcurrentSendsAreNumberedWithoutGapsOrRepeats() async throws {
+        let ann = try await user(try await makeUser("ann"))
+        let bob = try await user(try await makeUser("bob"))
+        let cat = try await user(try await makeUser("cat"))
+        // The conversations exist first, so that the burst is all appends.
+        for (from, to) in [(ann, bob), (ann, cat), (bob, cat)] {
+            _ = try await service.send(from: from, .init(address: .user(try to.requireID()), content: "hello"))
+        }
+        let routes = [(ann, bob), (bob, ann), (ann, cat), (cat, bob)]
+        let results = try await withThrowingTaskGroup(of: (MessageDTO, Bool).self) { group in
+            for index in 0..<120 {
+                let (from, to) = routes[index % routes.count]
+                // Sends 0 and 4 are both ann → bob with the same clientMessageId.
+                let clientID = index == 4 ? "burst-0" : "burst-\(index)"
+                let input = MessageService.SendInput(address: .user(try to.requireID()), content: "m\(index)", clientMessageID: clientID)
+                let service = self.service
+                group.addTask { let sent = try await service.send(from: from, input); return (sent.message, sent.created) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        XCTAssertEqual(results.count(where: { !$0.1 }), 1, "the repeated clientMessageId is answered with the first message")
+        let repeats = results.filter { $0.0.clientMessageId == "burst-0" }
+        XCTAssertEqual(Set(repeats.map(\.0.id)).count, 1)
+
+        let stored = try await Message.query(on: app.db).all()
+        XCTAssertEqual(stored.count, 3 + 119)
+        for (conversationID, messages) in Dictionary(grouping: stored, by: \.conversationID) {
+            XCTAssertEqual(messages.map(\.seq).sorted(), Array(1...Int64(messages.count)), "no gaps, no repeats")
+            let found = try await Conversation.find(conversationID, on: app.db)
+            let conversation = try XCTUnwrap(found)
+            XCTAssertEqual(conversation.lastSeq, Int64(messages.count), "the conversation moved with its messages")
+        }
+        let byID = Dictionary(uniqueKeysWithValues: stored.map { ($0.id!.wire, $0) })
+        for (dto, _) in results {
+            let row = try XCTUnwrap(byID[dto.id])
+            XCTAssertEqual(row.content, dto.content)
+            XCTAssertEqual(row.clientMessageID, dto.clientMessageId)
+        }
+        if services.messageWriter.enabled {
+            XCTAssertGreaterThan(services.messageWriter.largestBatch, 1, "the burst was written in batches")
+        }
+    }
+
+    /// A batch that cannot be stored as a whole stores nothing; the writer then stores its
+    /// messages one by one, so only the bad one fails.
+    func testABatchWithOneBadMessageFailsAloneAndStoresTheRest() async throws {
+        guard services.messageWriter.enabled else { throw XCTSkip("group commit is SQLite's") }
+        let ann = try await user(try await makeUser("ann"))
+        let bob = try await user(try await makeUser("bob"))
+        let first = try await service.send(from: ann, .init(address: .user(try bob.requireID()), content: "first", clientMessageID: "taken"))
+        let conversationID = try XCTUnwrap(UUID(uuidString: first.message.conversationId))
+        func message(_ content: String, clientID: String?, in conversation: UUID = conversationID) -> Message {
+            let message = Message()
+            message.id = UUID()
+            message.conversationID = conversation
+            message.senderID = ann.id!
+            message.clientMessageID = clientID
+            message.content = content
+            message.type = .text
+            message.status = .sent
+            message.edited = false
+            message.createdAt = Date()
+            return message
+        }
+        let sql = app.db as! any SQLDatabase
+        let batch = [message("a", clientID: "fresh"), message("b", clientID: "taken"), message("c", clientID: nil)]
+        do {
+            _ = try await MessageBatchWriter.insertAll(batch, on: sql)
+            XCTFail("a repeated clientMessageId fails the statement")
+        } catch {}
+        var count = try await Message.query(on: app.db).count()
+        XCTAssertEqual(count, 1, "the failed batch stored nothing")
+
+        let outcomes = await MessageBatchWriter.store(batch + [message("lost", clientID: nil, in: UUID())], on: sql)
+        XCTAssertEqual(try outcomes[0].get(), 2)
+        XCTAssertThrowsError(try outcomes[1].get(), "the repeat fails")
+        XCTAssertEqual(try outcomes[2].get(), 3, "numbered after the one before")
+        XCTAssertThrowsError(try outcomes[3].get(), "a message to no conversation fails")
+        count = try await Message.query(on: app.db).count()
+        XCTAssertEqual(count, 3)
+    }
+
+    /// The payload every send builds by hand equals the JSON encoding of the same message, for a
+    /// message with every field set and one with none of the optional ones.
+    func testTheEventPayloadOfAMessageEqualsItsJSONEncoding() throws {
+        func viaJSON<T: Encodable>(_ value: T) -> SocketValue { EventPayload.encode(value) }
+        let full = MessageDTO(
+            id: UUID().wire, conversationId: UUID().wire, senderId: UUID().wire, senderUsername: "@ann", senderDisplayName: "Ann \"A\" <b>",
+            senderProfileImage: "http://x/p.png", recipientId: UUID().wire, groupId: nil, clientMessageId: "c-1", content: "héllo\n😀 \\ \u{1}",
+            type: "voice", status: "read", isRead: true, readAt: Date(timeIntervalSince1970: 1_790_000_000.123),
+            createdAt: Date(timeIntervalSince1970: 1_789_999_999.5), edited: true, editedAt: Date(timeIntervalSince1970: 1_790_000_001),
+            unsent: false, fileUrl: "http://x/f.webm", fileName: "note.webm", fileSize: 123_456, fileType: "audio/webm", caption: "listen",
+            waveform: [0, 0.25, 1], duration: 3.5,
+            reactions: [.init(userId: UUID().wire, username: "@bob", emoji: "👍"), .init(userId: UUID().wire, username: "@cat", emoji: "❤️")],
+            replyTo: .init(id: UUID().wire, content: "earlier", senderDisplayName: "Bob", type: "text", duration: 1.25))
+        // `SocketValue` equality ignores key order (JSONEncoder's is not stable) but not a null
+        // in place of an absent key.
+        XCTAssertEqual(full.socketValue, viaJSON(full))
+        XCTAssertEqual(full.socketValue.objectValue?.count, 27)
+
+        var bare = full
+        (bare.senderProfileImage, bare.recipientId, bare.groupId, bare.clientMessageId) = (nil, nil, UUID().wire, nil)
+        (bare.readAt, bare.editedAt, bare.fileUrl, bare.fileName, bare.fileSize, bare.fileType) = (nil, nil, nil, nil, nil, nil)
+        (bare.caption, bare.waveform, bare.duration, bare.reactions) = (nil, nil, nil, [])
+        bare.replyTo = .init(id: UUID().wire, content: "", senderDisplayName: nil, type: nil, duration: nil)
+        XCTAssertEqual(bare.socketValue, viaJSON(bare))
+        XCTAssertEqual(bare.socketValue["replyTo"]?.objectValue?.count, 2, "absent, not null, as before")
+        bare.replyTo = nil
+        XCTAssertEqual(bare.socketValue, viaJSON(bare))
+    }
+}
+
+/// SQLite in a file: the write-ahead log is checkpointed off the write path and still starts
+/// over while sends never stop (SQLite's own checkpoints would stall a send each time).
+final class SQLiteCheckpointTests: ChatrTestCase {
+    var path: String!
+
+    override func adjust(_ config: inout AppConfig) {
+        path = NSTemporaryDirectory() + "chatr-wal-\(UUID().uuidString).sqlite"
+        config.database = .sqliteFile(path)
+    }
+
+    override func tearDown() async throws {
+        try await super.tearDown()
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    }
+
+    /// The WAL header's first salt changes each time the log starts over from the top.
+    func walSalt() -> UInt32? {
+        guard let handle = FileHandle(forReadingAtPath: path + "-wal"), let header = try? handle.read(upToCount: 32), header.count == 32 else { return nil }
+        return header[16..<20].reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    func testTheLogStartsOverWhileSendsNeverStop() async throws {
+        guard case .sqliteFile = services.config.database else { throw XCTSkip("SQLite only") }
+        let checkpointer = SQLiteCheckpointer(path: path, interval: .milliseconds(50), rewindAfterFrames: 100)
+        try await checkpointer.didBootAsync(app)
+        let writer = MessageBatchWriter(enabled: true, checkpointer: checkpointer)
+        let ann = try await makeUser("ann"), bob = try await makeUser("bob")
+        let found = try await User.find(UUID(uuidString: ann.id), on: app.db)
+        let sender = try XCTUnwrap(found)
+        let first = try await MessageService(services: services, db: app.db).send(from: sender, .init(address: .user(UUID(uuidString: bob.id)!), content: "first"))
+        let conversationID = try XCTUnwrap(UUID(uuidString: first.message.conversationId))
+
+        var salts: Set<UInt32> = []
+        var lastSeq: Int64 = 0
+        let deadline = Date().addingTimeInterval(2)
+        while Date() < deadline {
+            // Several at once, as under load, so that batches form.
+            lastSeq = try await withThrowingTaskGroup(of: Int64.self) { group in
+                let senderID = try sender.requireID()
+                let db = app.db
+                for _ in 0..<20 {
+                    group.addTask {
+                        let message = Message()
+                        (message.id, message.conversationID, message.senderID) = (UUID(), conversationID, senderID)
+                        (message.content, message.type, message.status, message.edited, message.createdAt) = (String(repeating: "x", count: 200), .text, .sent, false, Date())
+                        return try await writer.insert(message, on: db)
+                    }
+                }
+                return try await group.reduce(0, max)
+            }
+            if let salt = walSalt() { salts.insert(salt) }
+        }
+        await checkpointer.shutdownAsync(app)
+        XCTAssertGreaterThan(lastSeq, 1000, "the writes went on the whole time")
+        XCTAssertGreaterThanOrEqual(salts.count, 3, "the log started over again and again")
+        let count = try await Message.query(on: app.db).count()
+        XCTAssertEqual(Int64(count), lastSeq, "and nothing was lost")
+    }
+}
