@@ -99,6 +99,46 @@ final class SendPathTests: ChatrTestCase {
         XCTAssertEqual(count, 3)
     }
 
+    /// History reads rows with plain SQL and writes JSON without `JSONEncoder`: each message must
+    /// come out exactly as the model-based path (Fluent decode + `JSONEncoder`) shows it.
+    func testHistoryShowsMessagesExactlyAsTheModelPathDoes() async throws {
+        let annRef = try await makeUser("ann"), bobRef = try await makeUser("bob")
+        let ann = try await user(annRef), bob = try await user(bobRef)
+        let first = try await service.send(from: ann, .init(address: .user(bob.id!), content: "Lunch? <b>&</b> 😀", clientMessageID: "c-1"))
+        let reply = try await service.send(from: bob, .init(address: .user(ann.id!), content: "Yes",
+                                                            replyToID: UUID(uuidString: first.message.id)))
+        _ = try await service.react(UUID(uuidString: first.message.id)!, emoji: "👍", by: bob)
+        _ = try await service.edit(UUID(uuidString: reply.message.id)!, content: "Yes!", by: bob)
+        _ = try await service.unsend(UUID(uuidString: first.message.id)!, by: ann)
+        _ = try await service.send(from: ann, .init(address: .user(bob.id!), content: "third"))
+
+        let page = try await send(.GET, "/api/messages/history?otherUserId=\(bobRef.id)", token: annRef.token)
+        XCTAssertEqual(page.status, .ok)
+        XCTAssertEqual(page.headers.contentType, .json)
+        let shown = try XCTUnwrap(page.json["messages"]?.array)
+        XCTAssertEqual(shown.count, 3)
+        XCTAssertEqual(page.json["hasMore"], false)
+        let conversations = Conversations(db: app.db, clock: services.clock)
+        for item in shown {
+            let id = try XCTUnwrap(UUID(uuidString: item["id"]?.string ?? ""))
+            let (message, conversation, members) = try await conversations.messageForMember(id, me: ann.id!)
+            let viaModels = try await service.assembler.dto(message, conversation: conversation, members: members)
+            let expected = try JSONDecoder().decode(JSONValue.self, from: try JSONEncoder().encode(viaModels))
+            // Dates through the app's encoder (ISO 8601 with milliseconds), as REST sends them.
+            XCTAssertEqual(item["createdAt"]?.string, ISO8601.string(from: viaModels.createdAt))
+            XCTAssertEqual(item["editedAt"]?.string, viaModels.editedAt.map(ISO8601.string(from:)))
+            func withoutDates(_ value: JSONValue) -> JSONValue {
+                guard case .object(var object) = value else { return value }
+                for key in ["createdAt", "editedAt", "readAt"] { object[key] = nil }
+                return .object(object)
+            }
+            XCTAssertEqual(withoutDates(item), withoutDates(expected))
+        }
+        XCTAssertEqual(shown[1]["replyTo"]?["content"], "Lunch? <b>&</b> 😀")
+        XCTAssertEqual(shown[1]["content"], "Yes!")
+        XCTAssertEqual(shown[0]["unsent"], true)
+    }
+
     /// The payload every send builds by hand equals the JSON encoding of the same message, for a
     /// message with every field set and one with none of the optional ones.
     func testTheEventPayloadOfAMessageEqualsItsJSONEncoding() throws {

@@ -7,9 +7,19 @@ struct MessageAssembler {
     let db: any Database
     let files: any FileStorage
 
+    /// What a message's DTO needs of its conversation.
     struct Context {
-        var conversation: Conversation
-        var members: [Member]
+        var kind: Conversation.Kind
+        var memberIDs: [UUID]
+
+        init(kind: Conversation.Kind, memberIDs: [UUID]) {
+            self.kind = kind
+            self.memberIDs = memberIDs
+        }
+
+        init(conversation: Conversation, members: [Member]) {
+            self.init(kind: conversation.kind, memberIDs: members.map(\.userID))
+        }
     }
 
     func dtos(_ messages: [Message], contexts: [UUID: Context], knownUsers: [User] = []) async throws -> [MessageDTO] {
@@ -24,9 +34,9 @@ struct MessageAssembler {
         let reactionsByMessage = Dictionary(grouping: reactions, by: \.messageID)
         return messages.compactMap { message in
             guard let context = contexts[message.conversationID], let sender = users[message.senderID] else { return nil }
-            let recipient = context.conversation.kind == .direct ? context.members.first { $0.userID != message.senderID }?.userID : nil
+            let recipient = context.kind == .direct ? context.memberIDs.first { $0 != message.senderID } : nil
             let reactionList = (reactionsByMessage[message.id!] ?? []).map { ($0, users[$0.userID]?.username ?? "") }
-            return MessageDTO(message, conversationKind: context.conversation.kind, sender: sender, recipientID: recipient,
+            return MessageDTO(message, conversationKind: context.kind, sender: sender, recipientID: recipient,
                               reactions: reactionList, files: files)
         }
     }

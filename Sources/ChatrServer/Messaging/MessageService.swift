@@ -43,7 +43,7 @@ struct MessageService {
                 throw ChatrError.badRequest("clientMessageId must be 1–\(MessageRules.maxClientMessageID) characters", code: "invalid_client_message_id")
             }
         }
-        let target = try await self.target(input.address, for: senderID)
+        guard let target = try await self.target(input.address, for: senderID, create: true) else { throw ChatrError.notFound("Conversation not found") }
         let conversationID = target.id
         let reply = try await replySnapshot(input.replyToID, in: conversationID)
         let others = target.members.filter { $0 != senderID }
@@ -122,9 +122,10 @@ struct MessageService {
         return (dto, true, events)
     }
 
-    /// The conversation a send goes to, with its members. Direct conversations and groups come
+    /// The conversation a send or a read goes to, with its members; nil when a direct
+    /// conversation does not exist yet and `create` is off. Direct conversations and groups come
     /// from caches after the first lookup (a group's entry is dropped whenever its members change).
-    private func target(_ address: Conversations.Address, for me: UUID) async throws -> (id: UUID, kind: Conversation.Kind, members: [UUID]) {
+    private func target(_ address: Conversations.Address, for me: UUID, create: Bool) async throws -> (id: UUID, kind: Conversation.Kind, members: [UUID])? {
         var cacheKey: String?
         var groupTicket: (id: UUID, ticket: Int)?
         switch address {
@@ -140,9 +141,7 @@ struct MessageService {
             }
             groupTicket = (id, services.groupMembers.ticket(id))
         }
-        guard let (conversation, members) = try await conversations.resolve(address, for: me, create: true) else {
-            throw ChatrError.notFound("Conversation not found")
-        }
+        guard let (conversation, members) = try await conversations.resolve(address, for: me, create: create) else { return nil }
         let id = try conversation.requireID()
         let memberIDs = members.map(\.userID)
         if let cacheKey { services.directConversations.put(cacheKey, .init(conversationID: id, members: memberIDs)) }
@@ -423,8 +422,7 @@ struct MessageService {
             throw ChatrError.badRequest("limit must be between 1 and \(MessageRules.historyMax)")
         }
         guard before == nil || after == nil else { throw ChatrError.badRequest("Use either before or after, not both") }
-        guard let (conversation, members) = try await conversations.resolve(address, for: me, create: false) else { return ([], false) }
-        let conversationID = try conversation.requireID()
+        guard let (conversationID, kind, members) = try await target(address, for: me, create: false) else { return ([], false) }
         func anchor(_ id: UUID) async throws -> Int64 {
             guard let message = try await Message.find(id, on: db), message.conversationID == conversationID else {
                 throw ChatrError.badRequest("The cursor is not a message of this conversation", code: "invalid_cursor")
@@ -432,17 +430,14 @@ struct MessageService {
             return message.seq
         }
         // Fetch one extra row to learn whether more pages exist in that direction.
-        var query = Message.query(on: db).filter(\.$conversationID == conversationID).limit(limit + 1)
-        var page: [Message]
-        if let after {
-            page = try await query.filter(\.$seq > (try await anchor(after))).sort(\.$seq, .ascending).all()
-        } else {
-            if let before { query = query.filter(\.$seq < (try await anchor(before))) }
-            page = try await query.sort(\.$seq, .descending).all().reversed()
-        }
+        var afterSeq: Int64?, beforeSeq: Int64?
+        if let after { afterSeq = try await anchor(after) }
+        if let before { beforeSeq = try await anchor(before) }
+        var page = try await MessageRows.page(of: conversationID, before: beforeSeq, after: afterSeq, limit: limit + 1, on: db as! any SQLDatabase)
+        if after == nil { page.reverse() }
         let hasMore = page.count > limit
         page = after == nil ? Array(page.suffix(limit)) : Array(page.prefix(limit))
-        let context = [conversationID: MessageAssembler.Context(conversation: conversation, members: members)]
+        let context = [conversationID: MessageAssembler.Context(kind: kind, memberIDs: members)]
         return (try await assembler.dtos(page, contexts: context, knownUsers: [user]), hasMore)
     }
 }
