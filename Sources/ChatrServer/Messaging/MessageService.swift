@@ -88,10 +88,8 @@ struct MessageService {
                 // SQLite: queued and stored together with whatever else is being sent (group commit).
                 message.seq = try await services.messageWriter.insert(message, on: db)
             } else {
-                try await db.transaction { db in
-                    message.seq = try await Self.nextSeq(conversationID, at: message.createdAt, on: db)
-                    try await Self.insert(message, on: db)
-                }
+                // PostgreSQL: one statement; the conversation's row lock orders concurrent sends.
+                message.seq = try await Self.insertBumpingSeq(message, on: db as! any SQLDatabase)
             }
         } catch let error as any DatabaseError where error.isConstraintFailure && input.clientMessageID != nil {
             // A retry: the first message with this clientMessageId stands, and nothing is sent again.
@@ -149,19 +147,11 @@ struct MessageService {
         return (id, conversation.kind, memberIDs)
     }
 
-    /// One INSERT with every column, without going through the model's reflection.
-    static func insert(_ m: Message, on db: any Database) async throws {
-        try await (db as! any SQLDatabase).insert(into: Message.schema)
-            .columns(messageColumns)
-            .values(columnValues(m, seq: SQLBind(m.seq)))
-            .run()
-    }
-
     /// SQLite's send: `INSERT … SELECT last_seq + 1 FROM conversations … RETURNING seq`, the
     /// sequence number taken and the message stored in one statement (only from the `MessageBatchWriter`).
     static func insertTakingSeq(_ m: Message, on db: any SQLDatabase) async throws -> Int64 {
         let rows = try await db.raw("""
-            INSERT INTO messages (\(idents: messageColumns, joinedBy: ", "))
+            INSERT INTO messages (\(MessageRows.columnList))
             SELECT \(SQLList(columnValues(m, seq: SQLRaw("c.last_seq + 1")))) FROM conversations c WHERE c.id = \(bind: m.conversationID)
             RETURNING seq
             """).all()
@@ -184,16 +174,22 @@ struct MessageService {
                                  "edited", "edited_at", "reply_to_id", "reply_to_content", "reply_to_sender_name", "reply_to_type",
                                  "reply_to_duration", "created_at", "updated_at"]
 
-    /// Takes the next sequence number of a conversation and bumps its last activity, atomically.
-    static func nextSeq(_ conversationID: UUID, at date: Date, on db: any Database) async throws -> Int64 {
-        let rows = try await (db as! any SQLDatabase).update(Conversation.schema)
-            .set(SQLIdentifier("last_seq"), to: SQLBinaryExpression(SQLIdentifier("last_seq"), .add, SQLLiteral.numeric("1")))
-            .set("last_message_at", to: SQLBind(date))
-            .where("id", .equal, SQLBind(conversationID))
-            .returning("last_seq")
-            .all()
+    /// PostgreSQL's send: the conversation's `last_seq` and `last_message_at` move and the message
+    /// is stored in one statement (`WITH … UPDATE … RETURNING` feeding the INSERT) — one round trip
+    /// instead of BEGIN, UPDATE, INSERT, COMMIT. If the INSERT fails (a repeated clientMessageId)
+    /// the whole statement, UPDATE included, is undone.
+    static func insertBumpingSeq(_ m: Message, on db: any SQLDatabase) async throws -> Int64 {
+        let rows = try await db.raw("""
+            WITH c AS (
+              UPDATE conversations SET last_seq = last_seq + 1, last_message_at = \(bind: m.createdAt)
+              WHERE id = \(bind: m.conversationID) RETURNING last_seq
+            )
+            INSERT INTO messages (\(MessageRows.columnList))
+            SELECT \(SQLList(columnValues(m, seq: SQLRaw("c.last_seq")))) FROM c
+            RETURNING seq
+            """).all()
         guard let row = rows.first else { throw ChatrError.notFound("Conversation not found") }
-        return try row.decode(column: "last_seq", as: Int64.self)
+        return try row.decode(column: "seq", as: Int64.self)
     }
 
     private struct ReplySnapshot { var id: UUID; var content: String; var senderName: String; var type: String; var duration: Double? }
