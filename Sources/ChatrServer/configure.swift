@@ -48,6 +48,8 @@ private func tuneSQLite(_ app: Application, _ choice: AppConfig.DatabaseChoice) 
         try await db.raw("PRAGMA journal_mode=WAL").run()
         try await db.raw("PRAGMA synchronous=NORMAL").run()
         try await db.raw("PRAGMA wal_autocheckpoint=0").run()
+        // 32 MB of page cache instead of 2 MB: the indexes a send touches stay in memory.
+        try await db.raw("PRAGMA cache_size=-32768").run()
     }
     if let checkpointer = app.chatr.messageWriter.checkpointer { app.lifecycle.use(checkpointer) }
 }
