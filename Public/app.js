@@ -59,8 +59,7 @@ async function start(user) {
 function route() {
   unmount();
   if (!controller) {
-    unmount = () => {};
-    mountAuth(root, { api, onSignedIn: signIn });
+    unmount = mountAuth(root, { api, onSignedIn: signIn });
     return;
   }
   unmount = location.hash === '#/lab' ? mountTestLab(root, controller, eventLog) : mountShell(root, controller);

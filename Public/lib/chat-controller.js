@@ -5,7 +5,7 @@ import { SocketClient } from './socket.js';
 import { OfflineQueue, PermanentError } from './offline-queue.js';
 import { IndexedDBStorage } from './idb-storage.js';
 import { ApiError, query } from './api.js';
-import { mergeMessages, latestUnreadFromOthers, chatKeyOfConversation } from './messages.js';
+import { mergeMessages, applyStatus, holdStatus, releaseHeld, latestUnreadFromOthers, chatKeyOfConversation } from './messages.js';
 import { attachRealtimeHandlers } from './realtime-handlers.js';
 import { computeWaveform } from './waveform.js';
 
@@ -21,6 +21,8 @@ export class ChatController {
     this.socket = new SocketClient(location.origin, { auth: () => ({ token: api.token }) });
     this.cleanups = [];
     this.typingSentAt = 0;
+    // Statuses that came before their message (see holdStatus), by message id.
+    this.heldStatuses = new Map();
   }
 
   async start() {
@@ -115,7 +117,7 @@ export class ChatController {
 
   async loadPage(key) {
     const { messages, hasMore } = await this.api.get(this.historyPath(key, {}));
-    this.setChat(key, { messages: mergeMessages(this.chat(key).messages, messages), hasMore, loaded: true });
+    this.addMessages(key, messages, { hasMore, loaded: true });
   }
 
   /** Infinite scroll: the page before the oldest loaded message. */
@@ -127,7 +129,7 @@ export class ChatController {
     this.loadingOlder = true;
     try {
       const { messages, hasMore } = await this.api.get(this.historyPath(key, { before: oldest.id }));
-      this.setChat(key, { messages: mergeMessages(this.chat(key).messages, messages), hasMore });
+      this.addMessages(key, messages, { hasMore });
       return messages.length > 0;
     } finally {
       this.loadingOlder = false;
@@ -144,7 +146,7 @@ export class ChatController {
       const newest = stored[stored.length - 1];
       const params = newest ? { after: newest.id } : {};
       const { messages, hasMore } = await this.api.get(this.historyPath(key, params));
-      this.setChat(key, { messages: mergeMessages(this.chat(key).messages, messages) });
+      this.addMessages(key, messages);
       if (!hasMore || !newest) break;
     }
     this.markActiveRead();
@@ -158,8 +160,24 @@ export class ChatController {
     });
   }
 
-  addMessages(key, messages) {
-    this.setChat(key, { messages: mergeMessages(this.chat(key).messages, messages) });
+  /** Every way messages arrive (events, answers, pages) comes through here, so held statuses find them. */
+  addMessages(key, messages, patch = {}) {
+    const released = releaseHeld(mergeMessages(this.chat(key).messages, messages), this.heldStatuses, this.me.id);
+    this.heldStatuses = released.held;
+    this.setChat(key, { ...patch, messages: released.messages });
+  }
+
+  /** `message:status`: applied where the message is; kept until it arrives when it is nowhere yet. */
+  applyStatusEvent(event) {
+    const chats = { ...this.store.get().chats };
+    let found = false;
+    for (const [key, chat] of Object.entries(chats)) {
+      if (!chat.messages.some((m) => m.id === event.messageId)) continue;
+      chats[key] = { ...chat, messages: applyStatus(chat.messages, event, this.me.id) };
+      found = true;
+    }
+    if (found) this.store.update({ chats });
+    else this.heldStatuses = holdStatus(this.heldStatuses, event);
   }
 
   updateMessage(messageId, change) {

@@ -13,7 +13,7 @@ export function chatKeyOfConversation(item) {
 
 /**
  * Merges messages into a list ordered oldest first: a message already present (same id, or
- * same clientMessageId as a pending one) is replaced, never duplicated.
+ * same clientMessageId as a pending one) is updated, never duplicated.
  */
 export function mergeMessages(list, incoming) {
   const out = [...list];
@@ -21,9 +21,25 @@ export function mergeMessages(list, incoming) {
     const index = out.findIndex((m) => (m.id && m.id === message.id)
       || (message.clientMessageId && m.clientMessageId === message.clientMessageId && m.senderId === message.senderId));
     if (index === -1) out.push(message);
-    else out[index] = { ...out[index], ...message, pending: message.pending ?? false, failed: message.failed ?? false };
+    else out[index] = mergeCopies(out[index], message);
   }
   return out.sort(compareMessages);
+}
+
+/**
+ * Two copies of one message, `copy` arriving second. Copies come from events, REST answers and
+ * history pages that race each other, so the one arriving last may be a snapshot taken before a
+ * receipt (the send's answer says "delivered" after the reader's "read" came in): what the
+ * message has reached — stored, its status, read — is kept, never taken back.
+ */
+function mergeCopies(current, copy) {
+  // The queued draft drawn again (the outbox read while its send was answered) is not news.
+  if (current.id && !copy.id) return current;
+  const merged = { ...current, ...copy, pending: copy.pending ?? false, failed: copy.failed ?? false };
+  if (statusRank(current.status) > statusRank(copy.status)) merged.status = current.status;
+  if (current.isRead) merged.isRead = true;
+  if (current.readAt && !copy.readAt) merged.readAt = current.readAt;
+  return merged;
 }
 
 function compareMessages(a, b) {
@@ -58,7 +74,8 @@ export function deliveryStatus(messages, myId) {
   return { id: last.id, text: STATUS_TEXT[last.status] ?? 'Sent' };
 }
 
-const STATUS_RANK = { sent: 0, delivered: 1, read: 2, listening: 3, listened: 4 };
+const STATUS_RANK = { pending: -1, sent: 0, delivered: 1, read: 2, listening: 3, listened: 4 };
+const statusRank = (status) => STATUS_RANK[status] ?? 0;
 
 /**
  * Applies `message:status`: the message gets the status, and for "read" every older message of
@@ -71,9 +88,44 @@ export function applyStatus(messages, { messageId, status, readAt }, myId) {
     const isTarget = m.id === messageId;
     const olderRead = status === 'read' && m.senderId === myId && !m.pending && m.createdAt <= target.createdAt;
     if (!isTarget && !olderRead) return m;
-    if ((STATUS_RANK[m.status] ?? 0) >= STATUS_RANK[status]) return m;
+    if (statusRank(m.status) >= STATUS_RANK[status]) return m;
     return { ...m, status, isRead: status !== 'delivered' && status !== 'sent' ? true : m.isRead, readAt: readAt ?? m.readAt };
   });
+}
+
+/**
+ * Keeps a `message:status` whose message this client does not have yet: a receipt can overtake
+ * what gives a queued message its id (the send's answer waits for the outbox to be cleared, and
+ * `message:sent` is missed when the socket was down). Per message the furthest status is kept;
+ * past `limit` the oldest go (receipts for chats never opened, whose history has them anyway).
+ * Returns a new Map.
+ */
+export function holdStatus(held, event, limit = 200) {
+  const previous = held.get(event.messageId);
+  if (previous && statusRank(previous.status) >= statusRank(event.status)) return held;
+  const next = new Map(held);
+  next.delete(event.messageId);
+  next.set(event.messageId, event);
+  for (const id of next.keys()) {
+    if (next.size <= limit) break;
+    next.delete(id);
+  }
+  return next;
+}
+
+/** Applies the held statuses whose message is in `messages` now; returns the list and what stays held. */
+export function releaseHeld(messages, held, myId) {
+  if (held.size === 0) return { messages, held };
+  const ids = new Set(messages.map((m) => m.id).filter(Boolean));
+  let out = messages;
+  let rest = held;
+  for (const [id, event] of held) {
+    if (!ids.has(id)) continue;
+    out = applyStatus(out, event, myId);
+    if (rest === held) rest = new Map(held);
+    rest.delete(id);
+  }
+  return { messages: out, held: rest };
 }
 
 /** The latest message from someone else that I have not marked read (to send message:read). */

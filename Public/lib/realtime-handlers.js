@@ -1,6 +1,6 @@
 // What each server event does to the client's state. Every handler is small and idempotent:
 // events can repeat (several tabs, a REST send echoed back) and must never duplicate a message.
-import { chatKeyOf, chatKeyOfConversation, applyStatus } from './messages.js';
+import { chatKeyOf, chatKeyOfConversation } from './messages.js';
 import { toast } from '../components/toast/toast.js';
 
 const TYPING_TTL = 12000;
@@ -62,13 +62,7 @@ export function attachRealtimeHandlers(c) {
   socket.on('group:message:received', incoming);
   socket.on('message:sent', incoming);
 
-  socket.on('message:status', (event) => {
-    const chats = { ...store.get().chats };
-    for (const [key, chat] of Object.entries(chats)) {
-      if (chat.messages.some((m) => m.id === event.messageId)) chats[key] = { ...chat, messages: applyStatus(chat.messages, event, me()) };
-    }
-    store.update({ chats });
-  });
+  socket.on('message:status', (event) => c.applyStatusEvent(event));
   socket.on('message:reaction', ({ messageId, reactions }) => c.updateMessage(messageId, () => ({ reactions })));
   socket.on('message:edited', ({ messageId, content, editedAt }) => c.updateMessage(messageId, () => ({ content, edited: true, editedAt })));
   socket.on('message:unsent', ({ messageId }) => {

@@ -2,7 +2,7 @@
 // escaping, backoff, times and waveforms.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mergeMessages, applyStatus, deliveryStatus, groupBySender, chatKeyOf, latestUnreadFromOthers, previewText } from '../../Public/lib/messages.js';
+import { mergeMessages, applyStatus, holdStatus, releaseHeld, deliveryStatus, groupBySender, chatKeyOf, latestUnreadFromOthers, previewText } from '../../Public/lib/messages.js';
 import { html, escapeHTML, safeURL, cssURL, SafeHTML } from '../../Public/lib/html.js';
 import { backoffDelay } from '../../Public/lib/backoff.js';
 import { lastSeenText, formatBytes, formatDuration } from '../../Public/lib/time.js';
@@ -31,6 +31,66 @@ test('read marks my older messages too and statuses never go back', () => {
   assert.equal(applyStatus(list, { messageId: 'unknown', status: 'read' }, 'me'), list);
   const listened = applyStatus(read, { messageId: '3', status: 'listened' }, 'me');
   assert.equal(listened[2].status, 'listened');
+});
+
+test('a later copy of a message never takes back its status, read state or id', () => {
+  let list = mergeMessages([], [msg('m', 'me', 1, { clientMessageId: 'c', status: 'delivered' })]);
+  list = applyStatus(list, { messageId: 'm', status: 'read', readAt: 'then' }, 'me');
+  // The send's answer (or a history page) written before the receipt arrives after it.
+  list = mergeMessages(list, [msg('m', 'me', 1, { clientMessageId: 'c', status: 'delivered', isRead: false, readAt: null, content: 'edited' })]);
+  assert.deepEqual([list[0].status, list[0].isRead, list[0].readAt, list[0].content], ['read', true, 'then', 'edited']);
+  // The queued draft drawn again from the outbox does not turn the stored message back into it.
+  list = mergeMessages(list, [{ id: null, clientMessageId: 'c', senderId: 'me', status: 'pending', pending: true, createdAt: '2026-01-01T00:00:09.000Z' }]);
+  assert.deepEqual([list.length, list[0].id, list[0].pending, list[0].status], [1, 'm', false, 'read']);
+  // Someone else's message I have read stays read when an older page says otherwise.
+  const theirs = mergeMessages([msg('t', 'bob', 2, { isRead: true })], [msg('t', 'bob', 2, { isRead: false })]);
+  assert.equal(theirs[0].isRead, true);
+});
+
+test('a status that comes before its message is held, and applied when the message arrives', () => {
+  let held = holdStatus(new Map(), { messageId: 'm2', status: 'delivered' });
+  held = holdStatus(held, { messageId: 'm2', status: 'read', readAt: 'then' });
+  held = holdStatus(held, { messageId: 'm2', status: 'delivered' });
+  assert.equal(held.get('m2').status, 'read', 'the furthest status is kept');
+  const known = [msg('m1', 'me', 1, { status: 'delivered' })];
+  const waiting = releaseHeld(known, held, 'me');
+  assert.equal(waiting.held, held, 'nothing to apply yet');
+  assert.equal(waiting.messages, known);
+  const { messages, held: rest } = releaseHeld(mergeMessages(known, [msg('m2', 'me', 2, { status: 'delivered' })]), held, 'me');
+  assert.deepEqual(messages.map((m) => m.status), ['read', 'read'], 'read covers my older messages too');
+  assert.equal(rest.size, 0);
+  assert.equal(held.size, 1, 'the map given is not changed');
+  // Receipts for messages that never show up (chats not open) do not pile up.
+  let many = new Map();
+  for (let i = 0; i < 5; i++) many = holdStatus(many, { messageId: `x${i}`, status: 'read' }, 3);
+  assert.deepEqual([...many.keys()], ['x2', 'x3', 'x4']);
+});
+
+test('a queued message ends up read whatever order its pieces arrive in', () => {
+  // What reaches the sender's client once the outbox sends: the copy in `message:sent`, the
+  // REST answer (both written before the reader saw it) and the reader's receipt.
+  const stored = msg('m', 'me', 5, { clientMessageId: 'c', status: 'delivered', isRead: false });
+  const arrivals = {
+    event: (s) => add(s, [stored]),
+    answer: (s) => add(s, [{ ...stored, pending: false }]),
+    receipt: (s) => (s.messages.some((m) => m.id === 'm')
+      ? { ...s, messages: applyStatus(s.messages, { messageId: 'm', status: 'read', readAt: 'then' }, 'me') }
+      : { ...s, held: holdStatus(s.held, { messageId: 'm', status: 'read', readAt: 'then' }) }),
+  };
+  function add(s, incoming) {
+    const { messages, held } = releaseHeld(mergeMessages(s.messages, incoming), s.held, 'me');
+    return { messages, held };
+  }
+  const orders = [['event', 'answer', 'receipt'], ['event', 'receipt', 'answer'], ['answer', 'receipt', 'event'],
+    ['answer', 'event', 'receipt'], ['receipt', 'event', 'answer'], ['receipt', 'answer', 'event'], ['receipt', 'answer']];
+  for (const order of orders) {
+    const pending = { id: null, clientMessageId: 'c', senderId: 'me', status: 'pending', pending: true, createdAt: '2026-01-01T00:00:01.000Z' };
+    let state = { messages: [msg('b', 'bob', 1), pending], held: new Map() };
+    for (const piece of order) state = arrivals[piece](state);
+    assert.deepEqual(deliveryStatus(state.messages, 'me'), { id: 'm', text: 'Read' }, order.join(' → '));
+    assert.equal(state.messages.length, 2, order.join(' → '));
+    assert.equal(state.held.size, 0, order.join(' → '));
+  }
 });
 
 test('the delivery line is for my last message only', () => {

@@ -6,12 +6,19 @@ import { toast } from '../toast/toast.js';
 
 const PASSWORD_RULE = 'At least 8 characters, with an uppercase letter and a special character.';
 
+/** Draws the sign-in flow into `root`; returns the function that takes it away again. */
 export function mountAuth(root, { api, onSignedIn }) {
   let step = { name: 'login' };
+  // `root` (#app) outlives this view: the chats are drawn into it next, and this view again after a
+  // sign-out. Listeners left behind would handle the next sign-in form twice — two logins, two
+  // codes, the second retiring the first one the person is typing.
+  const mounted = new AbortController();
+  const listen = (type, handler) => root.addEventListener(type, handler, { signal: mounted.signal });
 
   const go = (name, data = {}) => { step = { name, ...data }; draw(); };
 
   function draw() {
+    if (mounted.signal.aborted) return; // an answer that came after sign-in must not replace the chats
     render(root, html`
       <main class="auth">
         <div class="auth-card">
@@ -24,11 +31,14 @@ export function mountAuth(root, { api, onSignedIn }) {
 
   // A development server "sends" codes to its outbox: say where to read them. Only asked on a
   // local address, so a production site never logs a 404 for it.
+  // The answer may come after a code form is drawn: its hint is shown in place, because drawing
+  // the form again would wipe a code already typed.
   let devOutbox = false;
   const local = ['localhost', '127.0.0.1', '[::1]'].includes(location.hostname);
-  if (local) fetch('/api/dev/outbox?to=-').then((r) => { devOutbox = r.ok; if (devOutbox && step.name !== 'login' && step.name !== 'register') draw(); }, () => {});
-  const outboxHint = () => (devOutbox ? html`<p class="hint" data-dev-outbox>Development server: the code is in the
-    <a href="/api/dev/outbox" target="_blank" rel="noopener">outbox</a>.</p>` : '');
+  const showOutboxHints = () => { for (const hint of root.querySelectorAll('[data-dev-outbox]')) hint.hidden = !devOutbox; };
+  if (local) fetch('/api/dev/outbox?to=-').then((r) => { devOutbox = r.ok; if (!mounted.signal.aborted) showOutboxHints(); }, () => {});
+  const outboxHint = () => html`<p class="hint" data-dev-outbox ${devOutbox ? '' : html`hidden`}>Development server: the code is in the
+    <a href="/api/dev/outbox" target="_blank" rel="noopener">outbox</a>.</p>`;
   const codeField = () => html`<label class="field"><span>6-digit code</span>
     <input name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required autofocus></label>
     ${outboxHint()}`;
@@ -119,6 +129,10 @@ export function mountAuth(root, { api, onSignedIn }) {
       return go('verify', { userId: result.userId, method: result.requiresPhoneVerification ? 'sms' : 'email' });
     }
     if (result.requiresLoginVerification) return go('loginCode', { userId: result.userId, method: result.verificationMethod });
+    // A wrong authenticator code stays on its form, with the server's words under it.
+    if (result.requiresTwoFactor && result.error === 'invalid_totp' && step.name === 'twoFactor') {
+      throw new ApiError(400, { error: result.message, code: result.error });
+    }
     if (result.requiresTwoFactor) return go('twoFactor', { userId: result.userId, code: from.code });
     return signedIn(result);
   }
@@ -144,7 +158,7 @@ export function mountAuth(root, { api, onSignedIn }) {
     },
   };
 
-  root.addEventListener('submit', async (e) => {
+  listen('submit', async (e) => {
     const form = e.target.closest('form[data-form]');
     if (!form) return;
     e.preventDefault();
@@ -162,7 +176,7 @@ export function mountAuth(root, { api, onSignedIn }) {
     }
   });
 
-  root.addEventListener('click', async (e) => {
+  listen('click', async (e) => {
     const target = e.target.closest('[data-go], [data-resend], [data-suggestion]');
     if (!target) return;
     if (target.dataset.go) go(target.dataset.go);
@@ -181,7 +195,7 @@ export function mountAuth(root, { api, onSignedIn }) {
 
   // Live username availability, with suggestions when it is taken.
   let checkTimer;
-  root.addEventListener('input', (e) => {
+  listen('input', (e) => {
     if (!e.target.matches('[data-check-username]')) return;
     clearTimeout(checkTimer);
     const form = e.target.form;
@@ -208,6 +222,7 @@ export function mountAuth(root, { api, onSignedIn }) {
   }
 
   draw();
+  return () => { mounted.abort(); clearTimeout(checkTimer); };
 }
 
 function showError(box, err) {
