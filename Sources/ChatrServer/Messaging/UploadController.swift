@@ -3,6 +3,10 @@ import Vapor
 /// `POST /api/messages/upload` (SPEC §6): a file becomes a message. The body is streamed to a
 /// staged file on disk (memory stays flat whatever the size); the type comes from the bytes; the
 /// message is stored and delivered here, like any send. No error leaves a file behind.
+/// An upload refused before its body is all in (over the limit by its `Content-Length` or on the
+/// way, or malformed halfway) is answered at once with `Connection: close`, and the connection is
+/// closed once the rest has been dropped (`MultipartUpload.Refusal`); every other answer leaves
+/// the connection usable for the next request.
 struct UploadController: RouteCollection {
     let maxUploadBytes: Int
 
@@ -26,7 +30,12 @@ struct UploadController: RouteCollection {
 
     @Sendable func upload(_ req: Request) async throws -> Response {
         let staging = req.chatr.config.uploadsDirectory + "/.staging"
-        let form = try await MultipartUpload.read(req, fileField: "file", maxFileBytes: maxUploadBytes, stagingDirectory: staging)
+        let form: MultipartUpload
+        do {
+            form = try await MultipartUpload.read(req, fileField: "file", maxFileBytes: maxUploadBytes, stagingDirectory: staging)
+        } catch let refusal as MultipartUpload.Refusal {
+            return refusal.response(for: req)
+        }
         guard let file = form.file else { throw ChatrError.badRequest("Missing file field 'file'", code: "missing_file") }
         // Whatever happens next, the staged file goes: stored (moved) or removed.
         defer { file.remove() }
