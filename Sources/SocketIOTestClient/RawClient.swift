@@ -7,6 +7,8 @@ import WebSocketKit
 /// A minimal Socket.IO client over a real WebSocket that speaks the protocol by hand, so tests
 /// can send exactly the packets they mean (bad ones included) and see every frame. It answers
 /// the server's pings itself.
+/// @unchecked: every mutable field is read and written under `lock`, except `ws`, which is set
+/// once in `connect`/`open` before the client is handed to anyone.
 public final class RawClient: @unchecked Sendable {
     private let lock = NIOLock()
     private var frames: [EngineMessage] = []
@@ -39,6 +41,35 @@ public final class RawClient: @unchecked Sendable {
         client.ws = try await promise.futureResult.get()
         let open = try await client.nextText()
         guard open.hasPrefix("0{") else { throw RawClientError.unexpectedFrame(open) }
+        return client
+    }
+
+    /// A WebSocket that upgrades the polling session `sid` (`2probe` → `3probe`, then `5`), as
+    /// a browser client does after its first polls.
+    public static func upgrade(port: Int, group: any EventLoopGroup, sid: String) async throws -> RawClient {
+        let client = try await open(port: port, group: group, query: "&sid=\(sid)")
+        client.send("2probe")
+        let pong = try await client.nextText()
+        guard pong == "3probe" else { throw RawClientError.unexpectedFrame(pong) }
+        client.send("5")
+        return client
+    }
+
+    /// A WebSocket on the engine path, with no expectations about what comes first.
+    public static func open(port: Int, group: any EventLoopGroup, query: String = "") async throws -> RawClient {
+        let client = RawClient()
+        let promise = group.next().makePromise(of: WebSocket.self)
+        WebSocket.connect(to: "ws://127.0.0.1:\(port)/socket.io/?EIO=4&transport=websocket\(query)",
+                          configuration: WebSocketClient.Configuration(maxFrameSize: 1 << 24), on: group) { ws in
+            ws.onText { ws, text in
+                if text == "2" { ws.send("3"); return }
+                client.lock.withLock { client.frames.append(.text(text)) }
+            }
+            ws.onBinary { _, buffer in client.lock.withLock { client.frames.append(.binary(Array(buffer.readableBytesView))) } }
+            ws.onClose.whenComplete { _ in client.lock.withLock { client.closed = true } }
+            promise.succeed(ws)
+        }.whenFailure { promise.fail($0) }
+        client.ws = try await promise.futureResult.get()
         return client
     }
 

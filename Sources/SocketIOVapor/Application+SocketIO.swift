@@ -34,6 +34,12 @@ extension Application {
         routes.on(.OPTIONS, path) { req async throws -> Response in
             Response(engine: await server.engine.handle(EngineRequest(req), body: nil))
         }
+        // Other methods get the protocol's JSON 400 from the engine, not a 404 from the router.
+        for method in [HTTPMethod.PUT, .DELETE, .PATCH] {
+            routes.on(method, path, body: .collect(maxSize: 1024)) { req async throws -> Response in
+                Response(engine: await server.engine.handle(EngineRequest(req), body: nil))
+            }
+        }
         lifecycle.use(SocketIOLifecycle(server: server))
     }
 }

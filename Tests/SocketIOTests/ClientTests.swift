@@ -13,8 +13,8 @@ final class ClientTests: XCTestCase {
     override func setUp() async throws {
         app = try await Application.make(.testing)
         server = SocketIOServer(group: app.eventLoopGroup)
-        server.sockets.use { handshake in
-            guard handshake.auth?["token"] == "secret" else { throw SocketConnectError("Authentication error") }
+        server.sockets.use { socket in
+            guard socket.handshake.auth?["token"] == "secret" else { throw SocketConnectError("Authentication error") }
         }
         server.sockets.onConnection { socket in
             socket.emit("welcome", .string(socket.id))

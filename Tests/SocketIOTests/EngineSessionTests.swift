@@ -4,6 +4,7 @@ import XCTest
 @testable import SocketIO
 
 /// A WebSocket end that records what the engine sends (the engine's transport seam).
+/// @unchecked: its two fields are only touched under `lock`.
 final class RecordingWebSocket: EngineWebSocket, @unchecked Sendable {
     private let lock = NIOLock()
     private var _frames: [EngineMessage] = []

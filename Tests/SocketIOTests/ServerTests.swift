@@ -49,8 +49,8 @@ final class ServerTests: XCTestCase {
     }
 
     func testMiddlewareSeesAuthAndCanReject() async throws {
-        server.sockets.use { handshake in
-            guard handshake.auth?["token"] == "good" else {
+        server.sockets.use { socket in
+            guard socket.handshake.auth?["token"] == "good" else {
                 throw SocketConnectError("Authentication error", data: ["reason": "bad token"])
             }
         }
@@ -272,7 +272,8 @@ final class TypedPayloadTests: XCTestCase {
         XCTAssertEqual(try value.decode(Move.self), Move(x: 1, y: -2, label: "a"))
         XCTAssertEqual(try SocketValue(encoding: Move(x: 3, y: 4, label: nil)), ["x": 3, "y": 4])
         XCTAssertThrowsError(try SocketValue.object(["x": "one", "y": 2]).decode(Move.self))
-        XCTAssertThrowsError(try SocketValue.binary([1]).decode([UInt8].self))
+        XCTAssertEqual(try SocketValue.binary([1, 2]).decode([UInt8].self), [1, 2], "binary attachments decode as bytes")
+        XCTAssertThrowsError(try SocketValue.string("x").decode(Data.self))
     }
 }
 

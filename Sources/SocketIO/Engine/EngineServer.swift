@@ -42,6 +42,11 @@ public final class EngineServer: Sendable {
             ])
         }
         if let error = validate(request, transport: "polling") { return .error(error) }
+        // Only GET and POST mean anything here (OPTIONS is CORS, above): anything else is the
+        // protocol's 400, never the framework's 404.
+        if request.method == .other || request.method == .options {
+            return .error(request.query["sid"] == nil ? .badHandshakeMethod : .badRequest)
+        }
         guard let sid = request.query["sid"] else {
             guard request.method == .get else { return .error(.badHandshakeMethod) }
             return openPollingSession(request)

@@ -4,7 +4,7 @@ import NIOCore
 /// One Engine.IO session: its transport (long-polling, or a WebSocket after the handshake or an
 /// upgrade), the packets waiting for the next poll, and the heartbeat. Thread-safe; every state
 /// change happens under one lock and callbacks run outside it.
-public final class EngineSocket: @unchecked Sendable {
+public final class EngineSocket: Sendable {
     public let id: String
     /// The request that opened the session (headers, query, address) for the layers above.
     public let handshake: EngineRequest
@@ -287,7 +287,9 @@ public final class EngineSocket: @unchecked Sendable {
         case .ping:
             send(EnginePacket(.pong, packet.text ?? ""))
         case .close:
-            close(reason: "transport close")
+            // The client said goodbye: a poll it left waiting ends with a noop, as the
+            // reference server answers, not with a close it did not ask for.
+            close(reason: "transport close", waitingPollGets: EnginePacket(.noop))
         case .noop:
             break
         case .open, .upgrade:
@@ -338,6 +340,10 @@ public final class EngineSocket: @unchecked Sendable {
     /// Ends the session: timers stop, a waiting poll gets the close packet, the WebSocket closes,
     /// and the layer above hears `reason` once.
     public func close(reason: String = "forced close") {
+        close(reason: reason, waitingPollGets: EnginePacket(.close))
+    }
+
+    private func close(reason: String, waitingPollGets lastPacket: EnginePacket) {
         let taken: (onClose: (@Sendable (String) -> Void)?, poll: CheckedContinuation<EngineResponse, Never>?, sockets: [any EngineWebSocket])? =
             state.withLockedValue { state in
                 guard !state.closed else { return nil }
@@ -358,7 +364,7 @@ public final class EngineSocket: @unchecked Sendable {
             }
         guard let taken else { return }
         removeFromServer(id)
-        taken.poll?.resume(returning: Self.pollResponse([EnginePacket(.close)]))
+        taken.poll?.resume(returning: Self.pollResponse([lastPacket]))
         for socket in taken.sockets { socket.close() }
         taken.onClose?(reason)
     }

@@ -1,19 +1,14 @@
 import Foundation
 
 /// Typed payloads: decode an event argument into a `Decodable` type, or build one from an
-/// `Encodable`. Binary values are not representable in JSON and fail to decode.
+/// `Encodable` — directly, without JSON text in between (`SocketValueDecoder`/`Encoder`).
 extension SocketValue {
     public func decode<T: Decodable>(_ type: T.Type = T.self) throws -> T {
-        guard !containsBinary else { throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "binary payload")) }
-        return try JSONDecoder().decode(T.self, from: Data(JSONCodec.serialize(self).utf8))
+        try SocketValueDecoder().decode(T.self, from: self)
     }
 
     public init<T: Encodable>(encoding value: T) throws {
-        let data = try JSONEncoder().encode(value)
-        self = try data.withUnsafeBytes { raw in
-            let result = Result { () throws(JSONCodec.ParseError) in try JSONCodec.parse(raw.bindMemory(to: UInt8.self)) }
-            return try result.get()
-        }
+        self = try SocketValueEncoder().encode(value)
     }
 }
 

@@ -3,7 +3,8 @@ import NIOCore
 
 /// One Engine.IO session seen by Socket.IO: it decodes packets, reassembles binary ones, and
 /// routes them to the session's sockets (one per namespace). Events are handled one at a time,
-/// in arrival order; acks are settled at once so a handler may wait for one.
+/// in arrival order; acks are settled at once so a handler may wait for one. Events pass the
+/// client's inbound limit as they arrive, before they wait in the queue, so the queue is bounded.
 final class Client: Sendable {
     let server: SocketIOServer
     let session: EngineSocket
@@ -12,15 +13,18 @@ final class Client: Sendable {
         var assembler = BinaryAssembler()
         var sockets: [String: Socket] = [:]
         var connectTimer: Scheduled<Void>?
+        var closed = false
+        var inbound: InboundBudget
     }
 
-    private let state = NIOLockedValueBox(State())
+    private let state: NIOLockedValueBox<State>
     private let queue: AsyncStream<SocketPacket>.Continuation
     private let stream: AsyncStream<SocketPacket>
 
     init(server: SocketIOServer, session: EngineSocket) {
         self.server = server
         self.session = session
+        state = NIOLockedValueBox(State(inbound: InboundBudget(limit: server.options.inboundLimit, now: .now())))
         (stream, queue) = AsyncStream.makeStream(of: SocketPacket.self)
     }
 
@@ -32,7 +36,12 @@ final class Client: Sendable {
         }
         state.withLockedValue { $0.connectTimer = timer }
         Task { [stream, self] in
-            for await packet in stream { await handle(packet) }
+            for await packet in stream {
+                // A closed connection's queue is dropped, not worked through.
+                if state.withLockedValue({ $0.closed }) { break }
+                await handle(packet)
+                state.withLockedValue { $0.inbound.handled() }
+            }
         }
     }
 
@@ -55,15 +64,51 @@ final class Client: Sendable {
                 complete = try state.withLockedValue { state throws(SocketDecodingError) in try state.assembler.add(bytes) }
             }
             guard let packet = complete else { return }
-            if packet.type == .ack {
+            if packet.type == .ack || packet.type == .binaryAck {
                 socket(for: packet.namespace)?.settleAck(packet)
             } else {
-                queue.yield(packet)
+                admit(packet)
             }
         } catch {
             // Any invalid packet ends this client's connection, and only this one.
+            server.report(SocketIOFailure(kind: .parse, sessionID: session.id, error: error))
             session.close(reason: "parse error")
         }
+    }
+
+    /// Queues the packet if the client's budget allows, else refuses it — and closes the
+    /// connection of a client that keeps flooding.
+    private func admit(_ packet: SocketPacket) {
+        let isEvent = packet.type == .event || packet.type == .binaryEvent
+        let verdict = state.withLockedValue { $0.inbound.admit(isEvent: isEvent, now: .now()) }
+        switch verdict {
+        case .accept:
+            queue.yield(packet)
+        case .refuse(let streak):
+            if streak == 1 {
+                server.report(SocketIOFailure(kind: .flood, sessionID: session.id, namespace: packet.namespace, event: Self.eventName(packet),
+                                              error: SocketFloodError(refused: streak, queued: state.withLockedValue { $0.inbound.queued })))
+            }
+            refuse(packet)
+        case .disconnect(let streak):
+            server.report(SocketIOFailure(kind: .flood, sessionID: session.id, namespace: packet.namespace, event: Self.eventName(packet),
+                                          error: SocketFloodError(refused: streak, queued: state.withLockedValue { $0.inbound.queued })))
+            session.close(reason: "forced server close")
+        }
+    }
+
+    private func refuse(_ packet: SocketPacket) {
+        guard packet.type == .event || packet.type == .binaryEvent, let socket = socket(for: packet.namespace) else { return }
+        let limit = server.options.inboundLimit
+        if let ackID = packet.id {
+            send(SocketPacket(.ack, namespace: packet.namespace, id: ackID, data: .array(limit.refusalAck)))
+        } else if let event = limit.refusalEvent {
+            socket.emit(event.name, event.args)
+        }
+    }
+
+    private static func eventName(_ packet: SocketPacket) -> String? {
+        packet.data?.arrayValue?.first?.stringValue
     }
 
     private func handle(_ packet: SocketPacket) async {
@@ -71,8 +116,8 @@ final class Client: Sendable {
         case .connect:
             await connect(packet)
         case .disconnect:
-            if let socket = socket(for: packet.namespace) { socket.closed(reason: "client namespace disconnect") }
-        case .event:
+            if let socket = socket(for: packet.namespace) { socket.closed(reason: .clientNamespaceDisconnect) }
+        case .event, .binaryEvent:
             guard let socket = socket(for: packet.namespace) else { return }
             await socket.dispatch(packet)
         default:
@@ -86,27 +131,33 @@ final class Client: Sendable {
             return
         }
         guard socket(for: packet.namespace) == nil else { return }
-        let handshake = SocketHandshake(auth: packet.data, request: session.handshake)
+        let socket = Socket(namespace: namespace, client: self, handshake: SocketHandshake(auth: packet.data, request: session.handshake))
+        // In the namespace (and its own room) before the middleware runs, so rooms it joins
+        // receive from the start; what arrives is held until the CONNECT reply (`Socket.open`).
+        namespace.add(socket)
         do {
-            try await namespace.runMiddleware(handshake)
+            try await namespace.runMiddleware(socket)
         } catch let rejection as SocketConnectError {
+            socket.abandon()
             var body: [String: SocketValue] = ["message": .string(rejection.message)]
             if let data = rejection.data { body["data"] = data }
             send(SocketPacket(.connectError, namespace: packet.namespace, data: .object(SocketObject(body))))
             return
         } catch {
+            socket.abandon()
+            server.report(SocketIOFailure(kind: .connect, sessionID: session.id, socketID: socket.id, namespace: namespace.name, error: error))
             send(SocketPacket(.connectError, namespace: packet.namespace, data: ["message": "Connection refused"]))
             return
         }
-        guard !session.isClosed else { return }
-        let socket = Socket(namespace: namespace, client: self, handshake: handshake)
-        state.withLockedValue { state in
+        let accepted = state.withLockedValue { state -> Bool in
+            guard !state.closed else { return false }
             state.sockets[packet.namespace] = socket
             state.connectTimer?.cancel()
             state.connectTimer = nil
+            return true
         }
-        namespace.add(socket)
-        send(SocketPacket(.connect, namespace: packet.namespace, data: ["sid": .string(socket.id)]))
+        guard accepted else { socket.abandon(); return }
+        socket.open()
         await namespace.connected(socket)
     }
 
@@ -132,11 +183,13 @@ final class Client: Sendable {
 
     private func closed(_ reason: String) {
         let sockets = state.withLockedValue { state -> [Socket] in
+            state.closed = true
             state.connectTimer?.cancel()
             defer { state.sockets = [:] }
             return Array(state.sockets.values)
         }
         queue.finish()
+        let reason = DisconnectReason(engineReason: reason)
         for socket in sockets { socket.closed(reason: reason) }
     }
 }

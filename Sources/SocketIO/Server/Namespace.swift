@@ -2,7 +2,10 @@ import NIOConcurrencyHelpers
 
 /// A Socket.IO namespace: its connect middleware, connection handlers, sockets and rooms.
 public final class Namespace: Sendable {
-    public typealias Middleware = @Sendable (SocketHandshake) async throws -> Void
+    /// Sees the socket before the client is told it connected: it may refuse it (throw
+    /// `SocketConnectError`), keep data with it, and join rooms — what is broadcast to those
+    /// rooms from then on reaches the client right after its CONNECT reply.
+    public typealias Middleware = @Sendable (Socket) async throws -> Void
     public typealias ConnectionHandler = @Sendable (Socket) async -> Void
 
     public let name: String
@@ -33,7 +36,7 @@ public final class Namespace: Sendable {
         adapterBox.withLockedValue { $0 = adapter }
     }
 
-    /// Runs before a socket connects; throw `SocketConnectError` to refuse it.
+    /// Runs before a socket connects, in the order added; throw `SocketConnectError` to refuse it.
     public func use(_ middleware: @escaping Middleware) {
         middlewares.withLockedValue { $0.append(middleware) }
     }
@@ -59,8 +62,8 @@ public final class Namespace: Sendable {
 
     // MARK: Internals
 
-    func runMiddleware(_ handshake: SocketHandshake) async throws {
-        for middleware in middlewares.withLockedValue({ $0 }) { try await middleware(handshake) }
+    func runMiddleware(_ socket: Socket) async throws {
+        for middleware in middlewares.withLockedValue({ $0 }) { try await middleware(socket) }
     }
 
     func add(_ socket: Socket) {
@@ -79,7 +82,7 @@ public final class Namespace: Sendable {
 
     private func deliverLocally(_ ids: Set<String>, _ packet: EncodedPacket) {
         let targets = sockets.withLockedValue { table in ids.compactMap { table[$0] } }
-        for socket in targets { socket.client.send(packet) }
+        for socket in targets { socket.send(packet) }
     }
 }
 

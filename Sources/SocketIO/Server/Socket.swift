@@ -17,15 +17,26 @@ public final class Socket: Sendable {
     public let handshake: SocketHandshake
     let client: Client
 
+    /// A socket exists from the CONNECT packet on, but the client is told it is connected only
+    /// once the middleware has accepted it. Until then what is sent to it (a broadcast to a room
+    /// it joined in middleware, say) waits, and goes out right after the CONNECT reply: nothing
+    /// published while a socket connects is lost, and nothing reaches a client before it knows
+    /// the namespace.
+    enum Phase {
+        case connecting([EncodedPacket])
+        case connected
+        case closed
+    }
+
     private struct State {
         var handlers: [String: EventHandler] = [:]
         var anyHandlers: [@Sendable (String, [SocketValue]) -> Void] = []
         var fallback: EventHandler?
-        var disconnectHandlers: [@Sendable (String) async -> Void] = []
+        var disconnectHandlers: [@Sendable (DisconnectReason) async -> Void] = []
         var pendingAcks: [Int: CheckedContinuation<[SocketValue], any Error>] = [:]
         var nextAckID = 0
-        var connected = true
-        var data: [String: any Sendable] = [:]
+        var phase = Phase.connecting([])
+        var storage: [ObjectIdentifier: any Sendable] = [:]
     }
 
     private let state = NIOLockedValueBox(State())
@@ -37,12 +48,16 @@ public final class Socket: Sendable {
         self.handshake = handshake
     }
 
-    public var connected: Bool { state.withLockedValue { $0.connected } }
+    /// Whether the client has been told it is connected and has not gone away.
+    public var connected: Bool { state.withLockedValue { if case .connected = $0.phase { return true } else { return false } } }
 
-    /// Application data kept with the socket (the signed-in user, say).
-    public subscript(data key: String) -> (any Sendable)? {
-        get { state.withLockedValue { $0.data[key] } }
-        set { state.withLockedValue { $0.data[key] = newValue } }
+    private var isClosed: Bool { state.withLockedValue { if case .closed = $0.phase { return true } else { return false } } }
+
+    /// Typed data kept with the socket: `socket[SignedInUser.self] = user` in a middleware,
+    /// `socket[SignedInUser.self]` in handlers.
+    public subscript<Key: SocketStorageKey>(key: Key.Type) -> Key.Value? {
+        get { state.withLockedValue { $0.storage[ObjectIdentifier(key)] as? Key.Value } }
+        set { state.withLockedValue { $0.storage[ObjectIdentifier(key)] = newValue } }
     }
 
     // MARK: Handlers
@@ -74,9 +89,8 @@ public final class Socket: Sendable {
         state.withLockedValue { $0.anyHandlers.append(listener) }
     }
 
-    /// Runs once when the socket goes away, with the reason ("transport close", "ping timeout",
-    /// "client namespace disconnect", "server namespace disconnect", …).
-    public func onDisconnect(_ handler: @escaping @Sendable (String) async -> Void) {
+    /// Runs once when the socket goes away, with the reason.
+    public func onDisconnect(_ handler: @escaping @Sendable (DisconnectReason) async -> Void) {
         state.withLockedValue { $0.disconnectHandlers.append(handler) }
     }
 
@@ -96,7 +110,9 @@ public final class Socket: Sendable {
                 client.send(SocketPacket(.ack, namespace: namespace.name, id: ackID, data: [["error": .string(error.message)]]))
             }
         } catch {
-            // Any other failure is the application's to report; the connection carries on.
+            // The connection carries on, but the failure is reported with its context.
+            client.server.report(SocketIOFailure(kind: .handler, sessionID: client.session.id, socketID: id, namespace: namespace.name,
+                                                 event: event, error: error))
         }
     }
 
@@ -106,14 +122,40 @@ public final class Socket: Sendable {
     public func emit(_ event: String, _ args: SocketValue...) { emit(event, args) }
 
     public func emit(_ event: String, _ args: [SocketValue]) {
-        guard connected else { return }
-        client.send(SocketPacket(.event, namespace: namespace.name, data: .array([.string(event)] + args)))
+        send(EncodedPacket(SocketPacket(.event, namespace: namespace.name, data: .array([.string(event)] + args))))
+    }
+
+    /// Everything addressed to this socket goes through here: held while it connects, dropped
+    /// once it is gone.
+    func send(_ packet: EncodedPacket) {
+        let now: Bool = state.withLockedValue { state in
+            switch state.phase {
+            case .connecting(var held):
+                held.append(packet)
+                state.phase = .connecting(held)
+                return false
+            case .connected: return true
+            case .closed: return false
+            }
+        }
+        if now { client.send(packet) }
+    }
+
+    /// Middleware accepted the socket: the CONNECT reply, then whatever was held, in order. Sent
+    /// under the lock so that nothing sent concurrently can overtake them.
+    func open() {
+        state.withLockedValue { state in
+            guard case .connecting(let held) = state.phase else { return }
+            client.send(SocketPacket(.connect, namespace: namespace.name, data: ["sid": .string(id)]))
+            for packet in held { client.send(packet) }
+            state.phase = .connected
+        }
     }
 
     /// Sends an event and waits for the client's ack.
     public func emitWithAck(_ event: String, _ args: [SocketValue], timeout: TimeAmount = .seconds(10)) async throws -> [SocketValue] {
         let ackID: Int? = state.withLockedValue { state in
-            guard state.connected else { return nil }
+            if case .closed = state.phase { return nil }
             defer { state.nextAckID += 1 }
             return state.nextAckID
         }
@@ -124,12 +166,12 @@ public final class Socket: Sendable {
         defer { timer.cancel() }
         return try await withCheckedThrowingContinuation { continuation in
             let accepted = state.withLockedValue { state -> Bool in
-                guard state.connected else { return false }
+                if case .closed = state.phase { return false }
                 state.pendingAcks[ackID] = continuation
                 return true
             }
             guard accepted else { continuation.resume(throwing: SocketAckError.disconnected); return }
-            client.send(SocketPacket(.event, namespace: namespace.name, id: ackID, data: .array([.string(event)] + args)))
+            send(EncodedPacket(SocketPacket(.event, namespace: namespace.name, id: ackID, data: .array([.string(event)] + args))))
         }
     }
 
@@ -164,21 +206,34 @@ public final class Socket: Sendable {
 
     /// Disconnects from this namespace (the client gets DISCONNECT); with `close`, ends the
     /// whole connection.
-    public func disconnect(close: Bool = false, reason: String = "server namespace disconnect") {
-        guard connected else { return }
-        client.send(SocketPacket(.disconnect, namespace: namespace.name))
-        closed(reason: reason)
-        if close { client.session.close(reason: "forced close") }
+    public func disconnect(close: Bool = false) {
+        guard !isClosed else { return }
+        if connected { client.send(SocketPacket(.disconnect, namespace: namespace.name)) }
+        closed(reason: close ? .forcedServerClose : .serverNamespaceDisconnect)
+        if close { client.session.close(reason: "forced server close") }
     }
 
-    func closed(reason: String) {
-        let taken = state.withLockedValue { state -> (handlers: [@Sendable (String) async -> Void], acks: [CheckedContinuation<[SocketValue], any Error>])? in
-            guard state.connected else { return nil }
-            state.connected = false
+    /// Refused by middleware: gone without ever having connected, so no disconnect handler runs.
+    func abandon() {
+        state.withLockedValue { state in
+            state.phase = .closed
+            state.disconnectHandlers = []
+            state.handlers = [:]
+            state.anyHandlers = []
+            state.fallback = nil
+        }
+        namespace.remove(self)
+    }
+
+    func closed(reason: DisconnectReason) {
+        let taken = state.withLockedValue { state -> (handlers: [@Sendable (DisconnectReason) async -> Void], acks: [CheckedContinuation<[SocketValue], any Error>])? in
+            if case .closed = state.phase { return nil }
+            state.phase = .closed
             defer {
                 state.pendingAcks = [:]
                 state.disconnectHandlers = []
                 state.handlers = [:]
+                state.anyHandlers = []
                 state.fallback = nil
             }
             return (state.disconnectHandlers, Array(state.pendingAcks.values))

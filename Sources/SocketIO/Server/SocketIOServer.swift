@@ -1,3 +1,4 @@
+import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -8,7 +9,30 @@ public struct SocketIOOptions: Sendable {
     public var connectTimeout: Int = 45_000
     /// Most binary attachments one packet may announce.
     public var maxAttachments: Int = 10
+    /// How fast one client may send events, and how many may wait for their turn. Applied as
+    /// packets arrive, before they are queued: a flood costs neither memory nor handler time.
+    public var inboundLimit = InboundLimit()
     public init() {}
+}
+
+/// The inbound budget of one client connection (all its namespaces together).
+public struct InboundLimit: Sendable {
+    /// Sustained events per second (a token bucket); `nil`, no rate limit.
+    public var eventsPerSecond: Double?
+    /// Events allowed at once above the rate.
+    public var burst: Double = 60
+    /// Events waiting for the one before them to be handled; more are refused.
+    public var maxQueued: Int = 256
+    /// Refusals in a row after which the connection is closed.
+    public var refusalsBeforeDisconnect: Int = 200
+    /// The ack a refused event gets when it asked for one.
+    public var refusalAck: [SocketValue] = [["error": "Too many events"]]
+    /// Emitted to the client for a refused event that asked for no ack (`nil`: nothing).
+    public var refusalEvent: (name: String, args: [SocketValue])?
+
+    public init(eventsPerSecond: Double? = nil) {
+        self.eventsPerSecond = eventsPerSecond
+    }
 }
 
 /// A Socket.IO v4 server (protocol v5): namespaces of sockets over an Engine.IO server.
@@ -18,6 +42,10 @@ public final class SocketIOServer: Sendable {
     let group: any EventLoopGroup
     private let namespaces = NIOLockedValueBox<[String: Namespace]>([:])
     private let pendingWork = NIOLockedValueBox<(next: Int, tasks: [Int: Task<Void, Never>])>((0, [:]))
+    private let failureHandler = NIOLockedValueBox<@Sendable (SocketIOFailure) -> Void>({ failure in
+        // Nobody listening is no reason to be silent.
+        FileHandle.standardError.write(Data((failure.description + "\n").utf8))
+    })
 
     public init(options: SocketIOOptions = SocketIOOptions(), group: any EventLoopGroup) {
         self.options = options
@@ -39,6 +67,16 @@ public final class SocketIOServer: Sendable {
             table[name] = namespace
             return namespace
         }
+    }
+
+    /// Where failures go that no client request can answer for (a packet that does not decode,
+    /// a handler that threw, a flooding client). Until set, they are written to standard error.
+    public func onError(_ handler: @escaping @Sendable (SocketIOFailure) -> Void) {
+        failureHandler.withLockedValue { $0 = handler }
+    }
+
+    func report(_ failure: SocketIOFailure) {
+        failureHandler.withLockedValue { $0 }(failure)
     }
 
     /// The main namespace, `/`.
@@ -79,7 +117,7 @@ public final class SocketIOServer: Sendable {
     /// reference server's `io.close()`.
     public func shutdown() {
         for namespace in namespaces.withLockedValue({ Array($0.values) }) {
-            for socket in namespace.allSockets { socket.closed(reason: "server shutting down") }
+            for socket in namespace.allSockets { socket.closed(reason: .serverShuttingDown) }
         }
         engine.closeAll()
     }

@@ -1,0 +1,47 @@
+import NIOCore
+
+/// One client's inbound budget: a token bucket for events and a bound on packets waiting to be
+/// handled. A pure state machine (the time is passed in), so it is tested without a clock.
+struct InboundBudget {
+    enum Verdict: Equatable {
+        case accept
+        /// Refused; `streak` refusals in a row so far.
+        case refuse(streak: Int)
+        /// Refused once too often: close the connection.
+        case disconnect(streak: Int)
+    }
+
+    let limit: InboundLimit
+    private(set) var tokens: Double
+    private(set) var queued = 0
+    private(set) var streak = 0
+    private var refilledAt: NIODeadline
+
+    init(limit: InboundLimit, now: NIODeadline) {
+        self.limit = limit
+        tokens = limit.burst
+        refilledAt = now
+    }
+
+    mutating func admit(isEvent: Bool, now: NIODeadline) -> Verdict {
+        if isEvent, let rate = limit.eventsPerSecond {
+            let elapsed = Double((now - refilledAt).nanoseconds) / 1e9
+            tokens = min(limit.burst, tokens + max(0, elapsed) * rate)
+            refilledAt = now
+        }
+        let overRate = isEvent && limit.eventsPerSecond != nil && tokens < 1
+        guard !overRate, queued < limit.maxQueued else {
+            streak += 1
+            return streak >= limit.refusalsBeforeDisconnect ? .disconnect(streak: streak) : .refuse(streak: streak)
+        }
+        if isEvent && limit.eventsPerSecond != nil { tokens -= 1 }
+        queued += 1
+        streak = 0
+        return .accept
+    }
+
+    /// A queued packet has been handled.
+    mutating func handled() {
+        queued = max(0, queued - 1)
+    }
+}
