@@ -18,6 +18,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.asyncCommands.use(BenchSeedCommand(), as: "bench-seed")
 
     app.chatr = await makeServices(app, config: config)
+    app.lifecycle.use(app.chatr.typing)
 
     app.middleware = Middlewares()
     app.middleware.use(JSONErrorMiddleware())
@@ -92,7 +93,8 @@ private func makeServices(_ app: Application, config: AppConfig) async -> ChatrS
         messageWriter: makeMessageWriter(config.database),
         directConversations: DirectConversationCache(),
         groupMembers: GroupMembersCache(),
-        events: EventPublisher()
+        events: EventPublisher(),
+        typing: TypingTracker()
     )
 }
 

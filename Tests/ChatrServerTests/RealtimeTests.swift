@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import SocketIO
 import SocketIOTestClient
 import XCTVapor
@@ -49,6 +50,28 @@ final class RealtimeTests: ChatrTestCase {
         let revoked = try await RawClient.connect(port: port, group: app.eventLoopGroup)
         let refused = try await revoked.connectNamespace(auth: #"{"token":"\#(bob.token)"}"#)
         XCTAssertEqual(refused, #"44{"message":"Authentication error"}"#)
+    }
+
+    /// A message sent to a user while their socket is still connecting (authenticated, rooms
+    /// joined, CONNECT not yet answered) reaches that socket, right after its CONNECT reply.
+    func testAMessageSentWhileTheSocketConnectsArrives() async throws {
+        let reached = NIOLockedValueBox(false)
+        let (gate, open) = AsyncStream.makeStream(of: Void.self)
+        // Runs after Chatr's own middleware, which has authenticated the socket and joined its rooms.
+        app.socketIOServer!.sockets.use { _ in
+            reached.withLockedValue { $0 = true }
+            for await _ in gate { break }
+        }
+        let client = try await RawClient.connect(port: port, group: app.eventLoopGroup)
+        client.send(#"40{"token":"\#(ann.token)"}"#)
+        while !reached.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+        let sent = try await send(.POST, "/api/messages", json: ["recipientId": .string(ann.id), "content": "while you connect"], token: bob.token)
+        XCTAssertEqual(sent.status, .created, sent.text)
+        open.yield()
+        let connect = try await client.nextText()
+        XCTAssertTrue(connect.hasPrefix("40{"), connect)
+        let received = try await client.waitForEvent("message:received")
+        XCTAssertEqual(received.first?["content"], "while you connect")
     }
 
     func testLogoutDisconnectsThatSessionsSocketsOnly() async throws {
@@ -303,6 +326,7 @@ final class RealtimeTests: ChatrTestCase {
         let refusals = socket.received().acks.values.filter { $0.first?["ok"] == false }
         XCTAssertGreaterThan(refusals.count, 0, "a burst over the limit is refused")
         XCTAssertEqual(refusals.first?.first?["error"], "Too many events; slow down")
+        XCTAssertEqual(refusals.first?.first?["code"], "rate_limited")
         XCTAssertFalse(socket.isClosed, "but the socket stays")
     }
 }

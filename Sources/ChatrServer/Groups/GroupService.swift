@@ -73,7 +73,7 @@ struct GroupService {
         let dto = try await dto(group, members: members, me: ownerID, includeMembers: true)
         let id = try group.requireID()
         // Everyone's devices join the room first; then one event, encoded once, reaches them all.
-        let events = [RealtimeEvent.join(members.map(\.userID), to: id), RealtimeEvent("group:created", to: .conversation(id), dto)]
+        let events = [RealtimeEvent.join(members.map(\.userID), to: id), try RealtimeEvent("group:created", to: .conversation(id), dto)]
         return Outcome(value: dto, events: events)
     }
 
@@ -84,7 +84,7 @@ struct GroupService {
         if let description { group.description = try Self.validDescription(description) }
         try await group.save(on: db)
         let dto = try await dto(group, members: members, me: user.id, includeMembers: true)
-        return Outcome(value: dto, events: [RealtimeEvent("group:updated", to: .conversation(id), dto)])
+        return Outcome(value: dto, events: [try RealtimeEvent("group:updated", to: .conversation(id), dto)])
     }
 
     func delete(_ id: UUID, by user: User) async throws -> [RealtimeEvent] {
@@ -106,7 +106,7 @@ struct GroupService {
             try await member.create(on: db)
             services.groupMembers.invalidate(id)
             members.append(member)
-            events = membershipEvents(joined: user, group: id)
+            events = try membershipEvents(joined: user, group: id)
         }
         return Outcome(value: try await dto(group, members: members, me: user.id, includeMembers: true), events: events)
     }
@@ -132,7 +132,7 @@ struct GroupService {
             }
         }
         services.groupMembers.invalidate(id)
-        return membershipEvents(left: user, group: id)
+        return try membershipEvents(left: user, group: id)
     }
 
     func addMember(_ id: UUID, userID: UUID, by actor: User) async throws -> Outcome<GroupDTO> {
@@ -144,7 +144,7 @@ struct GroupService {
         try await member.create(on: db)
         services.groupMembers.invalidate(id)
         let dto = try await dto(group, members: members + [member], me: actor.id, includeMembers: true)
-        return Outcome(value: dto, events: membershipEvents(joined: user, group: id))
+        return Outcome(value: dto, events: try membershipEvents(joined: user, group: id))
     }
 
     func removeMember(_ id: UUID, userID: UUID, by actor: User) async throws -> [RealtimeEvent] {
@@ -157,7 +157,7 @@ struct GroupService {
         try await target.delete(on: db)
         services.groupMembers.invalidate(id)
         guard let user = try await User.find(userID, on: db) else { return [RealtimeEvent.leave([userID], from: id)] }
-        return membershipEvents(left: user, group: id)
+        return try membershipEvents(left: user, group: id)
     }
 
     // MARK: Helpers
@@ -182,16 +182,17 @@ struct GroupService {
         var timestamp: Date
     }
 
-    private func membershipEvents(joined user: User, group id: UUID) -> [RealtimeEvent] {
+    private func membershipEvents(joined user: User, group id: UUID) throws -> [RealtimeEvent] {
         let payload = MembershipPayload(groupId: id.wire, userId: user.id!.wire, username: user.username, timestamp: services.clock.now)
-        return [RealtimeEvent.join([user.id!], to: id), RealtimeEvent("group:user:joined", to: .conversation(id), payload)]
+        return [RealtimeEvent.join([user.id!], to: id), try RealtimeEvent("group:user:joined", to: .conversation(id), payload)]
     }
 
-    private func membershipEvents(left user: User, group id: UUID) -> [RealtimeEvent] {
-        let payload = MembershipPayload(groupId: id.wire, userId: user.id!.wire, username: user.username, timestamp: services.clock.now)
+    private func membershipEvents(left user: User, group id: UUID) throws -> [RealtimeEvent] {
+        let payload = try EventPayload.encode(MembershipPayload(groupId: id.wire, userId: user.id!.wire, username: user.username,
+                                                                timestamp: services.clock.now))
         // Tell the leaver's devices too, then take them out of the room at once.
-        return [RealtimeEvent("group:user:left", to: .conversation(id), except: .user(user.id!), payload),
-                RealtimeEvent("group:user:left", to: .user(user.id!), payload),
+        return [RealtimeEvent("group:user:left", to: .conversation(id), except: .user(user.id!), value: payload),
+                RealtimeEvent("group:user:left", to: .user(user.id!), value: payload),
                 RealtimeEvent.leave([user.id!], from: id)]
     }
 

@@ -20,7 +20,7 @@ import SQLKit
 /// On PostgreSQL it is not used: sends run concurrently and the row lock of the sequence bump
 /// orders them.
 final class MessageBatchWriter: Sendable {
-    private struct Pending: @unchecked Sendable {
+    private struct Pending: Sendable {
         let message: Message
         let continuation: CheckedContinuation<Int64, any Error>
     }

@@ -77,22 +77,11 @@ struct MessageController: RouteCollection {
         return try await result.message.encodeResponse(status: result.created ? .created : .ok, for: req)
     }
 
-    /// Shared by REST and socket sends: the wire fields → a validated `SendInput`.
+    /// The wire fields of a send → a validated `SendInput` (see `SendInput.init(recipientId:…)`).
     static func sendInput(recipientId: String?, groupId: String?, conversationId: String?, content: String, type: String?,
                           clientMessageId: String?, replyToId: String?) throws -> MessageService.SendInput {
-        let address = try Conversations.address(user: recipientId, group: groupId, conversation: conversationId)
-        let kind = try type.map { raw -> Message.Kind in
-            guard let kind = Message.Kind(rawValue: raw) else { throw ChatrError.badRequest("Unknown message type '\(raw)'", code: "invalid_type") }
-            return kind
-        } ?? .text
-        guard kind == .text else {
-            throw ChatrError.badRequest("Files, images and audio are sent with POST /api/messages/upload", code: "invalid_type")
-        }
-        let replyTo = try replyToId.map { raw -> UUID in
-            guard let id = UUID(uuidString: raw) else { throw ChatrError.badRequest("Invalid replyToId", code: "invalid_reply") }
-            return id
-        }
-        return MessageService.SendInput(address: address, content: content, type: kind, clientMessageID: clientMessageId, replyToID: replyTo)
+        try MessageService.SendInput(recipientId: recipientId, groupId: groupId, conversationId: conversationId, content: content,
+                                     type: type, clientMessageId: clientMessageId, replyToId: replyToId)
     }
 
     struct ReadBody: Content {

@@ -1,6 +1,8 @@
 import Fluent
 import Foundation
 
+// @unchecked like every Fluent model: safe because an instance is used by one task at a time
+// (docs/DECISIONS.md, "Concurrency").
 /// A direct conversation (exactly two members, unique per pair) or a group.
 final class Conversation: Model, @unchecked Sendable {
     static let schema = "conversations"

@@ -1,6 +1,8 @@
 import Fluent
 import Foundation
 
+// @unchecked like every Fluent model: safe because an instance is used by one task at a time
+// (docs/DECISIONS.md, "Concurrency").
 /// A user's membership of a conversation, with their read position.
 final class Member: Model, @unchecked Sendable {
     static let schema = "members"

@@ -1,6 +1,8 @@
 import Fluent
 import Foundation
 
+// @unchecked like every Fluent model: safe because an instance is used by one task at a time
+// (docs/DECISIONS.md, "Concurrency").
 /// One message of a conversation (SPEC §3). Unsending keeps the row and sets `deletedAt`.
 final class Message: Model, @unchecked Sendable {
     static let schema = "messages"
@@ -42,6 +44,8 @@ final class Message: Model, @unchecked Sendable {
     var isUnsent: Bool { deletedAt != nil }
 }
 
+// @unchecked like every Fluent model: safe because an instance is used by one task at a time
+// (docs/DECISIONS.md, "Concurrency").
 /// The previous text of an edited message. Append-only: never updated or deleted.
 final class MessageEdit: Model, @unchecked Sendable {
     static let schema = "message_edits"
@@ -62,6 +66,8 @@ final class MessageEdit: Model, @unchecked Sendable {
     }
 }
 
+// @unchecked like every Fluent model: safe because an instance is used by one task at a time
+// (docs/DECISIONS.md, "Concurrency").
 /// One user's reaction to a message (at most one per user per message).
 final class Reaction: Model, @unchecked Sendable {
     static let schema = "reactions"

@@ -1,6 +1,8 @@
 import Fluent
 import Foundation
 
+// @unchecked like every Fluent model: safe because an instance is used by one task at a time
+// (docs/DECISIONS.md, "Concurrency").
 /// One issued JWT, by its `jti`. A token is valid only while its session exists, is not revoked
 /// and has not expired — this is what makes logout real.
 final class Session: Model, @unchecked Sendable {

@@ -1,6 +1,8 @@
 import Fluent
 import Foundation
 
+// @unchecked like every Fluent model: safe because an instance is used by one task at a time
+// (docs/DECISIONS.md, "Concurrency").
 /// A Chatr account. `username` keeps the user's casing with a leading `@`; `usernameKey` is its
 /// lowercase form, unique and indexed, so lookups are case-insensitive and use the index.
 public final class User: Model, @unchecked Sendable {

@@ -1,6 +1,8 @@
 import Fluent
 import Foundation
 
+// @unchecked like every Fluent model: safe because an instance is used by one task at a time
+// (docs/DECISIONS.md, "Concurrency").
 /// A one-time code sent by email or SMS. Only its keyed hash is stored.
 final class VerificationCode: Model, @unchecked Sendable {
     static let schema = "verification_codes"

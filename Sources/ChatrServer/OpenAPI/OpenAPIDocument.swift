@@ -180,7 +180,11 @@ enum OpenAPIDocument {
                       responses: [200: ("ok", nil), 400: ("Engine.IO error {code, message}", nil), 413: ("Payload over maxPayload", nil)]),
             Operation(method: "options", path: "/socket.io", summary: "CORS preflight for long-polling", tag: "Realtime",
                       responses: [204: ("Preflight answered", nil)]),
-        ]
+        ] + ["put", "delete", "patch"].map { method in
+            // Answered so that a client using the wrong method learns why (the protocol's 400).
+            Operation(method: method, path: "/socket.io", summary: "Not part of the protocol: always the Engine.IO 400 error", tag: "Realtime",
+                      responses: [400: ("Engine.IO error {code: 2 (handshake) or 3, message}", nil)])
+        }
     }
 
     static func build(serverURL: String, productName: String) -> JSONValue {

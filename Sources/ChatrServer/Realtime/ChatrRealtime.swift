@@ -1,5 +1,4 @@
 import Fluent
-import NIOConcurrencyHelpers
 import SocketIO
 import SocketIOVapor
 import Vapor
@@ -7,37 +6,58 @@ import Vapor
 /// Chatr's realtime layer on `/socket.io/` (SPEC §7): JWT authentication at CONNECT, the user's
 /// rooms, presence, and the event handlers. Handlers are thin; the rules are in the services.
 enum ChatrRealtime {
-    static let userKey = "chatr.user"
-
     static func mount(on app: Application) -> SocketIOServer {
         var options = SocketIOOptions()
         options.engine.maxPayload = 1_000_000
+        options.inboundLimit = inboundLimit
         let server = SocketIOServer(options: options, group: app.eventLoopGroup)
         app.socketIO(server)
+        let logger = app.logger
+        server.onError { failure in
+            logger.error("\(failure.description)", metadata: ["user": .string(failure.socketID.flatMap { id in
+                server.sockets.socket(id)?[SocketUser.self]?.id.wire } ?? "-")])
+        }
         let namespace = server.sockets
         app.chatr.events.attach(namespace)
         app.storage[SocketIOServerKey.self] = server
 
-        namespace.use { handshake in
-            guard let token = Self.token(from: handshake) else { throw SocketConnectError("Authentication error") }
-            let found: (user: User, session: Session)?
+        // Everything a socket needs happens before the client is told it is connected: who it
+        // is, and its rooms — so a message published meanwhile reaches it (held until the
+        // CONNECT reply), and its first events find it ready.
+        namespace.use { socket in
+            guard let token = Self.token(from: socket.handshake) else { throw SocketConnectError("Authentication error") }
+            let signedIn = try await Self.authenticate(token, socket: socket, app: app)
+            socket[SocketUser.self] = signedIn
             do {
-                found = try await app.chatr.tokens.authenticate(token, on: app.db)
+                let conversationIDs = try await Conversations(db: app.db, clock: app.chatr.clock).conversationIDs(of: signedIn.id)
+                var rooms = Set(["user:" + signedIn.id.wire] + conversationIDs.map { "conversation:" + $0.wire })
+                if let session = signedIn.sessionID { rooms.insert(RealtimeEvent.Target.session(session).room) }
+                socket.join(rooms)
+                socket[ConversationRooms.self] = conversationIDs
             } catch {
-                // Not the client's fault: it may retry (the web client backs off and reconnects).
+                app.logger.error("socket connect: could not load conversations", metadata: [
+                    "socket": .string(socket.id), "user": .string(signedIn.id.wire), "error": .string(String(describing: error))])
                 throw SocketConnectError("Server busy, try again")
             }
-            guard let (user, session) = found else { throw SocketConnectError("Authentication error") }
-            handshake.context[Self.userKey] = SocketUser(user: user, sessionID: session.id)
         }
         namespace.onConnection { socket in
-            guard let socketUser = socket.handshake.context[Self.userKey] as? SocketUser else {
-                socket.disconnect(close: true)
-                return
-            }
-            await Self.connected(socket, socketUser, app: app)
+            guard let signedIn = socket[SocketUser.self] else { socket.disconnect(close: true); return }
+            await Self.connected(socket, signedIn, app: app)
         }
         return server
+    }
+
+    /// 30 events a second per connection, bursts of 60; refused beyond (the client is told),
+    /// and a connection refused 200 times in a row is closed. Applied before events queue.
+    static var inboundLimit: InboundLimit {
+        var limit = InboundLimit(eventsPerSecond: 30)
+        limit.burst = 60
+        limit.maxQueued = 100
+        limit.refusalsBeforeDisconnect = 200
+        let message = "Too many events; slow down"
+        limit.refusalAck = [["ok": false, "error": .string(message), "code": "rate_limited"]]
+        limit.refusalEvent = ("error", [["message": .string(message), "code": "rate_limited"]])
+        return limit
     }
 
     /// The CONNECT packet's `{token}`, else `Authorization: Bearer`, else `?token=`.
@@ -50,54 +70,79 @@ enum ChatrRealtime {
         return nil
     }
 
-    private static func connected(_ socket: Socket, _ socketUser: SocketUser, app: Application) async {
-        let services = app.chatr
-        let user = socketUser.current
-        guard let userID = user.id else { return }
-        let conversations = Conversations(db: app.db, clock: services.clock)
-        let conversationIDs = (try? await conversations.conversationIDs(of: userID)) ?? []
-        var rooms = Set(["user:" + userID.wire] + conversationIDs.map { "conversation:" + $0.wire })
-        if let session = socketUser.sessionID { rooms.insert(RealtimeEvent.Target.session(session).room) }
-        socket.join(rooms)
-        let first = services.presence.connect(userID, showsStatus: user.showOnlineStatus)
+    private static func authenticate(_ token: String, socket: Socket, app: Application) async throws -> SocketUser {
+        let found: (user: User, session: Session)?
+        do {
+            found = try await app.chatr.tokens.authenticate(token, on: app.db)
+        } catch {
+            // Not the client's fault: it may retry (the web client backs off and reconnects).
+            app.logger.error("socket connect: token check failed", metadata: [
+                "socket": .string(socket.id), "error": .string(String(describing: error))])
+            throw SocketConnectError("Server busy, try again")
+        }
+        guard let (user, session) = found, let signedIn = SocketUser(user, sessionID: session.id) else {
+            throw SocketConnectError("Authentication error")
+        }
+        return signedIn
+    }
 
-        let handlers = SocketEventHandlers(socket: socket, socketUser: socketUser, app: app)
-        handlers.register()
+    private static func connected(_ socket: Socket, _ signedIn: SocketUser, app: Application) async {
+        let services = app.chatr
+        let first = services.presence.connect(signedIn.id, showsStatus: signedIn.showOnlineStatus)
+        SocketEventHandlers(socket: socket, app: app).register()
+        socket.onDisconnect { reason in
+            await Self.disconnected(socket, reason: reason, app: app)
+        }
 
         // Who of them is online, from the registry alone: no user rows per connect.
-        let contacts = (try? await conversations.contacts(of: userID)) ?? []
+        let contacts: [UUID]
+        do {
+            contacts = Array(try await Conversations(db: app.db, clock: services.clock).contacts(of: signedIn.id))
+        } catch {
+            contacts = []
+            app.logger.error("socket connect: could not load contacts", metadata: [
+                "socket": .string(socket.id), "user": .string(signedIn.id.wire), "error": .string(String(describing: error))])
+        }
         let online: [SocketValue] = services.presence.visibleOnline(among: contacts).map { entry in
             ["userId": .string(entry.userID.wire), "status": .string(entry.status.rawValue)]
         }
         socket.emit("presence:update", ["status": "online", "onlineUsers": .array(online)])
-        if first && user.showOnlineStatus {
-            services.events.publish(Presence.statusEvents(for: user, status: .online, in: conversationIDs, clock: services.clock))
-        }
-
-        socket.onDisconnect { _ in
-            await Self.disconnected(socketUser, app: app)
+        if first && signedIn.showOnlineStatus {
+            services.events.publish(Presence.statusEvents(for: signedIn, status: .online, in: socket[ConversationRooms.self] ?? [],
+                                                          clock: services.clock))
         }
     }
 
-    private static func disconnected(_ socketUser: SocketUser, app: Application) async {
+    private static func disconnected(_ socket: Socket, reason: DisconnectReason, app: Application) async {
         let services = app.chatr
-        let user = socketUser.current
-        guard let userID = user.id, services.presence.disconnect(userID) else { return }
+        guard let signedIn = socket[SocketUser.self], services.presence.disconnect(signedIn.id) else { return }
         let now = services.clock.now
-        user.lastSeen = now
-        try? await User.query(on: app.db).filter(\.$id == userID).set(\.$lastSeen, to: now).update()
-        for key in SocketEventHandlers.typing.stopAll(prefix: userID.wire + "|") {
-            let target = String(key.split(separator: "|").last ?? "")
-            if let conversation = UUID(uuidString: target) {
-                services.events.publish([RealtimeEvent("typing:status", to: .conversation(conversation), except: .user(userID),
-                                                       value: ["userId": .string(userID.wire), "username": .string(user.username), "isTyping": false])])
-            }
+        do {
+            try await User.query(on: app.db).filter(\.$id == signedIn.id).set(\.$lastSeen, to: now).update()
+        } catch {
+            app.logger.error("socket disconnect: could not store last seen", metadata: [
+                "socket": .string(socket.id), "user": .string(signedIn.id.wire), "reason": .string(reason.rawValue),
+                "error": .string(String(describing: error))])
         }
-        guard user.showOnlineStatus else { return }
-        let conversationIDs = (try? await Conversations(db: app.db, clock: services.clock).conversationIDs(of: userID)) ?? []
-        services.events.publish(Presence.statusEvents(for: user, status: .offline, in: conversationIDs, clock: services.clock, lastSeen: now))
+        for conversation in services.typing.stopAll(of: signedIn.id) {
+            services.events.publish([RealtimeEvent("typing:status", to: .conversation(conversation), except: .user(signedIn.id),
+                                                   value: ["userId": .string(signedIn.id.wire), "username": .string(signedIn.username),
+                                                           "isTyping": false])])
+        }
+        guard signedIn.showOnlineStatus else { return }
+        do {
+            let conversationIDs = try await Conversations(db: app.db, clock: services.clock).conversationIDs(of: signedIn.id)
+            services.events.publish(Presence.statusEvents(for: signedIn, status: .offline, in: conversationIDs, clock: services.clock,
+                                                          lastSeen: now))
+        } catch {
+            app.logger.error("socket disconnect: could not announce offline", metadata: [
+                "socket": .string(socket.id), "user": .string(signedIn.id.wire), "error": .string(String(describing: error))])
+        }
     }
 }
+
+/// The conversations a socket's user belonged to when it connected (its rooms).
+enum ConversationRooms: SocketStorageKey { typealias Value = [UUID] }
 
 private struct SocketIOServerKey: StorageKey { typealias Value = SocketIOServer }
 
@@ -106,19 +151,42 @@ extension Application {
     public var socketIOServer: SocketIOServer? { storage[SocketIOServerKey.self] }
 }
 
-/// The signed-in user of a socket (kept fresh when they change settings over the socket).
-final class SocketUser: @unchecked Sendable {
-    private let lock = NIOLock()
-    private var user: User
-    let sessionID: UUID?
+/// The signed-in user of a socket: a value, read from the socket's storage by each handler and
+/// replaced whole when it changes (`settings:update`), so no handler ever sees another change it.
+struct SocketUser: Sendable, SocketStorageKey {
+    typealias Value = SocketUser
 
-    init(user: User, sessionID: UUID?) {
-        self.user = user
+    let id: UUID
+    let sessionID: UUID?
+    var username: String
+    var displayName: String
+    var profileImage: String?
+    var showOnlineStatus: Bool
+    var lastSeen: Date?
+
+    init?(_ user: User, sessionID: UUID?) {
+        guard let id = user.id else { return nil }
+        self.id = id
         self.sessionID = sessionID
+        username = user.username
+        displayName = user.displayName
+        profileImage = user.profileImage
+        showOnlineStatus = user.showOnlineStatus
+        lastSeen = user.lastSeen
     }
 
-    var current: User { lock.withLock { user } }
-    func update(_ change: (User) -> Void) { lock.withLock { change(user) } }
+    /// A model of this user for one service call: fresh each time, so none is shared between tasks.
+    var model: User {
+        let user = User()
+        user.id = id
+        user.username = username
+        user.usernameKey = username.lowercased()
+        user.displayName = displayName
+        user.profileImage = profileImage
+        user.showOnlineStatus = showOnlineStatus
+        user.lastSeen = lastSeen
+        return user
+    }
 }
 
 /// Presence as others see it (SPEC §7): hidden users always appear offline.
@@ -128,23 +196,19 @@ enum Presence {
         return registry.status(of: id)
     }
 
-    struct StatusPayload: Encodable {
-        var userId: String
-        var username: String
-        var status: String
-        var timestamp: Date
-        var lastSeen: Date?
-    }
-
     /// `user:status` to everyone who shares a conversation with the user: one event to all those
     /// conversations' rooms at once (a socket in several gets it once), not one per contact —
     /// so a 1,000-member group coming online is 1,000 events, not a million. Never a broadcast
     /// to everyone: no conversations, no event.
-    static func statusEvents(for user: User, status: PresenceRegistry.Status, in conversations: [UUID], clock: AppClock,
+    static func statusEvents(for user: SocketUser, status: PresenceRegistry.Status, in conversations: [UUID], clock: AppClock,
                              lastSeen: Date? = nil) -> [RealtimeEvent] {
-        guard !conversations.isEmpty, let userID = user.id else { return [] }
-        let payload = EventPayload.encode(StatusPayload(userId: userID.wire, username: user.username, status: status.rawValue,
-                                                        timestamp: clock.now, lastSeen: status == .offline ? (lastSeen ?? user.lastSeen) : nil))
-        return [RealtimeEvent("user:status", to: .conversations(conversations), except: .user(userID), value: payload)]
+        guard !conversations.isEmpty else { return [] }
+        var payload: SocketObject = [
+            "userId": .string(user.id.wire), "username": .string(user.username), "status": .string(status.rawValue),
+            "timestamp": .string(ISO8601.string(from: clock.now)),
+        ]
+        // Only going offline says when; otherwise the key is absent (as it always was).
+        if status == .offline, let seen = lastSeen ?? user.lastSeen { payload["lastSeen"] = .string(ISO8601.string(from: seen)) }
+        return [RealtimeEvent("user:status", to: .conversations(conversations), except: .user(user.id), value: .object(payload))]
     }
 }

@@ -63,11 +63,11 @@ struct RealtimeEvent: Sendable {
         return event
     }
 
-    init<Payload: Encodable>(_ name: String, to target: Target, except: Target? = nil, _ payload: Payload) {
+    init<Payload: Encodable>(_ name: String, to target: Target, except: Target? = nil, _ payload: Payload) throws {
         self.name = name
         self.target = target
         self.except = except
-        self.payload = EventPayload.encode(payload)
+        self.payload = try EventPayload.encode(payload)
     }
 
     init(_ name: String, to target: Target, except: Target? = nil, value: SocketValue) {
@@ -89,14 +89,10 @@ enum EventPayload {
     /// Messages, the payload of every send, skip the JSON round trip.
     static func encode(_ message: MessageDTO) -> SocketValue { message.socketValue }
 
-    static func encode<T: Encodable>(_ value: T) -> SocketValue {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(ISO8601.string(from: date))
-        }
-        guard let data = try? encoder.encode(value) else { return .null }
-        return (try? JSONCodec.parse(String(decoding: data, as: UTF8.self))) ?? .null
+    /// Straight to a `SocketValue` (dates as ISO 8601 with milliseconds). A value that cannot be
+    /// encoded is an error for the caller, never a silent `null` on the wire.
+    static func encode<T: Encodable>(_ value: T) throws -> SocketValue {
+        try SocketValueEncoder().encode(value)
     }
 }
 
@@ -116,7 +112,7 @@ final class EventPublisher: Sendable {
             let rooms = event.target.rooms
             guard !rooms.isEmpty else { continue }
             if event.disconnects {
-                for id in namespace.to(rooms).socketIDs { namespace.socket(id)?.disconnect(reason: "server namespace disconnect") }
+                for id in namespace.to(rooms).socketIDs { namespace.socket(id)?.disconnect() }
                 continue
             }
             if !event.joiningUsers.isEmpty || !event.leavingUsers.isEmpty {

@@ -2,120 +2,104 @@ import Fluent
 import SocketIO
 import Vapor
 
-/// The client → server events of SPEC §7 for one socket. Each handler decodes its payload,
-/// calls a service, publishes the events it returns and acks `{ok:true,…}`; failures ack
-/// `{ok:false, error}` — or, when no ack was asked for, arrive as an `error` event.
+/// The client → server events of SPEC §7 for one socket. Each handler gets its payload decoded
+/// into a type (straight from the parsed packet), calls a service, publishes the events it
+/// returns and acks `{ok:true,…}`; failures ack `{ok:false, error, code}` — or, when no ack was
+/// asked for, arrive as an `error` event. The rate limit is the library's, applied before events
+/// queue (`ChatrRealtime.inboundLimit`).
 struct SocketEventHandlers {
-    static let typing = TypingTracker()
-
     let socket: Socket
-    let socketUser: SocketUser
     let app: Application
-    let limiter = SocketRateLimiter()
 
     var services: ChatrServices { app.chatr }
     var messages: MessageService { MessageService(services: services, db: app.db) }
-    var user: User { socketUser.current }
+    var groups: GroupService { GroupService(services: services, db: app.db) }
+    var conversations: Conversations { Conversations(db: app.db, clock: services.clock) }
 
     func register() {
-        handle("message:send") { args in
-            let body = try decode(SendPayload.self, args)
+        handle("message:send", SendPayload.self) { body, me in
             if let uploaded = body.messageId {
-                return ["message": EventPayload.encode(try await messages.uploaded(try uuid(uploaded, "messageId"), by: user))]
+                return ["message": EventPayload.encode(try await messages.uploaded(try uuid(uploaded, "messageId"), by: me.model))]
             }
-            let input = try MessageController.sendInput(recipientId: body.recipientId, groupId: body.groupId, conversationId: body.conversationId,
-                                                        content: body.content ?? "", type: body.type, clientMessageId: body.clientMessageId,
-                                                        replyToId: body.replyToId)
-            let result = try await messages.send(from: user, input)
-            services.events.publish(result.events)
-            return ["message": EventPayload.encode(result.message)]
+            return try await send(body, as: me, groupOnly: false)
         }
-        handle("group:message:send") { args in
-            let body = try decode(SendPayload.self, args)
-            guard body.groupId != nil else { throw ChatrError.badRequest("groupId is required") }
-            let input = try MessageController.sendInput(recipientId: nil, groupId: body.groupId, conversationId: nil, content: body.content ?? "",
-                                                        type: body.type, clientMessageId: body.clientMessageId, replyToId: body.replyToId)
-            let result = try await messages.send(from: user, input)
-            services.events.publish(result.events)
-            return ["message": EventPayload.encode(result.message)]
+        handle("group:message:send", SendPayload.self) { body, me in
+            guard body.groupId != nil else { throw ChatrError.badRequest("groupId is required", code: "invalid_payload") }
+            return try await send(body, as: me, groupOnly: true)
         }
-        handle("group:join") { args in
-            let outcome = try await GroupService(services: services, db: app.db).join(try groupID(args), user: user)
+        handle("group:join", IDArgument<GroupKey>.self) { group, me in
+            let outcome = try await groups.join(try uuid(group.id, "groupId"), user: me.model)
             services.events.publish(outcome.events)
-            return ["group": EventPayload.encode(outcome.value)]
+            return ["group": try EventPayload.encode(outcome.value)]
         }
-        handle("group:leave") { args in
-            services.events.publish(try await GroupService(services: services, db: app.db).leave(try groupID(args), user: user))
+        handle("group:leave", IDArgument<GroupKey>.self) { group, me in
+            services.events.publish(try await groups.leave(try uuid(group.id, "groupId"), user: me.model))
             return [:]
         }
-        handle("message:received") { args in
-            services.events.publish(try await messages.markDelivered(try messageID(args), by: user))
+        handle("message:received", IDArgument<MessageKey>.self) { message, me in
+            services.events.publish(try await messages.markDelivered(try uuid(message.id, "messageId"), by: me.model))
             return [:]
         }
-        handle("message:read") { args in
-            services.events.publish(try await messages.markRead(upTo: try messageID(args), by: user))
+        handle("message:read", IDArgument<MessageKey>.self) { message, me in
+            services.events.publish(try await messages.markRead(upTo: try uuid(message.id, "messageId"), by: me.model))
             return [:]
         }
-        handle("message:react") { args in
-            let body = try decode(ReactPayload.self, args)
-            let outcome = try await messages.react(try uuid(body.messageId, "messageId"), emoji: body.emoji, by: user)
+        handle("message:react", ReactPayload.self) { body, me in
+            let outcome = try await messages.react(try uuid(body.messageId, "messageId"), emoji: body.emoji, by: me.model)
             services.events.publish(outcome.events)
-            return ["reactions": EventPayload.encode(outcome.value)]
+            return ["reactions": try EventPayload.encode(outcome.value)]
         }
-        handle("message:unsend") { args in
-            services.events.publish(try await messages.unsend(try messageID(args), by: user))
+        handle("message:unsend", IDArgument<MessageKey>.self) { message, me in
+            services.events.publish(try await messages.unsend(try uuid(message.id, "messageId"), by: me.model))
             return [:]
         }
-        handle("message:edit") { args in
-            let body = try decode(EditPayload.self, args)
-            let outcome = try await messages.edit(try uuid(body.messageId, "messageId"), content: body.content, by: user)
+        handle("message:edit", EditPayload.self) { body, me in
+            let outcome = try await messages.edit(try uuid(body.messageId, "messageId"), content: body.content, by: me.model)
             services.events.publish(outcome.events)
             return ["message": EventPayload.encode(outcome.value)]
         }
-        handle("typing:start") { args in try await typing(args, isTyping: true) }
-        handle("typing:stop") { args in try await typing(args, isTyping: false) }
-        handle("ghost:typing") { args in
-            let body = try decode(GhostPayload.self, args)
+        handle("typing:start", TargetPayload.self) { body, me in try await typing(body, isTyping: true, as: me) }
+        handle("typing:stop", TargetPayload.self) { body, me in try await typing(body, isTyping: false, as: me) }
+        handle("ghost:typing", GhostPayload.self) { body, me in
             guard body.text.count <= MessageRules.maxGhostText else {
                 throw ChatrError.badRequest("Ghost text must be at most \(MessageRules.maxGhostText) characters", code: "ghost_too_long")
             }
-            let (conversation, _) = try await conversationFor(recipientId: body.recipientId, groupId: nil)
-            guard let other = try await otherMember(of: conversation) else { throw ChatrError.badRequest("No recipient") }
+            let (conversation, members) = try await conversationFor(recipientId: body.recipientId, groupId: nil, me: me)
+            guard let other = members.first(where: { $0.userID != me.id })?.userID, conversation.kind == .direct else {
+                throw ChatrError.badRequest("No recipient", code: "invalid_recipient")
+            }
             services.events.publish([RealtimeEvent("ghost:typing", to: .user(other), value: [
-                "userId": .string(user.id!.wire), "username": .string(user.username), "text": .string(body.text), "type": "direct",
+                "userId": .string(me.id.wire), "username": .string(me.username), "text": .string(body.text), "type": "direct",
             ])])
             return [:]
         }
-        handle("audio:recording") { args in
-            let body = try decode(RecordingPayload.self, args)
-            let (conversation, _) = try await conversationFor(recipientId: body.recipientId, groupId: body.groupId)
-            services.events.publish([RealtimeEvent("audio:recording", to: .conversation(conversation.id!), except: .user(user.id!), value: [
-                "userId": .string(user.id!.wire), "username": .string(user.username), "isRecording": .bool(body.isRecording),
-                "groupId": conversation.kind == .group ? .string(conversation.id!.wire) : .null,
+        handle("audio:recording", RecordingPayload.self) { body, me in
+            let (conversation, _) = try await conversationFor(recipientId: body.recipientId, groupId: body.groupId, me: me)
+            let id = try conversation.requireID()
+            services.events.publish([RealtimeEvent("audio:recording", to: .conversation(id), except: .user(me.id), value: [
+                "userId": .string(me.id.wire), "username": .string(me.username), "isRecording": .bool(body.isRecording),
+                "groupId": conversation.kind == .group ? .string(id.wire) : .null,
             ])])
             return [:]
         }
-        handle("audio:listening") { args in
-            let body = try decode(ListeningPayload.self, args)
+        handle("audio:listening", ListeningPayload.self) { body, me in
             services.events.publish(try await messages.listening(try uuid(body.messageId, "messageId"), isListening: body.isListening,
-                                                                 isEnded: body.isEnded ?? false, by: user))
+                                                                 isEnded: body.isEnded ?? false, by: me.model))
             return [:]
         }
-        handle("presence:update") { args in
-            guard let raw = args.first?.stringValue ?? args.first?["status"]?.stringValue,
-                  let status = PresenceRegistry.Status(rawValue: raw) else {
+        handle("presence:update", StatusArgument.self) { argument, me in
+            guard let status = PresenceRegistry.Status(rawValue: argument.status) else {
                 throw ChatrError.badRequest("Status must be online, away or offline", code: "invalid_status")
             }
-            services.presence.setStatus(user.id!, status)
-            if user.showOnlineStatus { try await announce(status) }
+            services.presence.setStatus(me.id, status)
+            if me.showOnlineStatus { try await announce(status, as: me) }
             return ["status": .string(status.rawValue)]
         }
-        handle("presence:request") { args in
-            guard let list = args.first?.arrayValue else { throw ChatrError.badRequest("Send an array of user ids", code: "invalid_payload") }
+        handle("presence:request", [String].self) { list, _ in
             guard list.count <= MessageRules.maxPresenceRequest else {
                 throw ChatrError.badRequest("At most \(MessageRules.maxPresenceRequest) ids per request", code: "too_many_ids")
             }
-            let ids = try list.map { try uuid($0.stringValue ?? "", "user id") }
+            let ids = try list.map { try uuid($0, "user id") }
             let users = ids.isEmpty ? [] : try await User.query(on: app.db).filter(\.$id ~~ ids).all()
             let answer: [SocketValue] = users.map { other in
                 let status = Presence.visibleStatus(of: other, registry: services.presence)
@@ -125,64 +109,68 @@ struct SocketEventHandlers {
             socket.emit("presence:response", .array(answer))
             return ["users": .array(answer)]
         }
-        handle("settings:update") { args in
-            let body = try decode(SettingsPayload.self, args)
+        handle("settings:update", SettingsPayload.self) { body, me in
             guard let show = body.showOnlineStatus else { throw ChatrError.badRequest("showOnlineStatus is required", code: "invalid_payload") }
-            try await User.query(on: app.db).filter(\.$id == user.id!).set(\.$showOnlineStatus, to: show).update()
-            socketUser.update { $0.showOnlineStatus = show }
-            services.presence.setShowsStatus(user.id!, show)
+            try await User.query(on: app.db).filter(\.$id == me.id).set(\.$showOnlineStatus, to: show).update()
+            var changed = me
+            changed.showOnlineStatus = show
+            socket[SocketUser.self] = changed
+            services.presence.setShowsStatus(me.id, show)
             // Contacts see the change at once: hidden means offline to them.
-            try await announce(show ? services.presence.status(of: user.id!) : .offline)
+            try await announce(show ? services.presence.status(of: me.id) : .offline, as: changed)
             return ["showOnlineStatus": .bool(show)]
         }
     }
 
     // MARK: Plumbing
 
-    /// Wraps a handler with the rate limit, the ack shape and the `error` event.
-    private func handle(_ event: String, _ body: @escaping @Sendable ([SocketValue]) async throws -> [String: SocketValue]) {
-        let socket = self.socket
-        let limiter = self.limiter
+    /// Registers a handler whose first argument is decoded into `Payload`, with the signed-in
+    /// user as it is now; shapes the ack and reports every failure.
+    private func handle<Payload: Decodable & Sendable>(
+        _ event: String, _ type: Payload.Type,
+        _ body: @escaping @Sendable (Payload, SocketUser) async throws -> SocketObject
+    ) {
+        let logger = app.logger
         socket.on(event) { socket, args in
-            switch limiter.take() {
-            case .allow: break
-            case .refuse: return Self.failure("Too many events; slow down", socket: socket)
-            case .disconnect:
-                socket.disconnect(close: true)
-                return nil
-            }
+            guard let me = socket[SocketUser.self] else { return Self.failure(.unauthorized("Not signed in"), socket: socket) }
             do {
-                var reply = try await body(args)
+                let payload: Payload
+                do {
+                    payload = try (args.first ?? .null).decode(Payload.self)
+                } catch let error as DecodingError {
+                    throw ChatrError.badRequest(Self.describe(error, event: event), code: "invalid_payload")
+                }
+                var reply = try await body(payload, me)
                 reply["ok"] = true
-                return [.object(SocketObject(reply))]
+                return [.object(reply)]
             } catch let error as ChatrError {
-                return Self.failure(error.reason, socket: socket)
-            } catch let error as DecodingError {
-                return Self.failure(Self.describe(error, event: event), socket: socket)
+                return Self.failure(error, socket: socket)
             } catch {
-                return Self.failure("Something went wrong", socket: socket)
+                // Not the client's doing: say so to it, and log what happened and where.
+                logger.error("socket event failed", metadata: [
+                    "event": .string(event), "socket": .string(socket.id), "user": .string(me.id.wire),
+                    "error": .string(String(describing: error)),
+                ])
+                return Self.failure(ChatrError(.internalServerError, "Something went wrong", code: "internal_error"), socket: socket)
             }
         }
     }
 
-    private static func failure(_ message: String, socket: Socket) -> [SocketValue] {
-        if !Socket.ackRequested { socket.emit("error", ["message": .string(message)]) }
-        return [["ok": false, "error": .string(message)]]
+    /// The one mapping of a domain error to a socket reply (HTTP's is `JSONErrorMiddleware`).
+    private static func failure(_ error: ChatrError, socket: Socket) -> [SocketValue] {
+        let code: SocketValue = error.code.map(SocketValue.string) ?? .null
+        if !Socket.ackRequested { socket.emit("error", ["message": .string(error.reason), "code": code]) }
+        return [["ok": false, "error": .string(error.reason), "code": code]]
     }
 
     private static func describe(_ error: DecodingError, event: String) -> String {
         switch error {
         case .keyNotFound(let key, _): return "Missing field '\(key.stringValue)' in \(event)"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
             let field = context.codingPath.map(\.stringValue).joined(separator: ".")
             return field.isEmpty ? "Invalid payload for \(event)" : "Wrong type for '\(field)' in \(event)"
-        default: return "Invalid payload for \(event)"
+        @unknown default: return "Invalid payload for \(event)"
         }
-    }
-
-    private func decode<T: Decodable>(_ type: T.Type, _ args: [SocketValue]) throws -> T {
-        guard let first = args.first, first.objectValue != nil else { throw ChatrError.badRequest("Expected an object payload", code: "invalid_payload") }
-        return try first.decode(T.self)
     }
 
     private func uuid(_ raw: String, _ name: String) throws -> UUID {
@@ -190,67 +178,55 @@ struct SocketEventHandlers {
         return id
     }
 
-    /// `messageId` as the bare argument (SPEC) or as `{messageId}`.
-    private func messageID(_ args: [SocketValue]) throws -> UUID {
-        guard let raw = args.first?.stringValue ?? args.first?["messageId"]?.stringValue else {
-            throw ChatrError.badRequest("messageId is required", code: "invalid_payload")
-        }
-        return try uuid(raw, "messageId")
+    private func send(_ body: SendPayload, as me: SocketUser, groupOnly: Bool) async throws -> SocketObject {
+        let input = try MessageService.SendInput(recipientId: groupOnly ? nil : body.recipientId, groupId: body.groupId,
+                                                 conversationId: groupOnly ? nil : body.conversationId, content: body.content ?? "",
+                                                 type: body.type, clientMessageId: body.clientMessageId, replyToId: body.replyToId)
+        let result = try await messages.send(from: me.model, input)
+        services.events.publish(result.events)
+        return ["message": EventPayload.encode(result.message)]
     }
 
-    /// `groupId` as the bare argument (SPEC) or as `{groupId}`.
-    private func groupID(_ args: [SocketValue]) throws -> UUID {
-        guard let raw = args.first?.stringValue ?? args.first?["groupId"]?.stringValue else {
-            throw ChatrError.badRequest("groupId is required", code: "invalid_payload")
-        }
-        return try uuid(raw, "groupId")
-    }
-
-    private func conversationFor(recipientId: String?, groupId: String?) async throws -> (Conversation, [Member]) {
+    private func conversationFor(recipientId: String?, groupId: String?, me: SocketUser) async throws -> (Conversation, [Member]) {
         let address = try Conversations.address(user: recipientId, group: groupId, conversation: nil)
-        guard let found = try await Conversations(db: app.db, clock: services.clock).resolve(address, for: user.id!, create: false) else {
+        guard let found = try await conversations.resolve(address, for: me.id, create: false) else {
             throw ChatrError.badRequest("You have no conversation with this user yet", code: "no_conversation")
         }
         return found
     }
 
-    private func otherMember(of conversation: Conversation) async throws -> UUID? {
-        try await Conversations(db: app.db, clock: services.clock).members(of: conversation.id!).first { $0.userID != user.id! }?.userID
-    }
-
-    private func typing(_ args: [SocketValue], isTyping: Bool) async throws -> [String: SocketValue] {
-        let body = try decode(TargetPayload.self, args)
-        let (conversation, _) = try await conversationFor(recipientId: body.recipientId, groupId: body.groupId)
-        let me = user
-        let conversationID = conversation.id!
+    private func typing(_ body: TargetPayload, isTyping: Bool, as me: SocketUser) async throws -> SocketObject {
+        let (conversation, _) = try await conversationFor(recipientId: body.recipientId, groupId: body.groupId, me: me)
+        let conversationID = try conversation.requireID()
+        let isGroup = conversation.kind == .group
         let payload: @Sendable (Bool) -> SocketValue = { typing in [
-            "userId": .string(me.id!.wire), "username": .string(me.username), "isTyping": .bool(typing),
-            "type": .string(conversation.kind == .group ? "group" : "direct"),
-            "groupId": conversation.kind == .group ? .string(conversationID.wire) : .null,
+            "userId": .string(me.id.wire), "username": .string(me.username), "isTyping": .bool(typing),
+            "type": .string(isGroup ? "group" : "direct"),
+            "groupId": isGroup ? .string(conversationID.wire) : .null,
         ] }
-        let key = me.id!.wire + "|" + conversationID.wire
+        let key = TypingTracker.Key(user: me.id, conversation: conversationID)
         let events = services.events
         if isTyping {
-            Self.typing.start(key) {
-                events.publish([RealtimeEvent("typing:status", to: .conversation(conversationID), except: .user(me.id!), value: payload(false))])
+            services.typing.start(key) {
+                events.publish([RealtimeEvent("typing:status", to: .conversation(conversationID), except: .user(me.id), value: payload(false))])
             }
         } else {
-            Self.typing.stop(key)
+            services.typing.stop(key)
         }
-        events.publish([RealtimeEvent("typing:status", to: .conversation(conversationID), except: .user(me.id!), value: payload(isTyping))])
+        events.publish([RealtimeEvent("typing:status", to: .conversation(conversationID), except: .user(me.id), value: payload(isTyping))])
         return [:]
     }
 
     /// Tells the user's contacts their status (callers decide whether privacy allows it).
-    private func announce(_ status: PresenceRegistry.Status) async throws {
-        let conversationIDs = try await Conversations(db: app.db, clock: services.clock).conversationIDs(of: user.id!)
-        services.events.publish(Presence.statusEvents(for: user, status: status, in: conversationIDs, clock: services.clock))
+    private func announce(_ status: PresenceRegistry.Status, as me: SocketUser) async throws {
+        let conversationIDs = try await conversations.conversationIDs(of: me.id)
+        services.events.publish(Presence.statusEvents(for: me, status: status, in: conversationIDs, clock: services.clock))
     }
 }
 
 // MARK: Payloads
 
-struct SendPayload: Decodable {
+struct SendPayload: Decodable, Sendable {
     var recipientId: String?
     var groupId: String?
     var conversationId: String?
@@ -262,10 +238,49 @@ struct SendPayload: Decodable {
     var messageId: String?
 }
 
-struct ReactPayload: Decodable { var messageId: String; var emoji: String }
-struct EditPayload: Decodable { var messageId: String; var content: String }
-struct TargetPayload: Decodable { var recipientId: String?; var groupId: String? }
-struct GhostPayload: Decodable { var recipientId: String; var text: String }
-struct RecordingPayload: Decodable { var recipientId: String?; var groupId: String?; var isRecording: Bool }
-struct ListeningPayload: Decodable { var messageId: String; var isListening: Bool; var isEnded: Bool? }
-struct SettingsPayload: Decodable { var showOnlineStatus: Bool? }
+/// An id given bare (as SPEC §7 writes it) or as `{<key>: id}` (as clients often send it).
+struct IDArgument<Key: IDArgumentKey>: Decodable, Sendable {
+    var id: String
+
+    init(from decoder: any Decoder) throws {
+        if let bare = try? decoder.singleValueContainer().decode(String.self) {
+            id = bare
+            return
+        }
+        let object = try decoder.container(keyedBy: PayloadKey.self)
+        id = try object.decode(String.self, forKey: PayloadKey(Key.name))
+    }
+}
+
+protocol IDArgumentKey: Sendable { static var name: String { get } }
+enum MessageKey: IDArgumentKey { static let name = "messageId" }
+enum GroupKey: IDArgumentKey { static let name = "groupId" }
+
+/// `presence:update`: `"away"` or `{status: "away"}`.
+struct StatusArgument: Decodable, Sendable {
+    var status: String
+
+    init(from decoder: any Decoder) throws {
+        if let bare = try? decoder.singleValueContainer().decode(String.self) {
+            status = bare
+            return
+        }
+        status = try decoder.container(keyedBy: PayloadKey.self).decode(String.self, forKey: PayloadKey("status"))
+    }
+}
+
+struct PayloadKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ string: String) { stringValue = string }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { return nil }
+}
+
+struct ReactPayload: Decodable, Sendable { var messageId: String; var emoji: String }
+struct EditPayload: Decodable, Sendable { var messageId: String; var content: String }
+struct TargetPayload: Decodable, Sendable { var recipientId: String?; var groupId: String? }
+struct GhostPayload: Decodable, Sendable { var recipientId: String; var text: String }
+struct RecordingPayload: Decodable, Sendable { var recipientId: String?; var groupId: String?; var isRecording: Bool }
+struct ListeningPayload: Decodable, Sendable { var messageId: String; var isListening: Bool; var isEnded: Bool? }
+struct SettingsPayload: Decodable, Sendable { var showOnlineStatus: Bool? }

@@ -18,6 +18,7 @@ public struct ChatrServices: Sendable {
     let directConversations: DirectConversationCache
     let groupMembers: GroupMembersCache
     let events: EventPublisher
+    let typing: TypingTracker
 }
 
 extension Application {

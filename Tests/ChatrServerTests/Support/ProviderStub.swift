@@ -3,6 +3,8 @@ import Vapor
 
 /// A local HTTP server standing in for Mailtrap or The SMS Works: it records every request and
 /// answers with the status a test chooses. Real HTTP, real AsyncHTTPClient on our side.
+/// @unchecked: `baseURL` is set once in `init`, before the stub is shared; the recorded requests
+/// and the chosen status are in locked boxes.
 final class ProviderStub: @unchecked Sendable {
     struct Recorded: Sendable {
         var method: HTTPMethod
