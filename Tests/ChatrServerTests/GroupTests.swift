@@ -152,6 +152,36 @@ final class GroupTests: ChatrTestCase {
         XCTAssertEqual(item["lastMessage"]?["content"], "Pizza?")
     }
 
+    /// Read state in a group is per person: Bob reading does not make the message read for Cat,
+    /// and Ann (the sender) sees who has read it.
+    func testGroupReadStateIsPerMember() async throws {
+        let id = try await createGroup(members: [bob.id, cat.id])
+        let sent = try await send(.POST, "/api/groups/\(id)/messages", json: ["content": "Anyone?"], token: ann.token)
+        let messageID = try XCTUnwrap(sent.json["id"]?.string)
+        func mine(_ token: String) async throws -> JSONValue {
+            let history = try await send(.GET, "/api/groups/\(id)/messages", token: token)
+            return try XCTUnwrap(history.json["messages"]?.array?.first)
+        }
+        let ownBefore = try await mine(ann.token)
+        XCTAssertEqual(ownBefore["isRead"], false)
+        XCTAssertEqual(ownBefore["readBy"], .array([]))
+
+        let read = try await send(.POST, "/api/messages/read", json: ["groupId": .string(id), "upToMessageId": .string(messageID)], token: bob.token)
+        XCTAssertEqual(read.status, .ok, read.text)
+
+        let forBob = try await mine(bob.token)
+        XCTAssertEqual(forBob["isRead"], true)
+        XCTAssertEqual(forBob["readBy"], .null, "only the sender is told who read")
+        let forCat = try await mine(cat.token)
+        XCTAssertEqual(forCat["isRead"], false, "Bob reading is not Cat reading")
+        let list = try await send(.GET, "/api/messages/conversations", token: cat.token)
+        XCTAssertEqual(list.json["conversations"]?.array?.first?["unreadCount"], 1)
+        XCTAssertEqual(list.json["conversations"]?.array?.first?["lastMessage"]?["isRead"], false)
+        let forAnn = try await mine(ann.token)
+        XCTAssertEqual(forAnn["isRead"], true)
+        XCTAssertEqual(forAnn["readBy"], .array([.string(bob.id)]))
+    }
+
     func testRealtimeGroupEventsAndRemoval() async throws {
         let id = try await createGroup(members: [bob.id, cat.id])
         try await app.server.start(address: .hostname("127.0.0.1", port: 0))

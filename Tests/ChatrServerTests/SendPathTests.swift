@@ -142,7 +142,18 @@ final class SendPathTests: ChatrTestCase {
     /// The payload every send builds by hand equals the JSON encoding of the same message, for a
     /// message with every field set and one with none of the optional ones.
     func testTheEventPayloadOfAMessageEqualsItsJSONEncoding() throws {
-        func viaJSON<T: Encodable>(_ value: T) -> SocketValue { EventPayload.encode(value) }
+        // What REST writes (JSONEncoder, ISO 8601 dates with ms), parsed back — and what the
+        // Codable path of events writes (SocketValueEncoder): both must equal the hand-built value.
+        func viaJSON<T: Encodable>(_ value: T) throws -> SocketValue {
+            let encoder = JSONEncoder()
+            encoder.dateEncodingStrategy = .custom { date, encoder in
+                var container = encoder.singleValueContainer()
+                try container.encode(ISO8601.string(from: date))
+            }
+            let json = try JSONCodec.parse(String(decoding: try encoder.encode(value), as: UTF8.self))
+            XCTAssertEqual(json, try EventPayload.encode(value), "JSONEncoder and SocketValueEncoder agree")
+            return json
+        }
         let full = MessageDTO(
             id: UUID().wire, conversationId: UUID().wire, senderId: UUID().wire, senderUsername: "@ann", senderDisplayName: "Ann \"A\" <b>",
             senderProfileImage: "http://x/p.png", recipientId: UUID().wire, groupId: nil, clientMessageId: "c-1", content: "héllo\n😀 \\ \u{1}",
@@ -151,21 +162,22 @@ final class SendPathTests: ChatrTestCase {
             unsent: false, fileUrl: "http://x/f.webm", fileName: "note.webm", fileSize: 123_456, fileType: "audio/webm", caption: "listen",
             waveform: [0, 0.25, 1], duration: 3.5,
             reactions: [.init(userId: UUID().wire, username: "@bob", emoji: "👍"), .init(userId: UUID().wire, username: "@cat", emoji: "❤️")],
-            replyTo: .init(id: UUID().wire, content: "earlier", senderDisplayName: "Bob", type: "text", duration: 1.25))
+            replyTo: .init(id: UUID().wire, content: "earlier", senderDisplayName: "Bob", type: "text", duration: 1.25),
+            readBy: [UUID().wire])
         // `SocketValue` equality ignores key order (JSONEncoder's is not stable) but not a null
         // in place of an absent key.
-        XCTAssertEqual(full.socketValue, viaJSON(full))
-        XCTAssertEqual(full.socketValue.objectValue?.count, 27)
+        XCTAssertEqual(full.socketValue, try viaJSON(full))
+        XCTAssertEqual(full.socketValue.objectValue?.count, 28)
 
         var bare = full
         (bare.senderProfileImage, bare.recipientId, bare.groupId, bare.clientMessageId) = (nil, nil, UUID().wire, nil)
         (bare.readAt, bare.editedAt, bare.fileUrl, bare.fileName, bare.fileSize, bare.fileType) = (nil, nil, nil, nil, nil, nil)
         (bare.caption, bare.waveform, bare.duration, bare.reactions) = (nil, nil, nil, [])
         bare.replyTo = .init(id: UUID().wire, content: "", senderDisplayName: nil, type: nil, duration: nil)
-        XCTAssertEqual(bare.socketValue, viaJSON(bare))
+        XCTAssertEqual(bare.socketValue, try viaJSON(bare))
         XCTAssertEqual(bare.socketValue["replyTo"]?.objectValue?.count, 2, "absent, not null, as before")
         bare.replyTo = nil
-        XCTAssertEqual(bare.socketValue, viaJSON(bare))
+        XCTAssertEqual(bare.socketValue, try viaJSON(bare))
     }
 }
 

@@ -75,8 +75,14 @@ struct ConversationList {
             unread[try row.decode(column: "conversation_id", as: UUID.self)] = try row.decode(column: "unread", as: Int.self)
         }
         // 6–7. Message DTOs (reactions and their users).
-        let contexts = Dictionary(conversations.map { ($0.id!, MessageAssembler.Context(conversation: $0, members: membersByConversation[$0.id!] ?? [])) },
-                                  uniquingKeysWith: { a, _ in a })
+        let contexts = Dictionary(conversations.map { conversation in
+            let members = membersByConversation[conversation.id!] ?? []
+            var context = MessageAssembler.Context(conversation: conversation, members: members)
+            if conversation.kind == .group {
+                context.groupReads = (me, Dictionary(members.map { ($0.userID, $0.lastReadSeq) }, uniquingKeysWith: max))
+            }
+            return (conversation.id!, context)
+        }, uniquingKeysWith: { a, _ in a })
         let dtos = try await MessageAssembler(db: db, files: services.files).dtos(lastMessages, contexts: contexts, knownUsers: others + [user])
         let lastByConversation = Dictionary(dtos.map { ($0.conversationId, $0) }, uniquingKeysWith: { a, _ in a })
 

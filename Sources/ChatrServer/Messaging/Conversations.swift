@@ -61,6 +61,15 @@ struct Conversations {
         try await Member.query(on: db).filter(\.$conversationID == conversationID).all()
     }
 
+    /// Every member's `last_read_seq` (one indexed read; group read state is per person).
+    func readPositions(in conversationID: UUID) async throws -> [UUID: Int64] {
+        let rows = try await (db as! any SQLDatabase).raw(
+            "SELECT user_id, last_read_seq FROM members WHERE conversation_id = \(bind: conversationID)").all()
+        var positions: [UUID: Int64] = [:]
+        for row in rows { positions[try row.decode(column: "user_id", as: UUID.self)] = try row.decode(column: "last_read_seq", as: Int64.self) }
+        return positions
+    }
+
     /// The conversation of a message, if `me` belongs to it (403 otherwise, 404 if no message).
     func messageForMember(_ messageID: UUID, me: UUID) async throws -> (Message, Conversation, [Member]) {
         guard let message = try await Message.find(messageID, on: db) else { throw ChatrError.notFound("Message not found") }

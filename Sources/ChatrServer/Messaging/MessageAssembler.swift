@@ -11,10 +11,13 @@ struct MessageAssembler {
     struct Context {
         var kind: Conversation.Kind
         var memberIDs: [UUID]
+        /// Groups: who is looking and every member's `last_read_seq`, for per-person read state.
+        var groupReads: (viewer: UUID, readSeqs: [UUID: Int64])?
 
-        init(kind: Conversation.Kind, memberIDs: [UUID]) {
+        init(kind: Conversation.Kind, memberIDs: [UUID], groupReads: (viewer: UUID, readSeqs: [UUID: Int64])? = nil) {
             self.kind = kind
             self.memberIDs = memberIDs
+            self.groupReads = groupReads
         }
 
         init(conversation: Conversation, members: [Member]) {
@@ -36,8 +39,10 @@ struct MessageAssembler {
             guard let context = contexts[message.conversationID], let sender = users[message.senderID] else { return nil }
             let recipient = context.kind == .direct ? context.memberIDs.first { $0 != message.senderID } : nil
             let reactionList = (reactionsByMessage[message.id!] ?? []).map { ($0, users[$0.userID]?.username ?? "") }
-            return MessageDTO(message, conversationKind: context.kind, sender: sender, recipientID: recipient,
-                              reactions: reactionList, files: files)
+            var dto = MessageDTO(message, conversationKind: context.kind, sender: sender, recipientID: recipient,
+                                 reactions: reactionList, files: files)
+            if let reads = context.groupReads { dto.applyGroupReads(viewer: reads.viewer, seq: message.seq, readSeqs: reads.readSeqs) }
+            return dto
         }
     }
 

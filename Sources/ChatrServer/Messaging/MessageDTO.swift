@@ -45,6 +45,8 @@ struct MessageDTO: Codable, Sendable, Equatable {
     var duration: Double?
     var reactions: [ReactionDTO]
     var replyTo: ReplyDTO?
+    /// Groups, on the viewer's own messages: the members who have read it (null elsewhere).
+    var readBy: [String]?
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -75,6 +77,7 @@ struct MessageDTO: Codable, Sendable, Equatable {
         try c.encode(duration, forKey: .duration)
         try c.encode(reactions, forKey: .reactions)
         try c.encode(replyTo, forKey: .replyTo)
+        try c.encode(readBy, forKey: .readBy)
     }
 }
 
@@ -116,6 +119,21 @@ extension MessageDTO {
         replyTo = message.replyToID.map {
             ReplyDTO(id: $0.wire, content: message.replyToContent ?? "", senderDisplayName: message.replyToSenderName,
                      type: message.replyToType, duration: message.replyToDuration)
+        }
+        readBy = nil
+    }
+
+    /// In a group, read state is per person: `isRead` is whether *the viewer* has read another
+    /// member's message (their `last_read_seq`), and on the viewer's own message who of the
+    /// others has read it. (`status` stays the message's furthest state, for the sender's line.)
+    mutating func applyGroupReads(viewer: UUID, seq: Int64, readSeqs: [UUID: Int64]) {
+        guard groupId != nil else { return }
+        if senderId == viewer.wire {
+            let readers = readSeqs.filter { $0.key != viewer && $0.value >= seq }.map(\.key.wire).sorted()
+            readBy = readers
+            isRead = !readers.isEmpty
+        } else {
+            isRead = (readSeqs[viewer] ?? 0) >= seq
         }
     }
 }
@@ -168,6 +186,7 @@ extension MessageDTO {
                 if let duration = reply.duration { fields.append(Entry(key: "duration", value: .number(duration))) }
                 return .object(SocketObject(distinctKeys: fields))
             } ?? .null),
+            Entry(key: "readBy", value: readBy.map { .array($0.map(SocketValue.string)) } ?? .null),
         ]
         return .object(SocketObject(distinctKeys: entries))
     }

@@ -214,7 +214,7 @@ struct MessageService {
         guard message.status == .sent else { return [] }
         message.status = .delivered
         try await message.save(on: db)
-        return [RealtimeEvent("message:status", to: .user(message.senderID),
+        return [try RealtimeEvent("message:status", to: .user(message.senderID),
                               StatusPayload(messageId: messageID.wire, status: "delivered", timestamp: services.clock.now))]
     }
 
@@ -223,6 +223,9 @@ struct MessageService {
         var status: String
         var timestamp: Date?
         var readAt: Date?
+        /// Who read it (a group's sender counts readers with it).
+        var userId: String?
+        var conversationId: String?
     }
 
     /// Marks `upTo` and everything older from others in its conversation read.
@@ -266,10 +269,12 @@ struct MessageService {
             member.lastReadAt = now
             try await member.save(on: db)
         }
-        let payload = StatusPayload(messageId: target.id!.wire, status: "read", timestamp: now, readAt: now)
+        let payload = StatusPayload(messageId: target.id!.wire, status: "read", timestamp: now, readAt: now,
+                                    userId: me.wire, conversationId: conversationID.wire)
         // The senders of what was read hear it; in a direct conversation that is the other person.
         let senders = Set(members.map(\.userID)).subtracting([me])
-        return senders.map { RealtimeEvent("message:status", to: .user($0), payload) }
+        let value = try EventPayload.encode(payload)
+        return senders.map { RealtimeEvent("message:status", to: .user($0), value: value) }
     }
 
     // MARK: Changing messages
@@ -296,7 +301,7 @@ struct MessageService {
         }
         struct Edited: Encodable { var messageId: String; var content: String; var editedAt: Date?; var conversationId: String }
         let dto = try await assembler.dto(message, conversation: conversation, members: members, knownUsers: [user])
-        return Outcome(value: dto, events: [RealtimeEvent("message:edited", to: .conversation(conversation.id!),
+        return Outcome(value: dto, events: [try RealtimeEvent("message:edited", to: .conversation(conversation.id!),
                                                           Edited(messageId: messageID.wire, content: message.content,
                                                                  editedAt: message.editedAt, conversationId: conversation.id!.wire))])
     }
@@ -309,7 +314,7 @@ struct MessageService {
         message.deletedAt = services.clock.now
         try await message.save(on: db)
         struct Unsent: Encodable { var messageId: String; var senderDisplayName: String; var conversationId: String }
-        return [RealtimeEvent("message:unsent", to: .conversation(conversation.id!),
+        return [try RealtimeEvent("message:unsent", to: .conversation(conversation.id!),
                               Unsent(messageId: messageID.wire, senderDisplayName: user.displayName, conversationId: conversation.id!.wire))]
     }
 
@@ -336,7 +341,7 @@ struct MessageService {
         let byID = Dictionary(names.map { ($0.id!, $0.username) }, uniquingKeysWith: { a, _ in a })
         let list = reactions.map { MessageDTO.ReactionDTO(userId: $0.userID.wire, username: byID[$0.userID] ?? "", emoji: $0.emoji) }
         struct Reacted: Encodable { var messageId: String; var reactions: [MessageDTO.ReactionDTO]; var conversationId: String }
-        return Outcome(value: list, events: [RealtimeEvent("message:reaction", to: .conversation(conversation.id!),
+        return Outcome(value: list, events: [try RealtimeEvent("message:reaction", to: .conversation(conversation.id!),
                                                            Reacted(messageId: messageID.wire, reactions: list, conversationId: conversation.id!.wire))])
     }
 
@@ -356,9 +361,9 @@ struct MessageService {
         }
         struct Listening: Encodable { var userId: String; var username: String; var messageId: String; var isListening: Bool; var isEnded: Bool }
         return [
-            RealtimeEvent("audio:listening", to: .user(message.senderID),
+            try RealtimeEvent("audio:listening", to: .user(message.senderID),
                           Listening(userId: me.wire, username: user.username, messageId: messageID.wire, isListening: isListening, isEnded: isEnded)),
-            RealtimeEvent("message:status", to: .user(message.senderID),
+            try RealtimeEvent("message:status", to: .user(message.senderID),
                           StatusPayload(messageId: messageID.wire, status: message.status.rawValue, timestamp: services.clock.now)),
         ]
     }
@@ -374,7 +379,7 @@ struct MessageService {
         if let duration { message.audioDuration = duration }
         try await message.save(on: db)
         struct WaveformPayload: Encodable { var messageId: String; var waveform: [Double]; var duration: Double?; var conversationId: String }
-        return [RealtimeEvent("audio:waveform", to: .conversation(conversation.id!),
+        return [try RealtimeEvent("audio:waveform", to: .conversation(conversation.id!),
                               WaveformPayload(messageId: messageID.wire, waveform: waveform, duration: message.audioDuration,
                                               conversationId: conversation.id!.wire))]
     }
@@ -433,7 +438,10 @@ struct MessageService {
         if after == nil { page.reverse() }
         let hasMore = page.count > limit
         page = after == nil ? Array(page.suffix(limit)) : Array(page.prefix(limit))
-        let context = [conversationID: MessageAssembler.Context(kind: kind, memberIDs: members)]
-        return (try await assembler.dtos(page, contexts: context, knownUsers: [user]), hasMore)
+        var context = MessageAssembler.Context(kind: kind, memberIDs: members)
+        if kind == .group, !page.isEmpty {
+            context.groupReads = (me, try await conversations.readPositions(in: conversationID))
+        }
+        return (try await assembler.dtos(page, contexts: [conversationID: context], knownUsers: [user]), hasMore)
     }
 }
