@@ -52,11 +52,13 @@ final class TwoFactorTests: ChatrTestCase {
         let withoutTOTP = try await send(.POST, "/api/auth/login/verify", json: ["userId": step1.json["userId"]!, "code": .string(code)])
         XCTAssertEqual(withoutTOTP.status, .ok)
         XCTAssertEqual(withoutTOTP.json["requiresTwoFactor"], true)
+        XCTAssertNil(withoutTOTP.json["error"], "a first step is not an error")
         XCTAssertNil(withoutTOTP.json["token"])
 
         let wrongTOTP = try await send(.POST, "/api/auth/login/verify", json: [
             "userId": step1.json["userId"]!, "code": .string(code), "twoFactorCode": .string(totp.code(at: services.clock.now.addingTimeInterval(600)))])
         XCTAssertEqual(wrongTOTP.json["requiresTwoFactor"], true)
+        XCTAssertEqual(wrongTOTP.json["error"], "invalid_totp", "a client can say the code was wrong")
         XCTAssertNil(wrongTOTP.json["token"])
 
         let done = try await send(.POST, "/api/auth/login/verify", json: [

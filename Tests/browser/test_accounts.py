@@ -71,6 +71,10 @@ def test_sign_in_with_code_and_two_factor_then_sign_out(server, browsers):
     b.type("[data-form=loginCode] [name=code]", latest_code(server, account["email"], after=2))
     b.find("[data-form=loginCode] [type=submit]").click()
     b.find("form[data-form=twoFactor]")
+    # A wrong authenticator code says so, and the form stays for the right one.
+    b.type("[data-form=twoFactor] [name=twoFactorCode]", "000000" if totp(secret) != "000000" else "111111")
+    b.find("[data-form=twoFactor] [type=submit]").click()
+    b.wait_text("[data-form=twoFactor] .form-error", "not right")
     b.type("[data-form=twoFactor] [name=twoFactorCode]", totp(secret))
     b.find("[data-form=twoFactor] [type=submit]").click()
     b.find(".sidebar")

@@ -116,7 +116,8 @@ struct AccountService {
 
     enum LoginVerifyOutcome {
         case signedIn(SignedIn)
-        case needsTwoFactor(User)
+        /// `wrongCode`: a TimeOTP was given and was wrong (a client says so), not just missing.
+        case needsTwoFactor(User, wrongCode: Bool)
     }
 
     /// The code step of login. With 2FA on, a missing or wrong TimeOTP leaves the login code valid
@@ -125,11 +126,11 @@ struct AccountService {
         guard let user = try await User.find(userID, on: db) else { throw ChatrError.badRequest("Invalid or expired code", code: "invalid_code") }
         let record = try await services.codes.check(code, for: userID, purpose: .login, consume: false, on: db)
         if user.twoFactorEnabled {
-            guard let twoFactorCode, !twoFactorCode.isEmpty else { return .needsTwoFactor(user) }
+            guard let twoFactorCode, !twoFactorCode.isEmpty else { return .needsTwoFactor(user, wrongCode: false) }
             guard let secret = user.twoFactorSecret.flatMap(Base32.decode),
                   TimeOTP(secret: secret).validate(twoFactorCode, at: services.clock.now) else {
                 try await services.codes.recordFailure(record, on: db)
-                return .needsTwoFactor(user)
+                return .needsTwoFactor(user, wrongCode: true)
             }
         }
         try await services.codes.consume(record, on: db)

@@ -122,8 +122,11 @@ struct AuthController: RouteCollection {
         switch outcome {
         case .signedIn(let signedIn):
             return signedInResponse(signedIn, message: "Logged in", req: req)
-        case .needsTwoFactor(let user):
+        case .needsTwoFactor(let user, wrongCode: false):
             return AuthDTO.LoginResponse(message: "Enter the code from your authenticator app", requiresTwoFactor: true, userId: user.id?.wire)
+        case .needsTwoFactor(let user, wrongCode: true):
+            return AuthDTO.LoginResponse(message: "That authenticator code is not right; try the current one", requiresTwoFactor: true,
+                                         userId: user.id?.wire, error: "invalid_totp")
         }
     }
 

@@ -52,6 +52,8 @@ enum AuthDTO {
         var requiresTwoFactor: Bool?
         var verificationMethod: String?
         var userId: String?
+        /// With `requiresTwoFactor`: `invalid_totp` when the code given was wrong (not missing).
+        var error: String?
     }
 
     struct ForgotPassword: Content { var email: String }
