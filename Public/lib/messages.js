@@ -80,12 +80,14 @@ const statusRank = (status) => STATUS_RANK[status] ?? 0;
 /**
  * Applies `message:status`: the message gets the status, and for "read" every older message of
  * mine in the chat is read too (the server marks everything up to it). Statuses never go back.
+ * A status is a receipt for *my* messages only: in a group, someone else reading another
+ * member's message says nothing about what I have read.
  */
 export function applyStatus(messages, { messageId, status, readAt }, myId) {
   const target = messages.find((m) => m.id === messageId);
   if (!target) return messages;
   return messages.map((m) => {
-    const isTarget = m.id === messageId;
+    const isTarget = m.id === messageId && m.senderId === myId;
     const olderRead = status === 'read' && m.senderId === myId && !m.pending && m.createdAt <= target.createdAt;
     if (!isTarget && !olderRead) return m;
     if (statusRank(m.status) >= STATUS_RANK[status]) return m;

@@ -35,6 +35,10 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         try await app.autoMigrate()
     }
     try await tuneSQLite(app, config.database)
+    // Lifecycle handlers shut down in reverse order: the sockets first (their disconnect handlers
+    // still write), then the writer finishes its last batch, then the checkpointer stops.
+    if let writer = app.chatr.messageStorage.writer { app.lifecycle.use(writer) }
+    _ = ChatrRealtime.mount(on: app)  // kept in app.socketIOServer
 }
 
 /// WAL lets readers (history, lists) run while a message is written, and `synchronous=NORMAL`
@@ -52,7 +56,7 @@ private func tuneSQLite(_ app: Application, _ choice: AppConfig.DatabaseChoice) 
         // 32 MB of page cache instead of 2 MB: the indexes a send touches stay in memory.
         try await db.raw("PRAGMA cache_size=-32768").run()
     }
-    if let checkpointer = app.chatr.messageWriter.checkpointer { app.lifecycle.use(checkpointer) }
+    if let checkpointer = app.chatr.messageStorage.writer?.checkpointer { app.lifecycle.use(checkpointer) }
 }
 
 private func configureDatabase(_ app: Application, _ choice: AppConfig.DatabaseChoice) throws {
@@ -90,7 +94,7 @@ private func makeServices(_ app: Application, config: AppConfig) async -> ChatrS
         rateLimiter: RateLimiter(clock: clock),
         presence: PresenceRegistry(),
         audioProbe: AudioProbe(executable: AudioProbe.find(), threadPool: app.threadPool),
-        messageWriter: makeMessageWriter(config.database),
+        messageStorage: makeMessageStorage(config.database),
         directConversations: DirectConversationCache(),
         groupMembers: GroupMembersCache(),
         events: EventPublisher(),
@@ -98,11 +102,11 @@ private func makeServices(_ app: Application, config: AppConfig) async -> ChatrS
     )
 }
 
-private func makeMessageWriter(_ choice: AppConfig.DatabaseChoice) -> MessageBatchWriter {
+private func makeMessageStorage(_ choice: AppConfig.DatabaseChoice) -> MessageStorage {
     switch choice {
-    case .postgres: MessageBatchWriter(enabled: false)
-    case .sqliteMemory: MessageBatchWriter(enabled: true)
-    case .sqliteFile(let path): MessageBatchWriter(enabled: true, checkpointer: SQLiteCheckpointer(path: path))
+    case .postgres: .postgres
+    case .sqliteMemory: .sqlite(MessageBatchWriter())
+    case .sqliteFile(let path): .sqlite(MessageBatchWriter(checkpointer: SQLiteCheckpointer(path: path)))
     }
 }
 
@@ -127,7 +131,6 @@ private func routes(_ app: Application, config: AppConfig) throws {
     if config.exposesDevRoutes {
         try app.register(collection: DevController())
     }
-    _ = ChatrRealtime.mount(on: app)  // kept in app.socketIOServer
 }
 
 /// Timestamps leave as ISO 8601 UTC with milliseconds (SPEC §2) and are read with or without them.

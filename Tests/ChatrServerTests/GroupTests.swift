@@ -204,6 +204,19 @@ final class GroupTests: ChatrTestCase {
             XCTAssertEqual(received.first?["content"], "Hi all")
         }
         XCTAssertEqual(annSocket.count("group:message:received"), 0, "not echoed to the sender as received")
+        // Bob reads it: Ann, whose message it is, hears who read it; Cat hears nothing (it is not
+        // her read, and a big group would otherwise hear every read of everyone).
+        let messageID = try XCTUnwrap(ack["message"]?["id"]?.stringValue)
+        bobSocket.emit("message:read", .string(messageID))
+        let receipt = try await annSocket.waitForEvent("message:status")
+        XCTAssertEqual(receipt.first?["userId"], .string(bob.id))
+        XCTAssertEqual(receipt.first?["status"], "read")
+        _ = await catSocket.staysSilent(for: .milliseconds(200))
+        XCTAssertEqual(catSocket.count("message:status"), 0, "no receipt for Cat")
+        // Bob reading again reaches no new message: nobody is told again.
+        bobSocket.emit("message:read", .string(messageID))
+        _ = await annSocket.staysSilent(for: .milliseconds(200))
+        XCTAssertEqual(annSocket.count("message:status"), 1)
 
         annSocket.emit("typing:start", ["groupId": .string(id)])
         let typing = try await bobSocket.waitForEvent("typing:status")

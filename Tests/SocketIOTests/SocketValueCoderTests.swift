@@ -46,7 +46,9 @@ final class SocketValueCoderTests: XCTestCase {
     func testDecodingErrorsNameTheField() throws {
         struct Send: Decodable { var recipientId: String; var content: String; var count: Int? }
         func failure(_ value: SocketValue) -> DecodingError? {
-            do { _ = try value.decode(Send.self) as Send; return nil } catch let thrown { return thrown as? DecodingError }
+            let result = Result { try SocketValueDecoder().decode(Send.self, from: value) }
+            if case .failure(let error) = result { return error as? DecodingError }
+            return nil
         }
         guard case .keyNotFound(let key, _)? = failure(["recipientId": "r"]) else { return XCTFail("missing key") }
         XCTAssertEqual(key.stringValue, "content")

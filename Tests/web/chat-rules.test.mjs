@@ -33,6 +33,14 @@ test('read marks my older messages too and statuses never go back', () => {
   assert.equal(listened[2].status, 'listened');
 });
 
+test("in a group, someone else's read receipt on another member's message is not my read", () => {
+  const list = [msg('1', 'ann', 1), msg('2', 'me', 2)];
+  const after = applyStatus(list, { messageId: '1', status: 'read', readAt: 'now', userId: 'bob' }, 'me');
+  assert.equal(after[0].status, 'sent');
+  assert.ok(!after[0].isRead, 'still unread for me, so I will send message:read myself');
+  assert.equal(after[1].status, 'sent', 'and my newer message is untouched');
+});
+
 test('a later copy of a message never takes back its status, read state or id', () => {
   let list = mergeMessages([], [msg('m', 'me', 1, { clientMessageId: 'c', status: 'delivered' })]);
   list = applyStatus(list, { messageId: 'm', status: 'read', readAt: 'then' }, 'me');

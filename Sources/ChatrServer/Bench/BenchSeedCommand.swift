@@ -75,30 +75,32 @@ struct BenchSeedCommand: AsyncCommand {
                 for chunk in conversations.chunks(of: 200) { try await chunk.create(on: db) }
                 for chunk in members.chunks(of: 200) { try await chunk.create(on: db) }
             }
-            // Messages in plain multi-row INSERTs: Fluent's per-model path is too slow for millions.
+            // Messages in multi-row INSERTs through the store's column mapping.
             let written = try await db.transaction { db -> Int in
                 let sql = db as! any SQLDatabase
-                var batch: [[any SQLExpression]] = []
+                var batch: [(message: Message, seq: Int64)] = []
                 var written = 0
                 for (pairIndex, conversation) in conversations.enumerated() where conversation.lastSeq > 0 {
                     for seq in 1...Int(conversation.lastSeq) {
-                        let sender = users[2 * pairIndex + (seq % 2)].id!
-                        let created = now.addingTimeInterval(Double(seq) - Double(conversation.lastSeq))
-                        batch.append([SQLBind(UUID()), SQLBind(conversation.id!), SQLBind(Int64(seq)), SQLBind(sender),
-                                      SQLBind("Seeded message \(seq) of a benchmark conversation"), SQLBind("text"), SQLBind("read"),
-                                      SQLBind(false), SQLBind(created)])
+                        let message = Message()
+                        message.id = UUID()
+                        message.conversationID = conversation.id!
+                        message.senderID = users[2 * pairIndex + (seq % 2)].id!
+                        message.content = "Seeded message \(seq) of a benchmark conversation"
+                        message.type = .text
+                        message.status = .read
+                        message.edited = false
+                        message.createdAt = now.addingTimeInterval(Double(seq) - Double(conversation.lastSeq))
+                        batch.append((message, Int64(seq)))
                         if batch.count == 400 {
-                            try await Self.insertMessages(batch, into: sql)
+                            try await MessageColumns.insert(batch, into: sql)
                             written += batch.count
                             batch.removeAll(keepingCapacity: true)
                         }
                     }
                 }
-                if !batch.isEmpty {
-                    try await Self.insertMessages(batch, into: sql)
-                    written += batch.count
-                }
-                return written
+                try await MessageColumns.insert(batch, into: sql)
+                return written + batch.count
             }
             context.console.print("seeded \(written) messages in \(conversations.count) conversations")
         }
@@ -106,15 +108,6 @@ struct BenchSeedCommand: AsyncCommand {
         let path = signature.out ?? "tokens.tsv"
         try lines.joined(separator: "\n").appending("\n").write(toFile: path, atomically: true, encoding: .utf8)
         context.console.print("seeded \(userCount) users in \(String(format: "%.1f", Date().timeIntervalSince(started))) s; tokens in \(path)")
-    }
-}
-
-extension BenchSeedCommand {
-    static func insertMessages(_ rows: [[any SQLExpression]], into sql: any SQLDatabase) async throws {
-        let insert = sql.insert(into: Message.schema)
-            .columns("id", "conversation_id", "seq", "sender_id", "content", "type", "status", "edited", "created_at")
-        for row in rows { insert.values(row) }  // one multi-row INSERT
-        try await insert.run()
     }
 }
 

@@ -41,7 +41,6 @@ struct ConversationList {
 
     func list(for user: User) async throws -> [Item] {
         let me = try user.requireID()
-        let sql = db as! any SQLDatabase
         // 1. My conversations.
         let conversations = try await Conversation.query(on: db)
             .join(Member.self, on: \Conversation.$id == \Member.$conversationID)
@@ -57,23 +56,11 @@ struct ConversationList {
             .map(\.userID).filter { $0 != me })
         let others = try await User.query(on: db).filter(\.$id ~~ Array(otherIDs)).all()
         let userByID = Dictionary(others.map { ($0.id!, $0) }, uniquingKeysWith: { a, _ in a })
-        // 4. The last message of each conversation: the one whose seq is the conversation's last.
-        let lastMessageIDs = try await sql.raw("""
-            SELECT m.id AS id FROM messages m
-            JOIN conversations c ON c.id = m.conversation_id AND m.seq = c.last_seq
-            JOIN members mb ON mb.conversation_id = c.id AND mb.user_id = \(bind: me)
-            """).all().map { try $0.decode(column: "id", as: UUID.self) }
-        let lastMessages = lastMessageIDs.isEmpty ? [] : try await Message.query(on: db).filter(\.$id ~~ lastMessageIDs).all()
-        // 5. Unread counts: messages from others after my read position.
-        var unread: [UUID: Int] = [:]
-        for row in try await sql.raw("""
-            SELECT m.conversation_id AS conversation_id, COUNT(*) AS unread FROM messages m
-            JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = \(bind: me)
-            WHERE m.seq > mb.last_read_seq AND m.sender_id <> \(bind: me) AND m.deleted_at IS NULL
-            GROUP BY m.conversation_id
-            """).all() {
-            unread[try row.decode(column: "conversation_id", as: UUID.self)] = try row.decode(column: "unread", as: Int.self)
-        }
+        // 4. The last message of each conversation, and 5. unread counts (messages from others
+        // after my read position).
+        let store = services.messageStorage.on(db)
+        let lastMessages = try await store.lastMessages(ofConversationsOf: me)
+        let unread = try await store.unreadCounts(of: me)
         // 6–7. Message DTOs (reactions and their users).
         let contexts = Dictionary(conversations.map { conversation in
             let members = membersByConversation[conversation.id!] ?? []

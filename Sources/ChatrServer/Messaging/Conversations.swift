@@ -70,17 +70,16 @@ struct Conversations {
         return positions
     }
 
-    /// The conversation of a message, if `me` belongs to it (403 otherwise, 404 if no message).
-    func messageForMember(_ messageID: UUID, me: UUID) async throws -> (Message, Conversation, [Member]) {
-        guard let message = try await Message.find(messageID, on: db) else { throw ChatrError.notFound("Message not found") }
-        guard let conversation = try await Conversation.find(message.conversationID, on: db) else {
+    /// A conversation and its members, if `me` is one of them (403 otherwise, 404 if it is gone).
+    func membership(of conversationID: UUID, me: UUID) async throws -> (Conversation, [Member]) {
+        guard let conversation = try await Conversation.find(conversationID, on: db) else {
             throw ChatrError.notFound("Message not found")
         }
-        let members = try await members(of: message.conversationID)
+        let members = try await members(of: conversationID)
         guard members.contains(where: { $0.userID == me }) else {
             throw ChatrError.forbidden("You are not a member of this conversation")
         }
-        return (message, conversation, members)
+        return (conversation, members)
     }
 
     /// Ids of the conversations `user` belongs to (their socket rooms).

@@ -2,7 +2,8 @@ import Foundation
 import SocketIO
 
 /// The message shape shared by REST and events (SPEC §3). Absent values are `null`, so every
-/// client sees the same keys. An unsent message shows as an empty placeholder.
+/// client sees the same keys. An unsent message shows as an empty placeholder. The wire form is
+/// written in one place, `socketValue`; REST encodes that same value.
 struct MessageDTO: Codable, Sendable, Equatable {
     struct ReactionDTO: Codable, Sendable, Equatable {
         var userId: String
@@ -48,36 +49,9 @@ struct MessageDTO: Codable, Sendable, Equatable {
     /// Groups, on the viewer's own messages: the members who have read it (null elsewhere).
     var readBy: [String]?
 
+    /// The JSON of REST is the event payload (`socketValue`): one definition of the wire shape.
     func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(conversationId, forKey: .conversationId)
-        try c.encode(senderId, forKey: .senderId)
-        try c.encode(senderUsername, forKey: .senderUsername)
-        try c.encode(senderDisplayName, forKey: .senderDisplayName)
-        try c.encode(senderProfileImage, forKey: .senderProfileImage)
-        try c.encode(recipientId, forKey: .recipientId)
-        try c.encode(groupId, forKey: .groupId)
-        try c.encode(clientMessageId, forKey: .clientMessageId)
-        try c.encode(content, forKey: .content)
-        try c.encode(type, forKey: .type)
-        try c.encode(status, forKey: .status)
-        try c.encode(isRead, forKey: .isRead)
-        try c.encode(readAt, forKey: .readAt)
-        try c.encode(createdAt, forKey: .createdAt)
-        try c.encode(edited, forKey: .edited)
-        try c.encode(editedAt, forKey: .editedAt)
-        try c.encode(unsent, forKey: .unsent)
-        try c.encode(fileUrl, forKey: .fileUrl)
-        try c.encode(fileName, forKey: .fileName)
-        try c.encode(fileSize, forKey: .fileSize)
-        try c.encode(fileType, forKey: .fileType)
-        try c.encode(caption, forKey: .caption)
-        try c.encode(waveform, forKey: .waveform)
-        try c.encode(duration, forKey: .duration)
-        try c.encode(reactions, forKey: .reactions)
-        try c.encode(replyTo, forKey: .replyTo)
-        try c.encode(readBy, forKey: .readBy)
+        try socketValue.encode(to: encoder)
     }
 }
 
@@ -139,9 +113,8 @@ extension MessageDTO {
 }
 
 extension MessageDTO {
-    /// The event payload, built directly: the same keys, order and values as the JSON encoding
-    /// above (a test compares the two), without a round trip through `JSONEncoder` and the parser —
-    /// every send builds one, and it was the largest single cost on the send path.
+    /// The wire form, built directly (no round trip through an encoder: every send builds one, and
+    /// it was the largest single cost on the send path). REST's JSON is this value encoded.
     var socketValue: SocketValue {
         func string(_ value: String?) -> SocketValue { value.map(SocketValue.string) ?? .null }
         func number(_ value: Double?) -> SocketValue { value.map(SocketValue.number) ?? .null }

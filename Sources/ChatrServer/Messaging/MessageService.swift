@@ -11,6 +11,7 @@ struct MessageService {
 
     var conversations: Conversations { Conversations(db: db, clock: services.clock) }
     var assembler: MessageAssembler { MessageAssembler(db: db, files: services.files) }
+    var store: any MessageStore { services.messageStorage.on(db) }
 
     typealias Outcome<Value> = ServiceOutcome<Value>
 
@@ -84,21 +85,15 @@ struct MessageService {
             message.replyToDuration = reply.duration
         }
         do {
-            if services.messageWriter.enabled {
-                // SQLite: queued and stored together with whatever else is being sent (group commit).
-                message.seq = try await services.messageWriter.insert(message, on: db)
-            } else {
-                // PostgreSQL: one statement; the conversation's row lock orders concurrent sends.
-                message.seq = try await Self.insertBumpingSeq(message, on: db as! any SQLDatabase)
-            }
+            // SQLite: joins a group commit; PostgreSQL: one statement (see `MessageStore`).
+            message.seq = try await store.insert(message)
         } catch let error as any DatabaseError where error.isConstraintFailure && input.clientMessageID != nil {
             // A retry: the first message with this clientMessageId stands, and nothing is sent again.
             if let storedKey { try? await services.files.delete(key: storedKey) }
-            guard let existing = try await Message.query(on: db).filter(\.$senderID == senderID)
-                .filter(\.$clientMessageID == input.clientMessageID).first() else {
+            guard let clientID = input.clientMessageID, let existing = try await store.message(sender: senderID, clientMessageID: clientID) else {
                 throw ChatrError.conflict("The message could not be stored: \(String(describing: error))")
             }
-            let (_, conversation, members) = try await conversations.messageForMember(existing.requireID(), me: senderID)
+            let (_, conversation, members) = try await messageForMember(existing.requireID(), me: senderID)
             return (try await assembler.dto(existing, conversation: conversation, members: members, knownUsers: [sender]), false, [])
         } catch {
             if let storedKey { try? await services.files.delete(key: storedKey) }
@@ -147,56 +142,11 @@ struct MessageService {
         return (id, conversation.kind, memberIDs)
     }
 
-    /// SQLite's send: `INSERT … SELECT last_seq + 1 FROM conversations … RETURNING seq`, the
-    /// sequence number taken and the message stored in one statement (only from the `MessageBatchWriter`).
-    static func insertTakingSeq(_ m: Message, on db: any SQLDatabase) async throws -> Int64 {
-        let rows = try await db.raw("""
-            INSERT INTO messages (\(MessageRows.columnList))
-            SELECT \(SQLList(columnValues(m, seq: SQLRaw("c.last_seq + 1")))) FROM conversations c WHERE c.id = \(bind: m.conversationID)
-            RETURNING seq
-            """).all()
-        guard let row = rows.first else { throw ChatrError.notFound("Conversation not found") }
-        return try row.decode(column: "seq", as: Int64.self)
-    }
-
-    /// The values of `messageColumns`, in order; `seq` is a bind or an expression.
-    static func columnValues(_ m: Message, seq: any SQLExpression) -> [any SQLExpression] {
-        [SQLBind(m.id!), SQLBind(m.conversationID), seq, SQLBind(m.senderID), SQLBind(m.clientMessageID),
-         SQLBind(m.content), SQLBind(m.type.rawValue), SQLBind(m.status.rawValue), SQLBind(m.readAt),
-         SQLBind(m.fileURL), SQLBind(m.fileName), SQLBind(m.fileSize), SQLBind(m.fileType), SQLBind(m.caption),
-         SQLBind(m.audioWaveform), SQLBind(m.audioDuration), SQLBind(m.deletedAt), SQLBind(m.edited), SQLBind(m.editedAt),
-         SQLBind(m.replyToID), SQLBind(m.replyToContent), SQLBind(m.replyToSenderName), SQLBind(m.replyToType),
-         SQLBind(m.replyToDuration), SQLBind(m.createdAt), SQLBind(m.createdAt)]
-    }
-
-    static let messageColumns = ["id", "conversation_id", "seq", "sender_id", "client_message_id", "content", "type", "status", "read_at",
-                                 "file_url", "file_name", "file_size", "file_type", "caption", "audio_waveform", "audio_duration", "deleted_at",
-                                 "edited", "edited_at", "reply_to_id", "reply_to_content", "reply_to_sender_name", "reply_to_type",
-                                 "reply_to_duration", "created_at", "updated_at"]
-
-    /// PostgreSQL's send: the conversation's `last_seq` and `last_message_at` move and the message
-    /// is stored in one statement (`WITH … UPDATE … RETURNING` feeding the INSERT) — one round trip
-    /// instead of BEGIN, UPDATE, INSERT, COMMIT. If the INSERT fails (a repeated clientMessageId)
-    /// the whole statement, UPDATE included, is undone.
-    static func insertBumpingSeq(_ m: Message, on db: any SQLDatabase) async throws -> Int64 {
-        let rows = try await db.raw("""
-            WITH c AS (
-              UPDATE conversations SET last_seq = last_seq + 1, last_message_at = \(bind: m.createdAt)
-              WHERE id = \(bind: m.conversationID) RETURNING last_seq
-            )
-            INSERT INTO messages (\(MessageRows.columnList))
-            SELECT \(SQLList(columnValues(m, seq: SQLRaw("c.last_seq")))) FROM c
-            RETURNING seq
-            """).all()
-        guard let row = rows.first else { throw ChatrError.notFound("Conversation not found") }
-        return try row.decode(column: "seq", as: Int64.self)
-    }
-
     private struct ReplySnapshot { var id: UUID; var content: String; var senderName: String; var type: String; var duration: Double? }
 
     private func replySnapshot(_ id: UUID?, in conversationID: UUID) async throws -> ReplySnapshot? {
         guard let id else { return nil }
-        guard let original = try await Message.find(id, on: db), original.conversationID == conversationID else {
+        guard let original = try await store.message(id), original.conversationID == conversationID else {
             throw ChatrError.badRequest("The message you reply to is not in this conversation", code: "invalid_reply")
         }
         let sender = try await User.find(original.senderID, on: db)
@@ -209,11 +159,11 @@ struct MessageService {
     /// The recipient's device got the message: `sent` becomes `delivered` and the sender hears it.
     func markDelivered(_ messageID: UUID, by user: User) async throws -> [RealtimeEvent] {
         let me = try user.requireID()
-        let (message, _, _) = try await conversations.messageForMember(messageID, me: me)
+        let (message, _, _) = try await messageForMember(messageID, me: me)
         guard message.senderID != me else { throw ChatrError.badRequest("You cannot acknowledge your own message", code: "own_message") }
         guard message.status == .sent else { return [] }
         message.status = .delivered
-        try await message.save(on: db)
+        try await store.save(message)
         return [try RealtimeEvent("message:status", to: .user(message.senderID),
                               StatusPayload(messageId: messageID.wire, status: "delivered", timestamp: services.clock.now))]
     }
@@ -231,7 +181,7 @@ struct MessageService {
     /// Marks `upTo` and everything older from others in its conversation read.
     func markRead(upTo messageID: UUID, by user: User) async throws -> [RealtimeEvent] {
         let me = try user.requireID()
-        let (message, conversation, members) = try await conversations.messageForMember(messageID, me: me)
+        let (message, conversation, members) = try await messageForMember(messageID, me: me)
         guard message.senderID != me else { throw ChatrError.badRequest("You cannot mark your own message as read", code: "own_message") }
         return try await markRead(conversation: conversation, members: members, upTo: message, by: me)
     }
@@ -243,13 +193,12 @@ struct MessageService {
         let conversationID = try conversation.requireID()
         let target: Message?
         if let messageID {
-            guard let message = try await Message.find(messageID, on: db), message.conversationID == conversationID else {
+            guard let message = try await store.message(messageID), message.conversationID == conversationID else {
                 throw ChatrError.notFound("Message not found in this conversation")
             }
             target = message
         } else {
-            target = try await Message.query(on: db).filter(\.$conversationID == conversationID).filter(\.$senderID != me)
-                .sort(\.$seq, .descending).first()
+            target = try await store.newest(in: conversationID, notFrom: me)
         }
         guard let target else { return [] }
         return try await markRead(conversation: conversation, members: members, upTo: target, by: me)
@@ -258,22 +207,23 @@ struct MessageService {
     private func markRead(conversation: Conversation, members: [Member], upTo target: Message, by me: UUID) async throws -> [RealtimeEvent] {
         let now = services.clock.now
         let conversationID = try conversation.requireID()
-        try await Message.query(on: db)
-            .filter(\.$conversationID == conversationID).filter(\.$senderID != me).filter(\.$seq <= target.seq)
-            .filter(\.$status ~~ [.sent, .delivered])
-            .set(\.$status, to: .read).set(\.$readAt, to: now)
-            .update()
+        let previous = members.first(where: { $0.userID == me })?.lastReadSeq ?? 0
+        try await store.markRead(in: conversationID, upTo: target.seq, notFrom: me, at: now)
         if let member = members.first(where: { $0.userID == me }), member.lastReadSeq < target.seq {
             member.lastReadSeq = target.seq
             member.lastReadMessageID = target.id
             member.lastReadAt = now
             try await member.save(on: db)
         }
-        let payload = StatusPayload(messageId: target.id!.wire, status: "read", timestamp: now, readAt: now,
-                                    userId: me.wire, conversationId: conversationID.wire)
-        // The senders of what was read hear it; in a direct conversation that is the other person.
-        let senders = Set(members.map(\.userID)).subtracting([me])
-        let value = try EventPayload.encode(payload)
+        // The senders of what was read hear it: in a direct conversation the other person; in a
+        // group only those whose messages this read reached — not every member (they would take
+        // someone else's receipt for their own read state, and a big group would hear every read).
+        let senders = conversation.kind == .direct
+            ? Set(members.map(\.userID)).subtracting([me])
+            : try await store.senders(in: conversationID, after: previous, upTo: target.seq, notFrom: me)
+        guard !senders.isEmpty else { return [] }
+        let value = try EventPayload.encode(StatusPayload(messageId: target.id!.wire, status: "read", timestamp: now, readAt: now,
+                                                          userId: me.wire, conversationId: conversationID.wire))
         return senders.map { RealtimeEvent("message:status", to: .user($0), value: value) }
     }
 
@@ -281,7 +231,7 @@ struct MessageService {
 
     func edit(_ messageID: UUID, content: String, by user: User) async throws -> Outcome<MessageDTO> {
         let me = try user.requireID()
-        let (message, conversation, members) = try await conversations.messageForMember(messageID, me: me)
+        let (message, conversation, members) = try await messageForMember(messageID, me: me)
         guard message.senderID == me else { throw ChatrError.forbidden("Only the sender can edit a message") }
         guard !message.isUnsent else { throw ChatrError.badRequest("An unsent message cannot be edited", code: "unsent") }
         guard message.type == .text else { throw ChatrError.badRequest("Only text messages can be edited", code: "not_text") }
@@ -291,13 +241,7 @@ struct MessageService {
         }
         let now = services.clock.now
         if content != message.content {
-            try await db.transaction { db in
-                try await MessageEdit(messageID: messageID, editedByID: me, previousContent: message.content, editedAt: now).create(on: db)
-                message.content = content
-                message.edited = true
-                message.editedAt = now
-                try await message.save(on: db)
-            }
+            try await store.edit(message, to: content, by: me, at: now)
         }
         struct Edited: Encodable { var messageId: String; var content: String; var editedAt: Date?; var conversationId: String }
         let dto = try await assembler.dto(message, conversation: conversation, members: members, knownUsers: [user])
@@ -308,11 +252,11 @@ struct MessageService {
 
     func unsend(_ messageID: UUID, by user: User) async throws -> [RealtimeEvent] {
         let me = try user.requireID()
-        let (message, conversation, _) = try await conversations.messageForMember(messageID, me: me)
+        let (message, conversation, _) = try await messageForMember(messageID, me: me)
         guard message.senderID == me else { throw ChatrError.forbidden("Only the sender can unsend a message") }
         guard !message.isUnsent else { throw ChatrError.badRequest("This message was already unsent", code: "unsent") }
         message.deletedAt = services.clock.now
-        try await message.save(on: db)
+        try await store.save(message)
         struct Unsent: Encodable { var messageId: String; var senderDisplayName: String; var conversationId: String }
         return [try RealtimeEvent("message:unsent", to: .conversation(conversation.id!),
                               Unsent(messageId: messageID.wire, senderDisplayName: user.displayName, conversationId: conversation.id!.wire))]
@@ -323,7 +267,7 @@ struct MessageService {
         let me = try user.requireID()
         if let problem = MessageRules.emojiProblem(rawEmoji) { throw ChatrError.badRequest(problem, code: "invalid_emoji") }
         let emoji = rawEmoji.trimmingCharacters(in: .whitespacesAndNewlines)
-        let (message, conversation, _) = try await conversations.messageForMember(messageID, me: me)
+        let (message, conversation, _) = try await messageForMember(messageID, me: me)
         guard !message.isUnsent else { throw ChatrError.badRequest("An unsent message cannot get reactions", code: "unsent") }
         if let existing = try await Reaction.query(on: db).filter(\.$messageID == messageID).filter(\.$userID == me).first() {
             if existing.emoji == emoji {
@@ -348,7 +292,7 @@ struct MessageService {
     /// Audio playback by a recipient: `listening`, then `listened` when it ends.
     func listening(_ messageID: UUID, isListening: Bool, isEnded: Bool, by user: User) async throws -> [RealtimeEvent] {
         let me = try user.requireID()
-        let (message, _, _) = try await conversations.messageForMember(messageID, me: me)
+        let (message, _, _) = try await messageForMember(messageID, me: me)
         guard message.type == .audio || message.type == .voice else {
             throw ChatrError.badRequest("Only audio messages can be listened to", code: "not_audio")
         }
@@ -357,7 +301,7 @@ struct MessageService {
         if message.status != .listened && (isListening || isEnded) {
             message.status = status
             if message.readAt == nil { message.readAt = services.clock.now }
-            try await message.save(on: db)
+            try await store.save(message)
         }
         struct Listening: Encodable { var userId: String; var username: String; var messageId: String; var isListening: Bool; var isEnded: Bool }
         return [
@@ -370,14 +314,14 @@ struct MessageService {
 
     /// `PATCH /api/messages/:id/waveform`: the real waveform computed by a client.
     func setWaveform(_ messageID: UUID, waveform: [Double], duration: Double?, by user: User) async throws -> [RealtimeEvent] {
-        let (message, conversation, _) = try await conversations.messageForMember(messageID, me: try user.requireID())
+        let (message, conversation, _) = try await messageForMember(messageID, me: try user.requireID())
         guard message.type == .audio || message.type == .voice else { throw ChatrError.badRequest("Not an audio message", code: "not_audio") }
         guard !message.isUnsent else { throw ChatrError.badRequest("This message was unsent", code: "unsent") }
         if let problem = Attachment.waveformProblem(waveform) { throw ChatrError.badRequest(problem, code: "invalid_waveform") }
         if let duration, let problem = Attachment.durationProblem(duration) { throw ChatrError.badRequest(problem, code: "invalid_duration") }
         message.audioWaveform = String(decoding: try JSONEncoder().encode(waveform), as: UTF8.self)
         if let duration { message.audioDuration = duration }
-        try await message.save(on: db)
+        try await store.save(message)
         struct WaveformPayload: Encodable { var messageId: String; var waveform: [Double]; var duration: Double?; var conversationId: String }
         return [try RealtimeEvent("audio:waveform", to: .conversation(conversation.id!),
                               WaveformPayload(messageId: messageID.wire, waveform: waveform, duration: message.audioDuration,
@@ -387,7 +331,7 @@ struct MessageService {
     /// `message:send` with `messageId`: the message an upload already stored and delivered.
     /// Answering with it (and sending nothing again) makes a double delivery impossible.
     func uploaded(_ messageID: UUID, by user: User) async throws -> MessageDTO {
-        let (message, conversation, members) = try await conversations.messageForMember(messageID, me: try user.requireID())
+        let (message, conversation, members) = try await messageForMember(messageID, me: try user.requireID())
         guard message.senderID == user.id else { throw ChatrError.forbidden("Not your message") }
         return try await assembler.dto(message, conversation: conversation, members: members, knownUsers: [user])
     }
@@ -404,8 +348,8 @@ struct MessageService {
 
     func edits(of messageID: UUID, for user: User) async throws -> [EditEntry] {
         let me = try user.requireID()
-        _ = try await conversations.messageForMember(messageID, me: me)
-        let edits = try await MessageEdit.query(on: db).filter(\.$messageID == messageID).sort(\.$editedAt).all()
+        _ = try await messageForMember(messageID, me: me)
+        let edits = try await store.edits(of: messageID)
         let editors = try await User.query(on: db).filter(\.$id ~~ Set(edits.map(\.editedByID)).map { $0 }).all()
         let byID = Dictionary(editors.map { ($0.id!, $0) }, uniquingKeysWith: { a, _ in a })
         return edits.map { edit in
@@ -425,7 +369,7 @@ struct MessageService {
         guard before == nil || after == nil else { throw ChatrError.badRequest("Use either before or after, not both") }
         guard let (conversationID, kind, members) = try await target(address, for: me, create: false) else { return ([], false) }
         func anchor(_ id: UUID) async throws -> Int64 {
-            guard let message = try await Message.find(id, on: db), message.conversationID == conversationID else {
+            guard let message = try await store.message(id), message.conversationID == conversationID else {
                 throw ChatrError.badRequest("The cursor is not a message of this conversation", code: "invalid_cursor")
             }
             return message.seq
@@ -434,7 +378,7 @@ struct MessageService {
         var afterSeq: Int64?, beforeSeq: Int64?
         if let after { afterSeq = try await anchor(after) }
         if let before { beforeSeq = try await anchor(before) }
-        var page = try await MessageRows.page(of: conversationID, before: beforeSeq, after: afterSeq, limit: limit + 1, on: db as! any SQLDatabase)
+        var page = try await store.page(of: conversationID, before: beforeSeq, after: afterSeq, limit: limit + 1)
         if after == nil { page.reverse() }
         let hasMore = page.count > limit
         page = after == nil ? Array(page.suffix(limit)) : Array(page.prefix(limit))
@@ -443,5 +387,12 @@ struct MessageService {
             context.groupReads = (me, try await conversations.readPositions(in: conversationID))
         }
         return (try await assembler.dtos(page, contexts: [conversationID: context], knownUsers: [user]), hasMore)
+    }
+
+    /// A message and its conversation, if `me` belongs to it (403 otherwise, 404 if no message).
+    private func messageForMember(_ messageID: UUID, me: UUID) async throws -> (Message, Conversation, [Member]) {
+        guard let message = try await store.message(messageID) else { throw ChatrError.notFound("Message not found") }
+        let (conversation, members) = try await conversations.membership(of: message.conversationID, me: me)
+        return (message, conversation, members)
     }
 }

@@ -12,20 +12,22 @@ final class TypingTracker: Sendable, LifecycleHandler {
     }
 
     let expiry: Duration
+    private let clock: any Clock<Duration>
     private let timers = NIOLockedValueBox<[Key: Task<Void, Never>]>([:])
 
-    init(expiry: Duration = .seconds(10)) {
+    init(expiry: Duration = .seconds(10), clock: any Clock<Duration> = ContinuousClock()) {
         self.expiry = expiry
+        self.clock = clock
     }
 
     /// Records a start and calls `expire` after the expiry unless renewed or stopped meanwhile.
     func start(_ key: Key, expire: @escaping @Sendable () -> Void) {
-        let expiry = self.expiry
+        let (expiry, clock) = (self.expiry, self.clock)
         timers.withLockedValue { table in
             table[key]?.cancel()
             // Created under the lock, so the timer's own removal below finds it registered.
             table[key] = Task { [weak self] in
-                do { try await Task.sleep(for: expiry) } catch { return }
+                do { try await clock.sleep(for: expiry, tolerance: nil) } catch { return }
                 let current = self?.timers.withLockedValue { table -> Bool in
                     guard table[key] != nil else { return false }
                     table[key] = nil

@@ -14,7 +14,7 @@ public struct ChatrServices: Sendable {
     let rateLimiter: RateLimiter
     let presence: PresenceRegistry
     let audioProbe: AudioProbe
-    let messageWriter: MessageBatchWriter
+    let messageStorage: MessageStorage
     let directConversations: DirectConversationCache
     let groupMembers: GroupMembersCache
     let events: EventPublisher

@@ -2,6 +2,7 @@ import Fluent
 import Foundation
 import NIOConcurrencyHelpers
 import SQLKit
+import Vapor
 
 /// Group commit for message inserts on SQLite, which has one writer at a time.
 ///
@@ -17,9 +18,9 @@ import SQLKit
 /// this queue. If a batch fails as a whole (a repeated `clientMessageId`, a conversation deleted
 /// meanwhile) each of its messages is stored on its own, so that each send gets its own answer.
 ///
-/// On PostgreSQL it is not used: sends run concurrently and the row lock of the sequence bump
-/// orders them.
-final class MessageBatchWriter: Sendable {
+/// One per application (a service: `MessageStorage.sqlite`), used by `SQLiteMessageStore`. On
+/// PostgreSQL there is none: sends run concurrently and the row lock of the sequence bump orders them.
+final class MessageBatchWriter: Sendable, LifecycleHandler {
     private struct Pending: Sendable {
         let message: Message
         let continuation: CheckedContinuation<Int64, any Error>
@@ -29,22 +30,22 @@ final class MessageBatchWriter: Sendable {
         var writing = false
         var pending: [Pending] = []
         var largestBatch = 0
+        /// Shutdown waiting for the last batch to be written.
+        var idleWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private let state = NIOLockedValueBox(State())
     private let maxBatch: Int
-    let enabled: Bool
     /// With SQLite in a file: keeps the write-ahead log short between batches.
     let checkpointer: SQLiteCheckpointer?
 
-    init(enabled: Bool, maxBatch: Int = 256, checkpointer: SQLiteCheckpointer? = nil) {
-        self.enabled = enabled
+    init(maxBatch: Int = 256, checkpointer: SQLiteCheckpointer? = nil) {
         self.maxBatch = maxBatch
         self.checkpointer = checkpointer
     }
 
     /// Stores `message` (its `seq` is ignored) and returns the sequence number it got.
-    func insert(_ message: Message, on db: any Database) async throws -> Int64 {
+    func insert(_ message: Message, on db: any SQLDatabase) async throws -> Int64 {
         try await withCheckedThrowingContinuation { continuation in
             let leads = state.withLockedValue { state -> Bool in
                 state.pending.append(Pending(message: message, continuation: continuation))
@@ -54,20 +55,26 @@ final class MessageBatchWriter: Sendable {
             }
             guard leads else { return }
             // This send found the writer idle: it writes, and keeps writing whatever queued meanwhile.
-            let sql = db as! any SQLDatabase
-            Task(priority: .high) { await self.drain(on: sql) }
+            Task(priority: .high) { await self.drain(on: db) }
         }
     }
 
     private func drain(on db: any SQLDatabase) async {
         while true {
-            let batch = state.withLockedValue { state -> [Pending] in
-                guard !state.pending.isEmpty else { state.writing = false; return [] }
+            let (batch, idle) = state.withLockedValue { state -> ([Pending], [CheckedContinuation<Void, Never>]) in
+                guard !state.pending.isEmpty else {
+                    state.writing = false
+                    defer { state.idleWaiters = [] }
+                    return ([], state.idleWaiters)
+                }
                 let batch = Array(state.pending.prefix(maxBatch))
                 state.pending.removeFirst(batch.count)
-                return batch
+                return (batch, [])
             }
-            guard !batch.isEmpty else { return }
+            guard !batch.isEmpty else {
+                for waiter in idle { waiter.resume() }
+                return
+            }
             await write(batch, on: db)
             await checkpointer?.catchUp(on: db)
         }
@@ -75,43 +82,23 @@ final class MessageBatchWriter: Sendable {
 
     private func write(_ batch: [Pending], on db: any SQLDatabase) async {
         state.withLockedValue { $0.largestBatch = max($0.largestBatch, batch.count) }
-        let outcomes = await Self.store(batch.map(\.message), on: db)
+        let outcomes = await SQLiteMessageStore.store(batch.map(\.message), on: db)
         for (pending, outcome) in zip(batch, outcomes) { pending.continuation.resume(with: outcome) }
+    }
+
+    /// Returns once nothing is being written: the application stops only after the sends it
+    /// accepted are stored (or have failed), before its database closes.
+    func shutdownAsync(_ application: Application) async {
+        await withCheckedContinuation { continuation in
+            let busy = state.withLockedValue { state -> Bool in
+                guard state.writing else { return false }
+                state.idleWaiters.append(continuation)
+                return true
+            }
+            if !busy { continuation.resume() }
+        }
     }
 
     /// The largest batch written so far (for tests and curiosity).
     var largestBatch: Int { state.withLockedValue { $0.largestBatch } }
-
-    /// Stores `messages` with one INSERT; if that fails, each on its own (so only the bad ones fail).
-    static func store(_ messages: [Message], on db: any SQLDatabase) async -> [Result<Int64, any Error>] {
-        if messages.count > 1, let seqs = try? await insertAll(messages, on: db) {
-            return seqs.map { .success($0) }
-        }
-        var outcomes: [Result<Int64, any Error>] = []
-        for message in messages {
-            do { outcomes.append(.success(try await MessageService.insertTakingSeq(message, on: db))) } catch { outcomes.append(.failure(error)) }
-        }
-        return outcomes
-    }
-
-    /// One read of the conversations' `last_seq`, one INSERT of every message; returns the
-    /// sequence numbers in the order of `messages`. Atomic: a failure stores nothing.
-    static func insertAll(_ messages: [Message], on db: any SQLDatabase) async throws -> [Int64] {
-        let conversationIDs = Array(Set(messages.map(\.conversationID)))
-        let rows = try await db.raw("SELECT id, last_seq FROM conversations WHERE id IN (\(binds: conversationIDs))").all()
-        var last: [UUID: Int64] = [:]
-        for row in rows { last[try row.decode(column: "id", as: UUID.self)] = try row.decode(column: "last_seq", as: Int64.self) }
-        var seqs: [Int64] = []
-        seqs.reserveCapacity(messages.count)
-        var insert = db.insert(into: Message.schema).columns(MessageService.messageColumns)
-        for message in messages {
-            guard let previous = last[message.conversationID] else { throw ChatrError.notFound("Conversation not found") }
-            let seq = previous + 1
-            last[message.conversationID] = seq
-            seqs.append(seq)
-            insert = insert.values(MessageService.columnValues(message, seq: SQLBind(seq)))
-        }
-        try await insert.run()
-        return seqs
-    }
 }

@@ -1,0 +1,67 @@
+import Foundation
+import SQLKit
+
+/// The one mapping between a `messages` row and a `Message`, for plain SQL. Fluent decodes a
+/// model by walking its properties with `Mirror` for every row, and `Message` has 27 of them: on
+/// a history page that was about a third of the request. Here each column is read and written
+/// straight. (Messages read here are for showing; one that will be changed is loaded with Fluent,
+/// which then writes only the fields that changed.)
+enum MessageColumns {
+    static let names = ["id", "conversation_id", "seq", "sender_id", "client_message_id", "content", "type", "status", "read_at",
+                        "file_url", "file_name", "file_size", "file_type", "caption", "audio_waveform", "audio_duration", "deleted_at",
+                        "edited", "edited_at", "reply_to_id", "reply_to_content", "reply_to_sender_name", "reply_to_type",
+                        "reply_to_duration", "created_at", "updated_at"]
+
+    /// The column list, quoted once (SQLKit would escape 26 identifiers per query).
+    static let list = SQLRaw(names.map { "\"\($0)\"" }.joined(separator: ", "))
+
+    /// The values of `names`, in order; `seq` is a bind or an expression.
+    static func values(_ m: Message, seq: any SQLExpression) -> [any SQLExpression] {
+        [SQLBind(m.id!), SQLBind(m.conversationID), seq, SQLBind(m.senderID), SQLBind(m.clientMessageID),
+         SQLBind(m.content), SQLBind(m.type.rawValue), SQLBind(m.status.rawValue), SQLBind(m.readAt),
+         SQLBind(m.fileURL), SQLBind(m.fileName), SQLBind(m.fileSize), SQLBind(m.fileType), SQLBind(m.caption),
+         SQLBind(m.audioWaveform), SQLBind(m.audioDuration), SQLBind(m.deletedAt), SQLBind(m.edited), SQLBind(m.editedAt),
+         SQLBind(m.replyToID), SQLBind(m.replyToContent), SQLBind(m.replyToSenderName), SQLBind(m.replyToType),
+         SQLBind(m.replyToDuration), SQLBind(m.createdAt), SQLBind(m.createdAt)]
+    }
+
+    /// Messages with their sequence numbers, in one multi-row INSERT (the batch writer's, and
+    /// `chatr bench-seed`'s bulk load — Fluent's per-model path is too slow for millions).
+    static func insert(_ rows: [(message: Message, seq: Int64)], into db: any SQLDatabase) async throws {
+        guard !rows.isEmpty else { return }
+        var insert = db.insert(into: Message.schema).columns(names)
+        for row in rows { insert = insert.values(values(row.message, seq: SQLBind(row.seq))) }
+        try await insert.run()
+    }
+
+    static func message(from row: any SQLRow) throws -> Message {
+        let m = Message()
+        m.id = try row.decode(column: "id", as: UUID.self)
+        m.conversationID = try row.decode(column: "conversation_id", as: UUID.self)
+        m.seq = try row.decode(column: "seq", as: Int64.self)
+        m.senderID = try row.decode(column: "sender_id", as: UUID.self)
+        m.clientMessageID = try row.decode(column: "client_message_id", as: String?.self)
+        m.content = try row.decode(column: "content", as: String.self)
+        m.type = Message.Kind(rawValue: try row.decode(column: "type", as: String.self)) ?? .text
+        m.status = Message.Status(rawValue: try row.decode(column: "status", as: String.self)) ?? .sent
+        m.readAt = try row.decode(column: "read_at", as: Date?.self)
+        m.fileURL = try row.decode(column: "file_url", as: String?.self)
+        m.fileName = try row.decode(column: "file_name", as: String?.self)
+        m.fileSize = try row.decode(column: "file_size", as: Int?.self)
+        m.fileType = try row.decode(column: "file_type", as: String?.self)
+        m.caption = try row.decode(column: "caption", as: String?.self)
+        m.audioWaveform = try row.decode(column: "audio_waveform", as: String?.self)
+        m.audioDuration = try row.decode(column: "audio_duration", as: Double?.self)
+        m.deletedAt = try row.decode(column: "deleted_at", as: Date?.self)
+        m.edited = try row.decode(column: "edited", as: Bool.self)
+        m.editedAt = try row.decode(column: "edited_at", as: Date?.self)
+        m.replyToID = try row.decode(column: "reply_to_id", as: UUID?.self)
+        m.replyToContent = try row.decode(column: "reply_to_content", as: String?.self)
+        m.replyToSenderName = try row.decode(column: "reply_to_sender_name", as: String?.self)
+        m.replyToType = try row.decode(column: "reply_to_type", as: String?.self)
+        m.replyToDuration = try row.decode(column: "reply_to_duration", as: Double?.self)
+        m.createdAt = try row.decode(column: "created_at", as: Date.self)
+        m.updatedAt = try row.decode(column: "updated_at", as: Date?.self)
+        return m
+    }
+}

@@ -1,0 +1,173 @@
+import Fluent
+import Foundation
+import SQLKit
+
+/// What the SQLite and PostgreSQL stores share: everything but the insert.
+protocol SQLMessageStore: MessageStore {
+    var db: any Database { get }
+}
+
+extension SQLMessageStore {
+    /// Both drivers are SQL databases; the store is the one place that relies on it for messages.
+    var sql: any SQLDatabase { db as! any SQLDatabase }
+
+    func message(_ id: UUID) async throws -> Message? {
+        try await Message.find(id, on: db)
+    }
+
+    func message(sender: UUID, clientMessageID: String) async throws -> Message? {
+        try await Message.query(on: db).filter(\.$senderID == sender).filter(\.$clientMessageID == clientMessageID).first()
+    }
+
+    func page(of conversationID: UUID, before: Int64?, after: Int64?, limit: Int) async throws -> [Message] {
+        // One range scan of the `(conversation_id, seq)` index.
+        var condition = SQLQueryString("conversation_id = \(bind: conversationID)")
+        if let before { condition.appendInterpolation(SQLRaw(" AND seq < ")); condition.appendInterpolation(bind: before) }
+        if let after { condition.appendInterpolation(SQLRaw(" AND seq > ")); condition.appendInterpolation(bind: after) }
+        let order = SQLRaw(after == nil ? "DESC" : "ASC")
+        return try await sql.raw("""
+            SELECT \(MessageColumns.list) FROM messages WHERE \(condition) ORDER BY seq \(order) LIMIT \(literal: limit)
+            """).all().map(MessageColumns.message(from:))
+    }
+
+    func newest(in conversationID: UUID, notFrom user: UUID) async throws -> Message? {
+        try await Message.query(on: db).filter(\.$conversationID == conversationID).filter(\.$senderID != user)
+            .sort(\.$seq, .descending).first()
+    }
+
+    func lastMessages(ofConversationsOf member: UUID) async throws -> [Message] {
+        // The last message is the one whose seq is the conversation's last_seq: no sort, no scan.
+        try await sql.raw("""
+            SELECT \(SQLRaw(MessageColumns.names.map { "m.\"\($0)\"" }.joined(separator: ", "))) FROM messages m
+            JOIN conversations c ON c.id = m.conversation_id AND m.seq = c.last_seq
+            JOIN members mb ON mb.conversation_id = c.id AND mb.user_id = \(bind: member)
+            """).all().map(MessageColumns.message(from:))
+    }
+
+    func senders(in conversationID: UUID, after: Int64, upTo: Int64, notFrom user: UUID) async throws -> Set<UUID> {
+        guard upTo > after else { return [] }
+        return Set(try await sql.raw("""
+            SELECT DISTINCT sender_id FROM messages
+            WHERE conversation_id = \(bind: conversationID) AND seq > \(bind: after) AND seq <= \(bind: upTo) AND sender_id <> \(bind: user)
+            """).all().map { try $0.decode(column: "sender_id", as: UUID.self) })
+    }
+
+    func unreadCounts(of member: UUID) async throws -> [UUID: Int] {
+        var unread: [UUID: Int] = [:]
+        for row in try await sql.raw("""
+            SELECT m.conversation_id AS conversation_id, COUNT(*) AS unread FROM messages m
+            JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = \(bind: member)
+            WHERE m.seq > mb.last_read_seq AND m.sender_id <> \(bind: member) AND m.deleted_at IS NULL
+            GROUP BY m.conversation_id
+            """).all() {
+            unread[try row.decode(column: "conversation_id", as: UUID.self)] = try row.decode(column: "unread", as: Int.self)
+        }
+        return unread
+    }
+
+    func save(_ message: Message) async throws {
+        try await message.save(on: db)
+    }
+
+    func markRead(in conversationID: UUID, upTo seq: Int64, notFrom reader: UUID, at date: Date) async throws {
+        try await Message.query(on: db)
+            .filter(\.$conversationID == conversationID).filter(\.$senderID != reader).filter(\.$seq <= seq)
+            .filter(\.$status ~~ [.sent, .delivered])
+            .set(\.$status, to: .read).set(\.$readAt, to: date)
+            .update()
+    }
+
+    func edit(_ message: Message, to content: String, by editor: UUID, at date: Date) async throws {
+        let messageID = try message.requireID()
+        try await db.transaction { db in
+            try await MessageEdit(messageID: messageID, editedByID: editor, previousContent: message.content, editedAt: date).create(on: db)
+            message.content = content
+            message.edited = true
+            message.editedAt = date
+            try await message.save(on: db)
+        }
+    }
+
+    func edits(of messageID: UUID) async throws -> [MessageEdit] {
+        try await MessageEdit.query(on: db).filter(\.$messageID == messageID).sort(\.$editedAt).all()
+    }
+}
+
+/// PostgreSQL: sends run concurrently, each one statement; the conversation's row lock orders them.
+struct PostgresMessageStore: SQLMessageStore {
+    let db: any Database
+
+    /// The conversation's `last_seq` and `last_message_at` move and the message is stored in one
+    /// statement (`WITH … UPDATE … RETURNING` feeding the INSERT) — one round trip instead of
+    /// BEGIN, UPDATE, INSERT, COMMIT. If the INSERT fails (a repeated clientMessageId) the whole
+    /// statement, UPDATE included, is undone.
+    func insert(_ m: Message) async throws -> Int64 {
+        let rows = try await sql.raw("""
+            WITH c AS (
+              UPDATE conversations SET last_seq = last_seq + 1, last_message_at = \(bind: m.createdAt)
+              WHERE id = \(bind: m.conversationID) RETURNING last_seq
+            )
+            INSERT INTO messages (\(MessageColumns.list))
+            SELECT \(SQLList(MessageColumns.values(m, seq: SQLRaw("c.last_seq")))) FROM c
+            RETURNING seq
+            """).all()
+        guard let row = rows.first else { throw ChatrError.notFound("Conversation not found") }
+        return try row.decode(column: "seq", as: Int64.self)
+    }
+}
+
+/// SQLite: one writer at a time, so sends are stored in batches by the application's
+/// `MessageBatchWriter` (group commit); the insert trigger (`AddSQLiteSeqTrigger`) moves the
+/// conversation.
+struct SQLiteMessageStore: SQLMessageStore {
+    let db: any Database
+    let writer: MessageBatchWriter
+
+    func insert(_ message: Message) async throws -> Int64 {
+        try await writer.insert(message, on: sql)
+    }
+
+    /// Stores `messages` with one INSERT; if that fails, each on its own (so only the bad ones fail).
+    static func store(_ messages: [Message], on db: any SQLDatabase) async -> [Result<Int64, any Error>] {
+        if messages.count > 1, let seqs = try? await insertAll(messages, on: db) {
+            return seqs.map { .success($0) }
+        }
+        var outcomes: [Result<Int64, any Error>] = []
+        for message in messages {
+            do { outcomes.append(.success(try await insertOne(message, on: db))) } catch { outcomes.append(.failure(error)) }
+        }
+        return outcomes
+    }
+
+    /// One read of the conversations' `last_seq`, one INSERT of every message; returns the
+    /// sequence numbers in the order of `messages`. Atomic: a failure stores nothing. Only the
+    /// batch writer may call it: nothing else writes `last_seq` while a batch runs.
+    static func insertAll(_ messages: [Message], on db: any SQLDatabase) async throws -> [Int64] {
+        let conversationIDs = Array(Set(messages.map(\.conversationID)))
+        let rows = try await db.raw("SELECT id, last_seq FROM conversations WHERE id IN (\(binds: conversationIDs))").all()
+        var last: [UUID: Int64] = [:]
+        for row in rows { last[try row.decode(column: "id", as: UUID.self)] = try row.decode(column: "last_seq", as: Int64.self) }
+        var seqs: [Int64] = []
+        seqs.reserveCapacity(messages.count)
+        for message in messages {
+            guard let previous = last[message.conversationID] else { throw ChatrError.notFound("Conversation not found") }
+            let seq = previous + 1
+            last[message.conversationID] = seq
+            seqs.append(seq)
+        }
+        try await MessageColumns.insert(zip(messages, seqs).map { ($0, $1) }, into: db)
+        return seqs
+    }
+
+    /// `INSERT … SELECT last_seq + 1 FROM conversations … RETURNING seq`: the sequence number taken
+    /// and the message stored in one statement.
+    static func insertOne(_ m: Message, on db: any SQLDatabase) async throws -> Int64 {
+        let rows = try await db.raw("""
+            INSERT INTO messages (\(MessageColumns.list))
+            SELECT \(SQLList(MessageColumns.values(m, seq: SQLRaw("c.last_seq + 1")))) FROM conversations c WHERE c.id = \(bind: m.conversationID)
+            RETURNING seq
+            """).all()
+        guard let row = rows.first else { throw ChatrError.notFound("Conversation not found") }
+        return try row.decode(column: "seq", as: Int64.self)
+    }
+}
