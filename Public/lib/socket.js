@@ -127,8 +127,10 @@ export class SocketClient {
         this.dispatch('connect', []);
         break;
       case Packet.CONNECT_ERROR:
-        // The server refused us (bad or revoked token): retrying cannot help until the app acts.
-        this.state = 'closed';
+        // A refused token cannot get better by retrying: closed until the app acts. Anything else
+        // ("Server busy, try again": the server could not load what a connection needs) is
+        // passing, so it reconnects with backoff like a lost connection.
+        if (isFinalRefusal(packet.data)) this.state = 'closed';
         this.dispatch('connect_error', [packet.data ?? {}]);
         this.teardown('connect error');
         break;
@@ -205,4 +207,9 @@ export class SocketClient {
       try { handler(...args); } catch (error) { console.error(`handler for ${event} failed`, error); }
     }
   }
+}
+
+/** Whether a CONNECT_ERROR means the credentials were refused (as opposed to a passing failure). */
+export function isFinalRefusal(data) {
+  return data?.message === 'Authentication error';
 }

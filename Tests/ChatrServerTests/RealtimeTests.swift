@@ -64,7 +64,9 @@ final class RealtimeTests: ChatrTestCase {
         }
         let client = try await RawClient.connect(port: port, group: app.eventLoopGroup)
         client.send(#"40{"token":"\#(ann.token)"}"#)
-        while !reached.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !reached.withLockedValue({ $0 }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        XCTAssertTrue(reached.withLockedValue { $0 }, "the socket reached the gate")
         let sent = try await send(.POST, "/api/messages", json: ["recipientId": .string(ann.id), "content": "while you connect"], token: bob.token)
         XCTAssertEqual(sent.status, .created, sent.text)
         open.yield()
@@ -72,6 +74,28 @@ final class RealtimeTests: ChatrTestCase {
         XCTAssertTrue(connect.hasPrefix("40{"), connect)
         let received = try await client.waitForEvent("message:received")
         XCTAssertEqual(received.first?["content"], "while you connect")
+    }
+
+    /// Signing out while a socket of that session is still connecting: it is refused, not left
+    /// half-connected (no CONNECT, no presence, events still handled).
+    func testASocketWhoseSessionEndsWhileItConnectsIsRefused() async throws {
+        let reached = NIOLockedValueBox(false)
+        let (gate, open) = AsyncStream.makeStream(of: Void.self)
+        app.socketIOServer!.sockets.use { _ in
+            reached.withLockedValue { $0 = true }
+            for await _ in gate { break }
+        }
+        let client = try await RawClient.connect(port: port, group: app.eventLoopGroup)
+        client.send(#"40{"token":"\#(ann.token)"}"#)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !reached.withLockedValue({ $0 }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        XCTAssertTrue(reached.withLockedValue { $0 }, "the socket reached the gate")
+        let logout = try await send(.POST, "/api/auth/logout", token: ann.token)
+        XCTAssertEqual(logout.status, .ok)
+        open.yield()
+        let answer = try await client.nextText()
+        XCTAssertEqual(answer, #"44{"message":"Connection refused"}"#)
+        XCTAssertFalse(services.presence.isConnected(UUID(uuidString: ann.id)!), "never counted as online")
     }
 
     func testLogoutDisconnectsThatSessionsSocketsOnly() async throws {

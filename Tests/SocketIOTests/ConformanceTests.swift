@@ -44,7 +44,10 @@ extension ServerTests {
         let url = base + "&sid=\(sid)"
         let client = app.client
         async let poll = Self.http(client, .GET, url)
-        try await Task.sleep(for: .milliseconds(200))
+        let session = try XCTUnwrap(server.engine.session(sid))
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !session.isPolling && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        XCTAssertTrue(session.isPolling, "the GET is held by the server")
         let close = try await http(.POST, url, body: "1")
         XCTAssertEqual(close.status, 200)
         XCTAssertEqual(close.body, "ok")
@@ -59,7 +62,10 @@ extension ServerTests {
     func testASecondWebSocketForAnUpgradedSessionIsRefusedAndTheFirstKeepsWorking() async throws {
         let sid = try await pollingSession()
         let first = try await RawClient.upgrade(port: port, group: app.eventLoopGroup, sid: sid)
-        try await Task.sleep(for: .milliseconds(100))
+        let deadline = ContinuousClock.now + .seconds(5)
+        while server.engine.session(sid)?.transportName != "websocket" && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         XCTAssertEqual(server.engine.session(sid)?.transportName, "websocket")
         do {
             let second = try await RawClient.open(port: port, group: app.eventLoopGroup, query: "&sid=\(sid)")
@@ -99,7 +105,9 @@ extension ServerTests {
         }
         let c = try await client()
         c.send("40")
-        while !reached.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !reached.withLockedValue({ $0 }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        XCTAssertTrue(reached.withLockedValue { $0 }, "the socket reached the gate")
         server.sockets.to("news").emit("early", "while connecting")
         let nothingYet = await c.staysSilent(for: .milliseconds(100))
         XCTAssertTrue(nothingYet, "nothing reaches a client before its CONNECT reply")
@@ -170,7 +178,10 @@ final class InboundLimitTests: XCTestCase {
         XCTAssertEqual(budget.admit(isEvent: false, now: start), .accept, "CONNECT and DISCONNECT are not rate limited")
         XCTAssertEqual(budget.admit(isEvent: true, now: start + .milliseconds(100)), .accept, "a tenth of a second buys one event")
         XCTAssertEqual(budget.queued, 5)
-        XCTAssertEqual(budget.admit(isEvent: false, now: start + .seconds(5)), .refuse(streak: 1), "the queue is full")
+        XCTAssertEqual(budget.admit(isEvent: true, now: start + .seconds(5)), .refuse(streak: 1), "the queue is full")
+        var controlOnTop = budget
+        XCTAssertEqual(controlOnTop.admit(isEvent: false, now: start + .seconds(5)), .disconnect(streak: 2),
+                       "a CONNECT or DISCONNECT is never dropped: on a full queue the client is closed")
         budget.handled()
         XCTAssertEqual(budget.admit(isEvent: true, now: start + .seconds(5)), .accept)
         XCTAssertEqual(budget.admit(isEvent: true, now: start + .seconds(5)), .refuse(streak: 1))

@@ -74,14 +74,26 @@ final class SocketValueCoderTests: XCTestCase {
         XCTAssertNil(direct["nullable"], "an absent optional is left out, as JSONEncoder does")
         XCTAssertEqual(direct["date"], "2026-09-21T14:13:20.250Z")
         XCTAssertEqual(direct.objectValue?.keys.first, "text", "keys keep the order the type encodes them in")
-        // And back (dates aside: they go out as text and come in as JSONDecoder's numbers).
-        struct NoDate: Codable, Equatable { var inner: Everything.Inner; var map: [String: Int]; var kind: Everything.Kind }
-        let round = NoDate(inner: Self.sample.inner, map: Self.sample.map, kind: .text)
-        XCTAssertEqual(try SocketValueDecoder().decode(NoDate.self, from: try SocketValueEncoder().encode(round)), round)
+        // And back, dates included: the decoder reads the ISO 8601 text the encoder writes.
+        XCTAssertEqual(try SocketValueDecoder().decode(Everything.self, from: direct), Self.sample)
+    }
+
+    func testFoundationTypesRoundTrip() throws {
+        struct Kinds: Codable, Equatable { var url: URL; var data: Data; var amount: Decimal; var when: Date }
+        let value = Kinds(url: URL(string: "https://chat.example/a?b=c")!, data: Data([0, 255]), amount: Decimal(string: "12.5")!,
+                          when: Date(timeIntervalSince1970: 1_000_000_000.5))
+        XCTAssertEqual(try SocketValueDecoder().decode(Kinds.self, from: try SocketValueEncoder().encode(value)), value)
+        // What JSON text carries for the same fields is read too.
+        let fromJSON: SocketValue = ["url": "https://chat.example/a?b=c", "data": "AP8=", "amount": 12.5, "when": 21_000_000.5]
+        let decoded = try SocketValueDecoder().decode(Kinds.self, from: fromJSON)
+        XCTAssertEqual(decoded.data, Data([0, 255]))
+        XCTAssertEqual(decoded.when, Date(timeIntervalSinceReferenceDate: 21_000_000.5))
     }
 
     func testISO8601MatchesFoundation() {
-        for seconds in [0, 1.5, 59.999, 951_782_400.001, 1_790_000_000.123, 4_102_444_799.999, -86_400.5] {
+        var generator = SystemRandomNumberGenerator()
+        let random = (0..<2000).map { _ in Double.random(in: -2_208_988_800...4_102_444_800, using: &generator) }
+        for seconds in [0, 1.5, 59.999, 951_782_400.001, 1_790_000_000.123, 4_102_444_799.999, -86_400.5] + random {
             let date = Date(timeIntervalSince1970: seconds)
             XCTAssertEqual(SocketValueEncoder.iso8601(date), date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)), "\(seconds)")
         }

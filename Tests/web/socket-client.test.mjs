@@ -112,6 +112,27 @@ test('a refused CONNECT is reported and not retried; garbage from the server dro
   other.disconnect();
 });
 
+test('a passing refusal ("Server busy") is retried with backoff until the server accepts', async () => {
+  FakeWebSocket.instances = [];
+  const client = new SocketClient('http://x', { WebSocketImpl: FakeWebSocket, backoff: { min: 1, max: 1, jitter: 0 } });
+  const errors = [];
+  client.on('connect_error', (e) => errors.push(e.message));
+  client.connect();
+  const first = FakeWebSocket.instances[0];
+  first.open();
+  first.deliver('0{"sid":"e","pingInterval":1000,"pingTimeout":1000}');
+  first.deliver('44{"message":"Server busy, try again"}');
+  assert.deepEqual(errors, ['Server busy, try again']);
+  await tick(20);
+  assert.equal(FakeWebSocket.instances.length, 2, 'it tries again');
+  const second = FakeWebSocket.instances[1];
+  second.open();
+  second.deliver('0{"sid":"f","pingInterval":1000,"pingTimeout":1000}');
+  second.deliver('40{"sid":"s"}');
+  assert.equal(client.connected, true);
+  client.disconnect();
+});
+
 test('no ping within interval + timeout means a dead connection: drop and reconnect', async () => {
   FakeWebSocket.instances = [];
   const client = new SocketClient('http://x', { WebSocketImpl: FakeWebSocket, backoff: { min: 1, max: 1, jitter: 0 } });

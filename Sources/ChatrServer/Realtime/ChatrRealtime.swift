@@ -13,9 +13,9 @@ enum ChatrRealtime {
         let server = SocketIOServer(options: options, group: app.eventLoopGroup)
         app.socketIO(server)
         let logger = app.logger
-        server.onError { failure in
+        server.onError { [weak server] failure in
             logger.error("\(failure.description)", metadata: ["user": .string(failure.socketID.flatMap { id in
-                server.sockets.socket(id)?[SocketUser.self]?.id.wire } ?? "-")])
+                server?.sockets.socket(id)?[SocketUser.self]?.id.wire } ?? "-")])
         }
         let namespace = server.sockets
         app.chatr.events.attach(namespace)
@@ -28,11 +28,14 @@ enum ChatrRealtime {
             guard let token = Self.token(from: socket.handshake) else { throw SocketConnectError("Authentication error") }
             let signedIn = try await Self.authenticate(token, socket: socket, app: app)
             socket[SocketUser.self] = signedIn
+            // The user's and the session's rooms at once: what is sent to the user from now on,
+            // and a logout of this session, reach the socket even while the query below runs.
+            var rooms = ["user:" + signedIn.id.wire]
+            if let session = signedIn.sessionID { rooms.append(RealtimeEvent.Target.session(session).room) }
+            socket.join(Set(rooms))
             do {
                 let conversationIDs = try await Conversations(db: app.db, clock: app.chatr.clock).conversationIDs(of: signedIn.id)
-                var rooms = Set(["user:" + signedIn.id.wire] + conversationIDs.map { "conversation:" + $0.wire })
-                if let session = signedIn.sessionID { rooms.insert(RealtimeEvent.Target.session(session).room) }
-                socket.join(rooms)
+                socket.join(Set(conversationIDs.map { "conversation:" + $0.wire }))
                 socket[ConversationRooms.self] = conversationIDs
             } catch {
                 app.logger.error("socket connect: could not load conversations", metadata: [

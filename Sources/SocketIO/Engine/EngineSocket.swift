@@ -54,6 +54,9 @@ public final class EngineSocket: Sendable {
 
     public var isClosed: Bool { state.withLockedValue { $0.closed } }
 
+    /// Whether a long-polling GET is being held, waiting for packets.
+    var isPolling: Bool { state.withLockedValue { $0.pendingPoll != nil } }
+
     public var transportName: String {
         state.withLockedValue { if case .websocket = $0.transport { return "websocket" } else { return "polling" } }
     }

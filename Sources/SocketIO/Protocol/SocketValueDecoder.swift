@@ -4,12 +4,20 @@ import Foundation
 /// path serialised the value and fed it to `JSONDecoder`, parsing every payload twice).
 /// Behaves like `JSONDecoder` with default options: numbers convert to integer types only when
 /// exact and in range, a missing key is `keyNotFound`, `null` is `valueNotFound` unless the type
-/// is optional. Beyond JSON: `Data` and `[UInt8]` decode from binary attachments.
+/// is optional. Beyond JSON: `Data` and `[UInt8]` decode from binary attachments (and `Data`
+/// from base64 text, as `JSONDecoder` reads it); a `Date` is read from the ISO 8601 text
+/// `SocketValueEncoder` writes, or from seconds since 2001 (`JSONDecoder`'s default); a `URL`
+/// from its text.
 public struct SocketValueDecoder: Sendable {
     public init() {}
 
     public func decode<T: Decodable>(_ type: T.Type = T.self, from value: SocketValue) throws -> T {
         try ValueDecoder(value: value, codingPath: []).decodeValue(T.self)
+    }
+
+    /// Reads what `SocketValueEncoder.iso8601` writes (and the same without milliseconds).
+    static func date(fromISO8601 text: String) -> Date? {
+        (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
     }
 }
 
@@ -40,8 +48,31 @@ private struct ValueDecoder: Decoder {
     /// Binary and the scalar fast paths first; everything else through its own `init(from:)`.
     func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
         if T.self == Data.self {
-            guard case .binary(let bytes) = value else { throw mismatch(Data.self) }
-            return Data(bytes) as! T
+            switch value {
+            case .binary(let bytes): return Data(bytes) as! T
+            case .string(let text):
+                guard let data = Data(base64Encoded: text) else { throw corrupted("Expected base64 text") }
+                return data as! T
+            default: throw mismatch(Data.self)
+            }
+        }
+        if T.self == Date.self {
+            switch value {
+            case .number(let seconds): return Date(timeIntervalSinceReferenceDate: seconds) as! T
+            case .string(let text):
+                guard let date = SocketValueDecoder.date(fromISO8601: text) else { throw corrupted("Expected an ISO 8601 date") }
+                return date as! T
+            default: throw mismatch(Date.self)
+            }
+        }
+        if T.self == URL.self {
+            guard case .string(let text) = value else { throw mismatch(URL.self) }
+            guard let url = URL(string: text) else { throw corrupted("Invalid URL") }
+            return url as! T
+        }
+        if T.self == Decimal.self {
+            guard case .number(let number) = value else { throw mismatch(Decimal.self) }
+            return Decimal(number) as! T
         }
         if T.self == [UInt8].self, case .binary(let bytes) = value { return bytes as! T }
         if T.self == String.self {
@@ -49,6 +80,10 @@ private struct ValueDecoder: Decoder {
             return string as! T
         }
         return try T(from: self)
+    }
+
+    func corrupted(_ description: String) -> DecodingError {
+        .dataCorrupted(.init(codingPath: codingPath, debugDescription: description))
     }
 
     func integer<I: FixedWidthInteger>(_ type: I.Type) throws -> I {
@@ -81,7 +116,13 @@ private struct SingleContainer: SingleValueDecodingContainer {
         return number
     }
 
-    func decode(_ type: Float.Type) throws -> Float { Float(try decode(Double.self)) }
+    func decode(_ type: Float.Type) throws -> Float {
+        let double = try decode(Double.self)
+        guard let float = Float(exactly: double) ?? (abs(double) <= Double(Float.greatestFiniteMagnitude) ? Float(double) : nil) else {
+            throw decoder.corrupted("\(double) does not fit in Float")
+        }
+        return float
+    }
     func decode(_ type: Int.Type) throws -> Int { try decoder.integer(Int.self) }
     func decode(_ type: Int8.Type) throws -> Int8 { try decoder.integer(Int8.self) }
     func decode(_ type: Int16.Type) throws -> Int16 { try decoder.integer(Int16.self) }
@@ -142,8 +183,19 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer { try child(key).unkeyedContainer() }
 
-    func superDecoder() throws -> any Decoder { ValueDecoder(value: .object(object), codingPath: codingPath) }
+    /// As `JSONDecoder`: the value under the key `super` (what `superEncoder()` writes).
+    func superDecoder() throws -> any Decoder {
+        ValueDecoder(value: object["super"] ?? .null, codingPath: codingPath + [PlainKey("super")])
+    }
     func superDecoder(forKey key: Key) throws -> any Decoder { try child(key) }
+}
+
+private struct PlainKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ string: String) { stringValue = string }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { return nil }
 }
 
 private struct UnkeyedContainer: UnkeyedDecodingContainer {
@@ -176,7 +228,10 @@ private struct UnkeyedContainer: UnkeyedDecodingContainer {
     }
 
     mutating func decodeNil() throws -> Bool {
-        guard !isAtEnd, array[currentIndex] == .null else { return false }
+        guard !isAtEnd else {
+            throw DecodingError.valueNotFound(Any?.self, .init(codingPath: codingPath, debugDescription: "Unkeyed container is at end"))
+        }
+        guard array[currentIndex] == .null else { return false }
         currentIndex += 1
         return true
     }

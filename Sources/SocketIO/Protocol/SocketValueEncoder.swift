@@ -21,10 +21,11 @@ public struct SocketValueEncoder: Sendable {
     /// the second — exactly as Foundation's ISO 8601 format style writes them, so REST (which
     /// uses it) and events show the same instant the same way.
     public static func iso8601(_ date: Date) -> String {
-        let interval = date.timeIntervalSince1970
-        let whole = interval.rounded(.down)
-        let seconds = Int64(whole)
-        let millis = min(999, Int(((interval - whole) * 1000).rounded(.down)))
+        // The fraction as Foundation sees it: of the seconds since 2001 (whole seconds apart from 1970).
+        let sinceReference = date.timeIntervalSinceReferenceDate
+        let wholeSinceReference = sinceReference.rounded(.down)
+        let millis = min(999, Int(((sinceReference - wholeSinceReference) * 1000).rounded(.down)))
+        let seconds = Int64(wholeSinceReference) + 978_307_200
         var days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = Int(seconds - days * 86_400)
         // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -41,7 +42,8 @@ public struct SocketValueEncoder: Sendable {
             let digits = String(value)
             return String(repeating: "0", count: max(0, width - digits.count)) + digits
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(Int64(secondOfDay / 3600), 2)):"
+        let yearText = year < 0 ? "-" + pad(-year, 4) : pad(year, 4)
+        return "\(yearText)-\(pad(month, 2))-\(pad(day, 2))T\(pad(Int64(secondOfDay / 3600), 2)):"
             + "\(pad(Int64(secondOfDay % 3600 / 60), 2)):\(pad(Int64(secondOfDay % 60), 2)).\(pad(Int64(millis), 3))Z"
     }
 }
@@ -107,6 +109,7 @@ private struct ValueEncoder: Encoder {
         case let data as Data: node.set(.binary(Array(data)))
         case let string as String: node.set(.string(string))
         case let url as URL: node.set(.string(url.absoluteString))
+        case let decimal as Decimal: try number(NSDecimalNumber(decimal: decimal).doubleValue)
         default: try value.encode(to: self)
         }
     }
@@ -127,7 +130,7 @@ private struct SingleContainer: SingleValueEncodingContainer {
     func encode(_ value: Bool) { encoder.node.set(.bool(value)) }
     func encode(_ value: String) { encoder.node.set(.string(value)) }
     func encode(_ value: Double) throws { try encoder.number(value) }
-    func encode(_ value: Float) throws { try encoder.number(Double(value)) }
+    func encode(_ value: Float) throws { try encoder.number(Double(value)) }  // non-finite: an error
     func encode(_ value: Int) throws { try encoder.number(Double(value)) }
     func encode(_ value: Int8) throws { try encoder.number(Double(value)) }
     func encode(_ value: Int16) throws { try encoder.number(Double(value)) }

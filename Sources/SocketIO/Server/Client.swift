@@ -93,6 +93,9 @@ final class Client: Sendable {
         case .disconnect(let streak):
             server.report(SocketIOFailure(kind: .flood, sessionID: session.id, namespace: packet.namespace, event: Self.eventName(packet),
                                           error: SocketFloodError(refused: streak, queued: state.withLockedValue { $0.inbound.queued })))
+            // DISCONNECT first, as `disconnect(close: true)` does: a client told it was put out
+            // does not reconnect by itself straight into the same flood.
+            for socket in state.withLockedValue({ Array($0.sockets.values) }) { socket.disconnect(close: true) }
             session.close(reason: "forced server close")
         }
     }
@@ -157,7 +160,13 @@ final class Client: Sendable {
             return true
         }
         guard accepted else { socket.abandon(); return }
-        socket.open()
+        guard socket.open() else {
+            // Disconnected by the server while its middleware ran (its session revoked, say).
+            remove(socket)
+            socket.abandon()
+            send(SocketPacket(.connectError, namespace: packet.namespace, data: ["message": "Connection refused"]))
+            return
+        }
         await namespace.connected(socket)
     }
 

@@ -29,6 +29,13 @@ struct InboundBudget {
             tokens = min(limit.burst, tokens + max(0, elapsed) * rate)
             refilledAt = now
         }
+        // CONNECT and DISCONNECT are never refused (dropping one would leave client and server
+        // disagreeing about what is connected), but a client that sends them on top of a full
+        // queue is not using the protocol in good faith: it is closed.
+        if !isEvent && queued >= limit.maxQueued {
+            streak += 1
+            return .disconnect(streak: streak)
+        }
         let overRate = isEvent && limit.eventsPerSecond != nil && tokens < 1
         guard !overRate, queued < limit.maxQueued else {
             streak += 1

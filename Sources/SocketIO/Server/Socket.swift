@@ -21,11 +21,13 @@ public final class Socket: Sendable {
     /// once the middleware has accepted it. Until then what is sent to it (a broadcast to a room
     /// it joined in middleware, say) waits, and goes out right after the CONNECT reply: nothing
     /// published while a socket connects is lost, and nothing reaches a client before it knows
-    /// the namespace.
+    /// the namespace. While the held packets are written (outside the lock), newer ones queue
+    /// behind them (`flushing`), so none overtakes another.
     enum Phase {
         case connecting([EncodedPacket])
+        case flushing([EncodedPacket])
         case connected
-        case closed
+        case closed(DisconnectReason)
     }
 
     private struct State {
@@ -49,7 +51,14 @@ public final class Socket: Sendable {
     }
 
     /// Whether the client has been told it is connected and has not gone away.
-    public var connected: Bool { state.withLockedValue { if case .connected = $0.phase { return true } else { return false } } }
+    public var connected: Bool {
+        state.withLockedValue { state in
+            switch state.phase {
+            case .connected, .flushing: return true
+            case .connecting, .closed: return false
+            }
+        }
+    }
 
     private var isClosed: Bool { state.withLockedValue { if case .closed = $0.phase { return true } else { return false } } }
 
@@ -89,13 +98,19 @@ public final class Socket: Sendable {
         state.withLockedValue { $0.anyHandlers.append(listener) }
     }
 
-    /// Runs once when the socket goes away, with the reason.
+    /// Runs once when the socket goes away, with the reason — at once if it already has.
     public func onDisconnect(_ handler: @escaping @Sendable (DisconnectReason) async -> Void) {
-        state.withLockedValue { $0.disconnectHandlers.append(handler) }
+        let gone: DisconnectReason? = state.withLockedValue { state in
+            if case .closed(let reason) = state.phase { return reason }
+            state.disconnectHandlers.append(handler)
+            return nil
+        }
+        if let gone { client.server.track { await handler(gone) } }
     }
 
     func dispatch(_ packet: SocketPacket) async {
-        guard var args = packet.data?.arrayValue, let event = args.first?.stringValue else { return }
+        // Events reach a socket only while it is connected (not one refused or gone meanwhile).
+        guard connected, var args = packet.data?.arrayValue, let event = args.first?.stringValue else { return }
         args.removeFirst()
         let (handler, listeners) = state.withLockedValue { ($0.handlers[event] ?? $0.fallback, $0.anyHandlers) }
         for listener in listeners { listener(event, args) }
@@ -108,6 +123,10 @@ public final class Socket: Sendable {
         } catch let error as SocketPayloadError {
             if let ackID = packet.id, connected {
                 client.send(SocketPacket(.ack, namespace: namespace.name, id: ackID, data: [["error": .string(error.message)]]))
+            } else {
+                // No ack to carry it: the client's mistake is still on record.
+                client.server.report(SocketIOFailure(kind: .handler, sessionID: client.session.id, socketID: id, namespace: namespace.name,
+                                                     event: event, error: error))
             }
         } catch {
             // The connection carries on, but the failure is reported with its context.
@@ -125,14 +144,18 @@ public final class Socket: Sendable {
         send(EncodedPacket(SocketPacket(.event, namespace: namespace.name, data: .array([.string(event)] + args))))
     }
 
-    /// Everything addressed to this socket goes through here: held while it connects, dropped
-    /// once it is gone.
+    /// Everything addressed to this socket goes through here: held while it connects (and while
+    /// what was held is written), dropped once it is gone.
     func send(_ packet: EncodedPacket) {
         let now: Bool = state.withLockedValue { state in
             switch state.phase {
             case .connecting(var held):
                 held.append(packet)
                 state.phase = .connecting(held)
+                return false
+            case .flushing(var held):
+                held.append(packet)
+                state.phase = .flushing(held)
                 return false
             case .connected: return true
             case .closed: return false
@@ -141,15 +164,25 @@ public final class Socket: Sendable {
         if now { client.send(packet) }
     }
 
-    /// Middleware accepted the socket: the CONNECT reply, then whatever was held, in order. Sent
-    /// under the lock so that nothing sent concurrently can overtake them.
-    func open() {
-        state.withLockedValue { state in
-            guard case .connecting(let held) = state.phase else { return }
-            client.send(SocketPacket(.connect, namespace: namespace.name, data: ["sid": .string(id)]))
-            for packet in held { client.send(packet) }
-            state.phase = .connected
+    /// Middleware accepted the socket: the CONNECT reply, then whatever was held, in order —
+    /// written outside the lock (a write may close the connection, which takes the lock). False
+    /// when the socket was closed meanwhile: the client must be refused instead.
+    func open() -> Bool {
+        var batch: [EncodedPacket] = state.withLockedValue { state in
+            guard case .connecting(let held) = state.phase else { return [] }
+            state.phase = .flushing([])
+            return [EncodedPacket(SocketPacket(.connect, namespace: namespace.name, data: ["sid": .string(id)]))] + held
         }
+        guard !batch.isEmpty else { return false }
+        while !batch.isEmpty {
+            for packet in batch { client.send(packet) }
+            batch = state.withLockedValue { state in
+                guard case .flushing(let newer) = state.phase else { return [] }
+                state.phase = newer.isEmpty ? .connected : .flushing([])
+                return newer
+            }
+        }
+        return true
     }
 
     /// Sends an event and waits for the client's ack.
@@ -208,27 +241,38 @@ public final class Socket: Sendable {
     /// whole connection.
     public func disconnect(close: Bool = false) {
         guard !isClosed else { return }
+        // A socket still connecting is refused instead (`Client.connect` sees it closed).
         if connected { client.send(SocketPacket(.disconnect, namespace: namespace.name)) }
         closed(reason: close ? .forcedServerClose : .serverNamespaceDisconnect)
         if close { client.session.close(reason: "forced server close") }
     }
 
-    /// Refused by middleware: gone without ever having connected, so no disconnect handler runs.
+    /// Refused: gone without ever having connected, so no disconnect handler runs (and any
+    /// ack it was waiting for fails at once).
     func abandon() {
-        state.withLockedValue { state in
-            state.phase = .closed
-            state.disconnectHandlers = []
-            state.handlers = [:]
-            state.anyHandlers = []
-            state.fallback = nil
+        let acks = state.withLockedValue { state -> [CheckedContinuation<[SocketValue], any Error>] in
+            if case .closed = state.phase {} else { state.phase = .closed(.serverNamespaceDisconnect) }
+            defer {
+                state.pendingAcks = [:]
+                state.disconnectHandlers = []
+                state.handlers = [:]
+                state.anyHandlers = []
+                state.fallback = nil
+            }
+            return Array(state.pendingAcks.values)
         }
         namespace.remove(self)
+        for ack in acks { ack.resume(throwing: SocketAckError.disconnected) }
     }
 
     func closed(reason: DisconnectReason) {
         let taken = state.withLockedValue { state -> (handlers: [@Sendable (DisconnectReason) async -> Void], acks: [CheckedContinuation<[SocketValue], any Error>])? in
             if case .closed = state.phase { return nil }
-            state.phase = .closed
+            let wasConnected: Bool
+            if case .connecting = state.phase { wasConnected = false } else { wasConnected = true }
+            state.phase = .closed(reason)
+            // One that never connected keeps its handlers from running: `Client.connect` refuses it.
+            if !wasConnected { state.disconnectHandlers = [] }
             defer {
                 state.pendingAcks = [:]
                 state.disconnectHandlers = []
