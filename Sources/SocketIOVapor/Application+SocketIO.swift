@@ -36,7 +36,7 @@ extension Application {
         }
         // Other methods get the protocol's JSON 400 from the engine, not a 404 from the router.
         for method in [HTTPMethod.PUT, .DELETE, .PATCH] {
-            routes.on(method, path, body: .collect(maxSize: 1024)) { req async throws -> Response in
+            routes.on(method, path, body: .collect(maxSize: ByteCount(value: maxPayload + 1024))) { req async throws -> Response in
                 Response(engine: await server.engine.handle(EngineRequest(req), body: nil))
             }
         }

@@ -115,11 +115,10 @@ struct GroupController: RouteCollection {
 
     @Sendable static func send(_ req: Request) async throws -> Response {
         let body = try req.content.decode(SendBody.self)
-        let input = try MessageController.sendInput(recipientId: nil, groupId: try id(req, "groupId").wire, conversationId: nil,
-                                                    content: body.content, type: body.type, clientMessageId: body.clientMessageId,
-                                                    replyToId: body.replyToId)
-        let result = try await MessageService(services: req.chatr, db: req.db).send(from: try req.currentUser, input)
-        req.chatr.events.publish(result.events)
+        let input = try MessageService.SendInput(recipientId: nil, groupId: try id(req, "groupId").wire, conversationId: nil,
+                                                 content: body.content, type: body.type, clientMessageId: body.clientMessageId,
+                                                 replyToId: body.replyToId)
+        let result = try await SendCommand(services: req.chatr, db: req.db).run(input, from: try req.currentUser)
         return try await result.message.encodeResponse(status: result.created ? .created : .ok, for: req)
     }
 }

@@ -70,18 +70,11 @@ struct MessageController: RouteCollection {
 
     @Sendable static func send(_ req: Request) async throws -> Response {
         let body = try req.content.decode(SendBody.self)
-        let input = try sendInput(recipientId: body.recipientId, groupId: body.groupId, conversationId: body.conversationId,
-                                  content: body.content, type: body.type, clientMessageId: body.clientMessageId, replyToId: body.replyToId)
-        let result = try await service(req).send(from: try req.currentUser, input)
-        req.chatr.events.publish(result.events)
+        let input = try MessageService.SendInput(recipientId: body.recipientId, groupId: body.groupId, conversationId: body.conversationId,
+                                                 content: body.content, type: body.type, clientMessageId: body.clientMessageId,
+                                                 replyToId: body.replyToId)
+        let result = try await SendCommand(services: req.chatr, db: req.db).run(input, from: try req.currentUser)
         return try await result.message.encodeResponse(status: result.created ? .created : .ok, for: req)
-    }
-
-    /// The wire fields of a send → a validated `SendInput` (see `SendInput.init(recipientId:…)`).
-    static func sendInput(recipientId: String?, groupId: String?, conversationId: String?, content: String, type: String?,
-                          clientMessageId: String?, replyToId: String?) throws -> MessageService.SendInput {
-        try MessageService.SendInput(recipientId: recipientId, groupId: groupId, conversationId: conversationId, content: content,
-                                     type: type, clientMessageId: clientMessageId, replyToId: replyToId)
     }
 
     struct ReadBody: Content {

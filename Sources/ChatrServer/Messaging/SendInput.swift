@@ -1,3 +1,4 @@
+import Fluent
 import Foundation
 
 extension MessageService.SendInput {
@@ -19,5 +20,18 @@ extension MessageService.SendInput {
             return id
         }
         self.init(address: address, content: content, type: kind, clientMessageID: clientMessageId, replyToID: replyTo)
+    }
+}
+
+/// The one send every entry point runs (REST direct and group, upload, `message:send` and
+/// `group:message:send`): the rules of `MessageService.send`, then its events delivered.
+struct SendCommand {
+    let services: ChatrServices
+    let db: any Database
+
+    func run(_ input: MessageService.SendInput, from sender: User) async throws -> (message: MessageDTO, created: Bool) {
+        let result = try await MessageService(services: services, db: db).send(from: sender, input)
+        services.events.publish(result.events)
+        return (result.message, result.created)
     }
 }

@@ -67,11 +67,10 @@ struct UploadController: RouteCollection {
         let attachment = Attachment(file: file, kind: kind,
                                     fileName: Attachment.cleanFileName(form.fileName, fallbackExtension: kind.fileExtension),
                                     caption: caption, waveform: waveform, duration: duration, isVoice: field("type") == "voice")
-        var input = try MessageController.sendInput(recipientId: field("recipientId"), groupId: field("groupId"), conversationId: nil,
-                                                    content: "", type: nil, clientMessageId: field("clientMessageId"), replyToId: field("replyToId"))
+        var input = try MessageService.SendInput(recipientId: field("recipientId"), groupId: field("groupId"), conversationId: nil,
+                                                 content: "", type: nil, clientMessageId: field("clientMessageId"), replyToId: field("replyToId"))
         input.attachment = attachment
-        let result = try await MessageService(services: req.chatr, db: req.db).send(from: try req.currentUser, input)
-        req.chatr.events.publish(result.events)
+        let result = try await SendCommand(services: req.chatr, db: req.db).run(input, from: try req.currentUser)
         let message = result.message
         let body = UploadResponse(success: true, messageId: message.id, message: message, fileUrl: message.fileUrl, fileName: message.fileName,
                                   fileSize: message.fileSize, fileType: message.fileType, waveform: message.waveform, duration: message.duration,

@@ -182,8 +182,7 @@ struct SocketEventHandlers {
         let input = try MessageService.SendInput(recipientId: groupOnly ? nil : body.recipientId, groupId: body.groupId,
                                                  conversationId: groupOnly ? nil : body.conversationId, content: body.content ?? "",
                                                  type: body.type, clientMessageId: body.clientMessageId, replyToId: body.replyToId)
-        let result = try await messages.send(from: me.model, input)
-        services.events.publish(result.events)
+        let result = try await SendCommand(services: services, db: app.db).run(input, from: me.model)
         return ["message": EventPayload.encode(result.message)]
     }
 
