@@ -24,21 +24,7 @@ public final class RawClient: @unchecked Sendable {
     public var isClosed: Bool { lock.withLock { closed } }
 
     public static func connect(port: Int, group: any EventLoopGroup, query: String = "", headers: [String: String] = [:]) async throws -> RawClient {
-        let client = RawClient()
-        let promise = group.next().makePromise(of: WebSocket.self)
-        var httpHeaders = HTTPHeaders()
-        for (name, value) in headers { httpHeaders.add(name: name, value: value) }
-        WebSocket.connect(to: "ws://127.0.0.1:\(port)/socket.io/?EIO=4&transport=websocket\(query)", headers: httpHeaders,
-                          configuration: WebSocketClient.Configuration(maxFrameSize: 1 << 24), on: group) { ws in
-            ws.onText { ws, text in
-                if text == "2" { ws.send("3"); return }
-                client.lock.withLock { client.frames.append(.text(text)) }
-            }
-            ws.onBinary { _, buffer in client.lock.withLock { client.frames.append(.binary(Array(buffer.readableBytesView))) } }
-            ws.onClose.whenComplete { _ in client.lock.withLock { client.closed = true } }
-            promise.succeed(ws)
-        }.whenFailure { promise.fail($0) }
-        client.ws = try await promise.futureResult.get()
+        let client = try await open(port: port, group: group, query: query, headers: headers)
         let open = try await client.nextText()
         guard open.hasPrefix("0{") else { throw RawClientError.unexpectedFrame(open) }
         return client
@@ -56,10 +42,12 @@ public final class RawClient: @unchecked Sendable {
     }
 
     /// A WebSocket on the engine path, with no expectations about what comes first.
-    public static func open(port: Int, group: any EventLoopGroup, query: String = "") async throws -> RawClient {
+    public static func open(port: Int, group: any EventLoopGroup, query: String = "", headers: [String: String] = [:]) async throws -> RawClient {
         let client = RawClient()
         let promise = group.next().makePromise(of: WebSocket.self)
-        WebSocket.connect(to: "ws://127.0.0.1:\(port)/socket.io/?EIO=4&transport=websocket\(query)",
+        var httpHeaders = HTTPHeaders()
+        for (name, value) in headers { httpHeaders.add(name: name, value: value) }
+        WebSocket.connect(to: "ws://127.0.0.1:\(port)/socket.io/?EIO=4&transport=websocket\(query)", headers: httpHeaders,
                           configuration: WebSocketClient.Configuration(maxFrameSize: 1 << 24), on: group) { ws in
             ws.onText { ws, text in
                 if text == "2" { ws.send("3"); return }

@@ -36,6 +36,23 @@ final class RealtimeTests: ChatrTestCase {
         return client
     }
 
+    /// A socket that has sent CONNECT and passed Chatr's middleware (authenticated, rooms joined)
+    /// but is held by one more middleware until `open.yield()`: not yet told it is connected.
+    func connectHeldAtTheGate(_ token: String) async throws -> (RawClient, AsyncStream<Void>.Continuation) {
+        let reached = NIOLockedValueBox(false)
+        let (gate, open) = AsyncStream.makeStream(of: Void.self)
+        app.socketIOServer!.sockets.use { _ in
+            reached.withLockedValue { $0 = true }
+            for await _ in gate { break }
+        }
+        let client = try await RawClient.connect(port: port, group: app.eventLoopGroup)
+        client.send(#"40{"token":"\#(token)"}"#)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !reached.withLockedValue({ $0 }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        XCTAssertTrue(reached.withLockedValue { $0 }, "the socket reached the gate")
+        return (client, open)
+    }
+
     func testAuthenticationAtConnect() async throws {
         for auth in [#"{"token":"garbage"}"#, "{}", #"{"token":42}"#] {
             let client = try await RawClient.connect(port: port, group: app.eventLoopGroup)
@@ -55,18 +72,7 @@ final class RealtimeTests: ChatrTestCase {
     /// A message sent to a user while their socket is still connecting (authenticated, rooms
     /// joined, CONNECT not yet answered) reaches that socket, right after its CONNECT reply.
     func testAMessageSentWhileTheSocketConnectsArrives() async throws {
-        let reached = NIOLockedValueBox(false)
-        let (gate, open) = AsyncStream.makeStream(of: Void.self)
-        // Runs after Chatr's own middleware, which has authenticated the socket and joined its rooms.
-        app.socketIOServer!.sockets.use { _ in
-            reached.withLockedValue { $0 = true }
-            for await _ in gate { break }
-        }
-        let client = try await RawClient.connect(port: port, group: app.eventLoopGroup)
-        client.send(#"40{"token":"\#(ann.token)"}"#)
-        let deadline = ContinuousClock.now + .seconds(5)
-        while !reached.withLockedValue({ $0 }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
-        XCTAssertTrue(reached.withLockedValue { $0 }, "the socket reached the gate")
+        let (client, open) = try await connectHeldAtTheGate(ann.token)
         let sent = try await send(.POST, "/api/messages", json: ["recipientId": .string(ann.id), "content": "while you connect"], token: bob.token)
         XCTAssertEqual(sent.status, .created, sent.text)
         open.yield()
@@ -79,17 +85,7 @@ final class RealtimeTests: ChatrTestCase {
     /// Signing out while a socket of that session is still connecting: it is refused, not left
     /// half-connected (no CONNECT, no presence, events still handled).
     func testASocketWhoseSessionEndsWhileItConnectsIsRefused() async throws {
-        let reached = NIOLockedValueBox(false)
-        let (gate, open) = AsyncStream.makeStream(of: Void.self)
-        app.socketIOServer!.sockets.use { _ in
-            reached.withLockedValue { $0 = true }
-            for await _ in gate { break }
-        }
-        let client = try await RawClient.connect(port: port, group: app.eventLoopGroup)
-        client.send(#"40{"token":"\#(ann.token)"}"#)
-        let deadline = ContinuousClock.now + .seconds(5)
-        while !reached.withLockedValue({ $0 }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
-        XCTAssertTrue(reached.withLockedValue { $0 }, "the socket reached the gate")
+        let (client, open) = try await connectHeldAtTheGate(ann.token)
         let logout = try await send(.POST, "/api/auth/logout", token: ann.token)
         XCTAssertEqual(logout.status, .ok)
         open.yield()

@@ -39,6 +39,19 @@ public final class Socket: Sendable {
         var nextAckID = 0
         var phase = Phase.connecting([])
         var storage: [ObjectIdentifier: any Sendable] = [:]
+
+        /// A closing socket lets go of its handlers (they hold the app's objects) and hands
+        /// back what must still be told: disconnect handlers to run, acks to fail.
+        mutating func takeForClosing() -> (handlers: [@Sendable (DisconnectReason) async -> Void], acks: [CheckedContinuation<[SocketValue], any Error>]) {
+            defer {
+                pendingAcks = [:]
+                disconnectHandlers = []
+                handlers = [:]
+                anyHandlers = []
+                fallback = nil
+            }
+            return (disconnectHandlers, Array(pendingAcks.values))
+        }
     }
 
     private let state = NIOLockedValueBox(State())
@@ -252,14 +265,7 @@ public final class Socket: Sendable {
     func abandon() {
         let acks = state.withLockedValue { state -> [CheckedContinuation<[SocketValue], any Error>] in
             if case .closed = state.phase {} else { state.phase = .closed(.serverNamespaceDisconnect) }
-            defer {
-                state.pendingAcks = [:]
-                state.disconnectHandlers = []
-                state.handlers = [:]
-                state.anyHandlers = []
-                state.fallback = nil
-            }
-            return Array(state.pendingAcks.values)
+            return state.takeForClosing().acks
         }
         namespace.remove(self)
         for ack in acks { ack.resume(throwing: SocketAckError.disconnected) }
@@ -273,14 +279,7 @@ public final class Socket: Sendable {
             state.phase = .closed(reason)
             // One that never connected keeps its handlers from running: `Client.connect` refuses it.
             if !wasConnected { state.disconnectHandlers = [] }
-            defer {
-                state.pendingAcks = [:]
-                state.disconnectHandlers = []
-                state.handlers = [:]
-                state.anyHandlers = []
-                state.fallback = nil
-            }
-            return (state.disconnectHandlers, Array(state.pendingAcks.values))
+            return state.takeForClosing()
         }
         guard let taken else { return }
         client.remove(self)
