@@ -18,9 +18,9 @@ import pytest
 import requests
 
 from chatr_process import Server, base_env
+from test_streamed_uploads import signed_in
 
 LIMIT = 1024 * 1024  # MAX_UPLOAD_BYTES for these tests: "at most 1 MB"
-PASSWORD = "Upload-test1!"
 LINE = b"The quick brown fox jumps over the lazy dog.\n"
 LINGERING = 3  # MultipartUpload.Refusal.lingering: how long a refused body may go on arriving
 
@@ -33,17 +33,6 @@ def server():
             yield s
         finally:
             s.stop()
-
-
-def signed_in(server, name):
-    email = f"{name}-{uuid.uuid4().hex[:6]}@example.com"
-    r = requests.post(server.url + "/api/auth/register", json={"email": email, "username": name + uuid.uuid4().hex[:4], "password": PASSWORD}, timeout=10)
-    assert r.status_code == 201, r.text
-    user_id = r.json()["userId"]
-    code = requests.get(server.url + "/api/dev/outbox", params={"to": email}, timeout=5).json()[-1]["code"]
-    r = requests.post(server.url + "/api/auth/verify-email", json={"userId": user_id, "code": code}, timeout=10)
-    assert r.status_code == 200, r.text
-    return user_id, {"Authorization": f"Bearer {r.json()['token']}"}
 
 
 def text(size):
