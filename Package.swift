@@ -11,12 +11,14 @@ let package = Package(
         .library(name: "ChatrServer", targets: ["ChatrServer"]),
         .library(name: "SocketIO", targets: ["SocketIO"]),
         .library(name: "SocketIOVapor", targets: ["SocketIOVapor"]),
+        .library(name: "SocketIOPostgres", targets: ["SocketIOPostgres"]),
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
         .package(url: "https://github.com/vapor/fluent.git", from: "4.13.0"),
         .package(url: "https://github.com/vapor/fluent-sqlite-driver.git", from: "4.9.0"),
         .package(url: "https://github.com/vapor/fluent-postgres-driver.git", from: "2.14.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
@@ -40,6 +42,15 @@ let package = Package(
             dependencies: [
                 .target(name: "SocketIO"),
                 .product(name: "Vapor", package: "vapor"),
+            ]
+        ),
+        // The cluster adapter: nodes sharing one PostgreSQL database (LISTEN/NOTIFY).
+        .target(
+            name: "SocketIOPostgres",
+            dependencies: [
+                .target(name: "SocketIO"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // Conformance fixture for protocol and interop tests.
@@ -95,6 +106,7 @@ let package = Package(
             name: "ChatrServer",
             dependencies: [
                 .target(name: "SocketIO"),
+                .target(name: "SocketIOPostgres"),
                 .target(name: "SocketIOVapor"),
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
@@ -117,6 +129,13 @@ let package = Package(
                 .target(name: "SocketIOTestClient"),
                 .target(name: "SocketIOClient"),
                 .product(name: "XCTVapor", package: "vapor"),
+            ]
+        ),
+        .testTarget(
+            name: "SocketIOPostgresTests",
+            dependencies: [
+                .target(name: "SocketIOPostgres"),
+                .target(name: "SocketIO"),
             ]
         ),
         .testTarget(

@@ -27,7 +27,13 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         allowedMethods: [.GET, .POST, .PUT, .PATCH, .DELETE, .OPTIONS],
         allowedHeaders: [.accept, .authorization, .contentType, .origin, .xRequestedWith],
         allowCredentials: true)))
-    app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory, defaultFile: "index.html"))
+    if let publicDirectory = config.publicDirectory {
+        app.logger.info("web client: \(publicDirectory)")
+        app.middleware.use(FileMiddleware(publicDirectory: publicDirectory.hasSuffix("/") ? publicDirectory : publicDirectory + "/",
+                                          defaultFile: "index.html"))
+    } else {
+        app.logger.critical("web client not found: no index.html in ./Public, beside the executable, in ../share/chatr/Public or in the source tree; set PUBLIC_DIR to the Public/ folder of the build. Serving the API only.")
+    }
 
     try routes(app, config: config)
 

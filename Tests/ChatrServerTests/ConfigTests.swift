@@ -81,4 +81,41 @@ final class ConfigTests: XCTestCase {
         XCTAssertNil(AppConfig.parseDuration("-1d"))
         XCTAssertNil(AppConfig.parseDuration("d"))
     }
+
+    func testClusterNeedsPostgres() throws {
+        XCTAssertThrowsError(try AppConfig.fromEnvironment(["CLUSTER": "postgres"], dataDirectory: scratch)) { error in
+            XCTAssertTrue("\(error)".contains("CLUSTER=postgres needs DATABASE_URL=postgres"), "\(error)")
+        }
+        XCTAssertThrowsError(try AppConfig.fromEnvironment(["CLUSTER": "redis", "DATABASE_URL": "postgres://localhost/c"], dataDirectory: scratch))
+        XCTAssertTrue(try AppConfig.fromEnvironment(["CLUSTER": "postgres", "DATABASE_URL": "postgres://localhost/c"], dataDirectory: scratch).cluster)
+        XCTAssertFalse(try AppConfig.fromEnvironment([:], dataDirectory: scratch).cluster)
+    }
+
+    /// Started from any folder, the binary finds the web client; a wrong PUBLIC_DIR is an error.
+    func testTheWebClientIsFoundWhereverTheBinaryStarts() throws {
+        let elsewhere = scratch + "/elsewhere"
+        try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+        // Neither the current folder nor the executable's has it: the source tree of the build does.
+        let fromElsewhere = PublicDirectory.locate(env: [:], executable: "/nonexistent/bin/chatr", currentDirectory: elsewhere)
+        XCTAssertEqual(fromElsewhere.found?.path, PublicDirectory.sourceTreePublic)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: PublicDirectory.sourceTreePublic + "/index.html"))
+
+        // An installed layout: /prefix/bin/chatr and /prefix/share/chatr/Public.
+        let installed = scratch + "/prefix/share/chatr/Public"
+        try FileManager.default.createDirectory(atPath: installed, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: installed + "/index.html", contents: Data("<html>".utf8))
+        let fromInstall = PublicDirectory.locate(env: [:], executable: scratch + "/prefix/bin/chatr", currentDirectory: elsewhere,
+                                                 sourceTree: "/nonexistent")
+        XCTAssertEqual(fromInstall.found, .init(path: installed, source: "the installed share folder"))
+
+        // Nothing anywhere: nil, and the places tried are listed for the message.
+        let nowhere = PublicDirectory.locate(env: [:], executable: "/nonexistent/bin/chatr", currentDirectory: elsewhere, sourceTree: "/nonexistent")
+        XCTAssertNil(nowhere.found)
+        XCTAssertEqual(nowhere.tried.count, 4)
+
+        XCTAssertEqual(try AppConfig.fromEnvironment(["PUBLIC_DIR": installed], dataDirectory: scratch).publicDirectory, installed)
+        XCTAssertThrowsError(try AppConfig.fromEnvironment(["PUBLIC_DIR": elsewhere], dataDirectory: scratch)) { error in
+            XCTAssertTrue("\(error)".contains("has no index.html"), "\(error)")
+        }
+    }
 }

@@ -34,6 +34,11 @@ public struct AppConfig: Sendable {
     public var bcryptCost: Int
     /// Apply pending migrations when the server starts (`swift run chatr` needs no setup).
     public var autoMigrate: Bool
+    /// The web client's folder (`PUBLIC_DIR`, else found: see `PublicDirectory`); nil when none
+    /// was found — the server then says so loudly at start and serves the API alone.
+    public var publicDirectory: String? = PublicDirectory.locate().found?.path
+    /// `CLUSTER=postgres`: this instance joins the others on the same PostgreSQL database (§8).
+    public var cluster = false
 
     public struct S3Settings: Sendable {
         public var bucket: String
@@ -140,10 +145,25 @@ extension AppConfig {
         default:
             throw ConfigError(description: "FILE_STORAGE must be local or s3")
         }
+        let publicDirectory = PublicDirectory.locate(env: env)
+        if env["PUBLIC_DIR"].map({ !$0.trimmingCharacters(in: .whitespaces).isEmpty }) == true, publicDirectory.found == nil {
+            throw ConfigError(description: "PUBLIC_DIR=\(publicDirectory.tried[0]) has no index.html; point it at the web client's folder (Public/ of the build)")
+        }
+        let cluster: Bool
+        switch value("CLUSTER") ?? "off" {
+        case "off", "false", "0": cluster = false
+        case "postgres":
+            guard database.isPostgres else {
+                throw ConfigError(description: "CLUSTER=postgres needs DATABASE_URL=postgres://…: instances share their state through PostgreSQL, not SQLite")
+            }
+            cluster = true
+        default:
+            throw ConfigError(description: "CLUSTER must be off or postgres")
+        }
         var swagger: (String, String)?
         if let user = value("SWAGGER_USER"), let pass = value("SWAGGER_PASS") { swagger = (user, pass) }
 
-        return AppConfig(
+        var config = AppConfig(
             mode: mode,
             host: value("HOST") ?? "127.0.0.1",
             port: port,
@@ -164,6 +184,9 @@ extension AppConfig {
             bcryptCost: 12,
             autoMigrate: true
         )
+        config.publicDirectory = publicDirectory.found?.path
+        config.cluster = cluster
+        return config
     }
 
     /// A configuration for tests: in-memory SQLite (or `CHATR_TEST_DATABASE_URL`), a temporary

@@ -1,7 +1,7 @@
 import NIOConcurrencyHelpers
 
-/// The default adapter: room membership in two maps under one lock; broadcasts delivered to
-/// local sockets through the namespace.
+/// The default adapter: room membership in two maps under one lock; everything acts on this
+/// node's sockets, the only ones there are. A cluster adapter keeps one as its local part.
 public final class InMemoryAdapter: SocketAdapter {
     private struct Tables {
         var members: [String: Set<String>] = [:]   // room → socket ids
@@ -9,11 +9,10 @@ public final class InMemoryAdapter: SocketAdapter {
     }
 
     private let tables = NIOLockedValueBox(Tables())
-    private let deliver: @Sendable (_ socketIDs: Set<String>, _ packet: EncodedPacket) -> Void
+    public let local: LocalNamespace
 
-    /// `deliver` sends an encoded packet to local sockets by id.
-    public init(deliver: @escaping @Sendable (_ socketIDs: Set<String>, _ packet: EncodedPacket) -> Void) {
-        self.deliver = deliver
+    public init(_ local: LocalNamespace) {
+        self.local = local
     }
 
     public func join(_ socketID: String, rooms: Set<String>) {
@@ -45,21 +44,57 @@ public final class InMemoryAdapter: SocketAdapter {
     }
 
     public func sockets(matching options: BroadcastOptions) -> Set<String> {
-        tables.withLockedValue { tables in
-            var targets: Set<String>
-            if options.rooms.isEmpty {
-                targets = Set(tables.memberships.keys)
-            } else {
-                targets = []
-                for room in options.rooms { targets.formUnion(tables.members[room] ?? []) }
-            }
-            for room in options.except { targets.subtract(tables.members[room] ?? []) }
-            return targets
+        tables.withLockedValue { Self.matching(options, in: $0) }
+    }
+
+    private static func matching(_ options: BroadcastOptions, in tables: Tables) -> Set<String> {
+        var targets: Set<String>
+        if options.rooms.isEmpty {
+            targets = Set(tables.memberships.keys)
+        } else {
+            targets = []
+            for room in options.rooms { targets.formUnion(tables.members[room] ?? []) }
         }
+        for room in options.except { targets.subtract(tables.members[room] ?? []) }
+        return targets
     }
 
     public func broadcast(_ packet: EncodedPacket, options: BroadcastOptions) {
         let targets = sockets(matching: options)
-        if !targets.isEmpty { deliver(targets, packet) }
+        if !targets.isEmpty { local.deliver(targets, packet) }
     }
+
+    public func addSockets(_ options: BroadcastOptions, rooms: Set<String>) {
+        guard !rooms.isEmpty else { return }
+        for id in sockets(matching: options) { join(id, rooms: rooms) }
+    }
+
+    public func delSockets(_ options: BroadcastOptions, rooms: Set<String>) {
+        for id in sockets(matching: options) {
+            for room in rooms { leave(id, room: room) }
+        }
+    }
+
+    public func disconnectSockets(_ options: BroadcastOptions, close: Bool) {
+        let targets = sockets(matching: options)
+        if !targets.isEmpty { local.disconnect(targets, close) }
+    }
+
+    public func fetchSockets(_ options: BroadcastOptions, timeout: Duration) async -> [SocketSummary] {
+        localSummaries(options)
+    }
+
+    /// This node's matching sockets with their rooms.
+    public func localSummaries(_ options: BroadcastOptions) -> [SocketSummary] {
+        tables.withLockedValue { tables in
+            Self.matching(options, in: tables).map { SocketSummary(id: $0, rooms: tables.memberships[$0] ?? []) }
+        }
+    }
+
+    /// No other nodes: nobody to tell.
+    public func serverSideEmit(_ event: String, _ args: [SocketValue]) {}
+
+    public func serverSideEmitWithAck(_ event: String, _ args: [SocketValue], timeout: Duration) async -> [SocketValue] { [] }
+
+    public var serverCount: Int { 1 }
 }

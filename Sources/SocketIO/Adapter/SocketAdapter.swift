@@ -11,8 +11,11 @@ public struct BroadcastOptions: Sendable, Hashable {
 }
 
 /// Rooms and broadcasts of one namespace. The in-memory adapter keeps them in this process; a
-/// cluster adapter wraps it, publishing broadcasts to other nodes and delivering theirs locally
-/// through the same `broadcast` entry point — the server code does not change.
+/// cluster adapter wraps it, publishing what crosses nodes and applying the other nodes' work
+/// locally through the same entry points — the server code does not change.
+///
+/// The first group acts on this node's sockets only (a socket lives on one node); the second
+/// acts on every node's (`sockets`, `fetchSockets`: only those the adapter can see).
 public protocol SocketAdapter: AnyObject, Sendable {
     func join(_ socketID: String, rooms: Set<String>)
     func leave(_ socketID: String, room: String)
@@ -20,8 +23,58 @@ public protocol SocketAdapter: AnyObject, Sendable {
     func rooms(of socketID: String) -> Set<String>
     /// Local socket ids matching `options`.
     func sockets(matching options: BroadcastOptions) -> Set<String>
+
     /// Sends an encoded packet to every matching socket (on every node, for a cluster adapter).
     func broadcast(_ packet: EncodedPacket, options: BroadcastOptions)
+    /// The matching sockets, wherever they are, join `rooms` (`socketsJoin`).
+    func addSockets(_ options: BroadcastOptions, rooms: Set<String>)
+    /// The matching sockets, wherever they are, leave `rooms` (`socketsLeave`).
+    func delSockets(_ options: BroadcastOptions, rooms: Set<String>)
+    /// The matching sockets, wherever they are, are disconnected (`close`: their connections too).
+    func disconnectSockets(_ options: BroadcastOptions, close: Bool)
+    /// The matching sockets of every node that answers within `timeout`.
+    func fetchSockets(_ options: BroadcastOptions, timeout: Duration) async -> [SocketSummary]
+    /// Runs the other nodes' handlers for `event` (never this node's).
+    func serverSideEmit(_ event: String, _ args: [SocketValue])
+    /// Like `serverSideEmit`, returning the replies of the nodes that answer within `timeout`.
+    func serverSideEmitWithAck(_ event: String, _ args: [SocketValue], timeout: Duration) async -> [SocketValue]
+    /// Nodes in the cluster, this one included (1 for the in-memory adapter).
+    var serverCount: Int { get }
+}
+
+/// A socket as other nodes describe it.
+public struct SocketSummary: Sendable, Hashable {
+    public var id: String
+    public var rooms: Set<String>
+
+    public init(id: String, rooms: Set<String>) {
+        self.id = id
+        self.rooms = rooms
+    }
+}
+
+/// What an adapter may do with this node's side of a namespace; the namespace hands it over.
+public struct LocalNamespace: Sendable {
+    public let name: String
+    /// Sends an encoded packet to local sockets by id.
+    public let deliver: @Sendable (Set<String>, EncodedPacket) -> Void
+    /// Disconnects local sockets by id; `close` ends their connections.
+    public let disconnect: @Sendable (Set<String>, _ close: Bool) -> Void
+    /// Runs this node's handler for a server-side event from another node; its reply, if any.
+    public let serverSideEvent: @Sendable (_ event: String, _ args: [SocketValue]) async -> SocketValue?
+    /// Failures no caller can be told about (a notification that does not parse, a lost link).
+    public let report: @Sendable (_ what: String, _ error: any Error) -> Void
+
+    public init(name: String, deliver: @escaping @Sendable (Set<String>, EncodedPacket) -> Void,
+                disconnect: @escaping @Sendable (Set<String>, Bool) -> Void,
+                serverSideEvent: @escaping @Sendable (String, [SocketValue]) async -> SocketValue?,
+                report: @escaping @Sendable (String, any Error) -> Void) {
+        self.name = name
+        self.deliver = deliver
+        self.disconnect = disconnect
+        self.serverSideEvent = serverSideEvent
+        self.report = report
+    }
 }
 
 /// A packet encoded once for many recipients: the text frame and its binary attachments.

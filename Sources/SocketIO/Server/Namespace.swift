@@ -14,6 +14,11 @@ public final class Namespace: Sendable {
     private let connectionHandlers = NIOLockedValueBox<[ConnectionHandler]>([])
     private let sockets = NIOLockedValueBox<[String: Socket]>([:])
     private let adapterBox = NIOLockedValueBox<(any SocketAdapter)?>(nil)
+    private let serverSideHandlers = NIOLockedValueBox<[String: ServerSideHandler]>([:])
+
+    /// Handles a server-side event from another node; what it returns is its reply to
+    /// `serverSideEmitWithAck` (nil: no reply from this node).
+    public typealias ServerSideHandler = @Sendable ([SocketValue]) async -> SocketValue?
 
     init(name: String, server: SocketIOServer) {
         self.name = name
@@ -24,16 +29,49 @@ public final class Namespace: Sendable {
     public var adapter: any SocketAdapter {
         adapterBox.withLockedValue { box in
             if let adapter = box { return adapter }
-            let adapter = InMemoryAdapter(deliver: { [weak self] ids, packet in self?.deliverLocally(ids, packet) })
+            let adapter = InMemoryAdapter(localSide)
             box = adapter
             return adapter
         }
     }
 
-    /// Replaces the adapter; `make` receives the local delivery function.
-    public func useAdapter(_ make: (@escaping @Sendable (Set<String>, EncodedPacket) -> Void) -> any SocketAdapter) {
-        let adapter = make { [weak self] ids, packet in self?.deliverLocally(ids, packet) }
+    /// Replaces the adapter (a cluster adapter); `make` receives this node's side of the namespace.
+    public func useAdapter(_ make: (LocalNamespace) throws -> any SocketAdapter) rethrows {
+        let adapter = try make(localSide)
         adapterBox.withLockedValue { $0 = adapter }
+    }
+
+    /// What an adapter may do here: deliver to, and disconnect, local sockets; run server-side
+    /// event handlers; report failures through the server's `onError`.
+    private var localSide: LocalNamespace {
+        LocalNamespace(
+            name: name,
+            deliver: { [weak self] ids, packet in self?.deliverLocally(ids, packet) },
+            disconnect: { [weak self] ids, close in
+                for id in ids { self?.socket(id)?.disconnect(close: close) }
+            },
+            serverSideEvent: { [weak self] event, args in
+                guard let handler = self?.serverSideHandlers.withLockedValue({ $0[event] }) else { return nil }
+                return await handler(args)
+            },
+            report: { [weak self] what, error in
+                self?.server.report(SocketIOFailure(kind: .adapter, sessionID: "-", namespace: self?.name, event: what, error: error))
+            })
+    }
+
+    /// Handles `event` sent by another node with `serverSideEmit` (one handler per event).
+    public func onServerSideEvent(_ event: String, _ handler: @escaping ServerSideHandler) {
+        serverSideHandlers.withLockedValue { $0[event] = handler }
+    }
+
+    /// Tells the other nodes (never this one) about `event`.
+    public func serverSideEmit(_ event: String, _ args: SocketValue...) {
+        adapter.serverSideEmit(event, args)
+    }
+
+    /// The other nodes' replies to `event`, from those that answer within `timeout`.
+    public func serverSideEmitWithAck(_ event: String, _ args: [SocketValue], timeout: Duration = .seconds(5)) async -> [SocketValue] {
+        await adapter.serverSideEmitWithAck(event, args, timeout: timeout)
     }
 
     /// Runs before a socket connects, in the order added; throw `SocketConnectError` to refuse it.
@@ -122,4 +160,18 @@ public struct BroadcastOperator: Sendable {
 
     /// The local sockets this operator would reach.
     public var socketIDs: Set<String> { namespace.adapter.sockets(matching: options) }
+
+    /// The matching sockets, on every node, join `rooms`.
+    public func socketsJoin(_ rooms: String...) { namespace.adapter.addSockets(options, rooms: Set(rooms)) }
+
+    /// The matching sockets, on every node, leave `rooms`.
+    public func socketsLeave(_ rooms: String...) { namespace.adapter.delSockets(options, rooms: Set(rooms)) }
+
+    /// Disconnects the matching sockets on every node; `close` ends their connections too.
+    public func disconnectSockets(close: Bool = false) { namespace.adapter.disconnectSockets(options, close: close) }
+
+    /// The matching sockets of every node that answers within `timeout`.
+    public func fetchSockets(timeout: Duration = .seconds(5)) async -> [SocketSummary] {
+        await namespace.adapter.fetchSockets(options, timeout: timeout)
+    }
 }

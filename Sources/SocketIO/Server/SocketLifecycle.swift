@@ -52,6 +52,8 @@ public struct SocketIOFailure: Sendable, CustomStringConvertible {
         /// A client sent events faster than allowed, or more than can wait; refused, and
         /// disconnected if it kept on.
         case flood
+        /// The adapter could not reach, or understand, the other nodes.
+        case adapter
     }
 
     public var kind: Kind

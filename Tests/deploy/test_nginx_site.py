@@ -1,0 +1,404 @@
+"""The shipped nginx site (deploy/nginx/chatr.conf), run for real in front of real `chatr` binaries.
+
+The site file is copied with exactly three kinds of change — listen ports, certificate paths and
+the upstream `server` lines — each made by a regex that must match the expected number of times,
+so this test fails if the shipped file changes shape. nginx runs from a temporary folder (its own
+main nginx.conf, pid, logs and temp paths) on free high ports with a throwaway certificate; two
+chatr instances on SQLite sit behind it (the cluster itself is tested elsewhere; with ip_hash
+every request from 127.0.0.1 goes to the same one). Needs `nginx` and `openssl` on PATH and the
+built `.build/debug/chatr` (CHATR_BIN overrides).
+
+Run: pytest Tests/deploy -q
+"""
+import os
+import pwd
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from urllib.parse import urlparse
+
+import pytest
+import requests
+import socketio
+import urllib3
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "Tests", "support"))
+from chatr_process import Server, base_env, free_port  # noqa: E402
+
+SITE = os.path.join(ROOT, "deploy", "nginx", "chatr.conf")
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+PASSWORD = "Nginx-test1!"
+MAX_UPLOAD_BYTES = 10_485_760  # the server's default, which the site's client_max_body_size follows
+TIMEOUT = 10  # seconds, for every ordinary request and wait
+
+urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # only the /metrics probe skips verification
+
+
+# --- the stack: certificate, chatr instances, the site copy, nginx -----------------------------
+
+def make_certificate(folder):
+    cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+    # A subjectAltName so that requests can verify it (CN alone is not checked any more).
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
+def replace(pattern, replacement, text, expected):
+    """re.subn that insists on the number of matches: the shipped file must keep its shape."""
+    result, count = re.subn(pattern, replacement, text, flags=re.M)
+    assert count == expected, f"{pattern!r} matched {count} times in {SITE}, expected {expected}"
+    return result
+
+
+def render_site(text, http_port, https_port, cert, key, upstream_ports):
+    text = replace(r"^(\s*listen\s+(?:\[::\]:)?)80;", rf"\g<1>{http_port};", text, 2)
+    text = replace(r"^(\s*listen\s+(?:\[::\]:)?)443( ssl http2;)", rf"\g<1>{https_port}\g<2>", text, 2)
+    text = replace(r"^(\s*ssl_certificate\s+)/etc/ssl/chatr/fullchain\.pem;", rf"\g<1>{cert};", text, 1)
+    text = replace(r"^(\s*ssl_certificate_key\s+)/etc/ssl/chatr/privkey\.pem;", rf"\g<1>{key};", text, 1)
+    ours = "".join(f"    server 127.0.0.1:{port};\n" for port in upstream_ports)
+    shipped = re.compile(r"^[ \t]*server[ \t]+127\.0\.0\.1:\d+;[ \t]*\n", re.M)
+    block = re.search(r"^upstream chatr \{\n.*?^\}", text, re.M | re.S)
+    assert block, f"no `upstream chatr {{ … }}` block in {SITE}"
+    lines = shipped.findall(block.group(0))
+    assert len(lines) == 3, f"expected the 3 example server lines in upstream chatr, found {lines}"
+    new_block = replace(r"^(\s*ip_hash;\n)", lambda m: m.group(1) + ours, shipped.sub("", block.group(0)), 1)
+    text = text[:block.start()] + new_block + text[block.end():]
+    for leftover in ("/etc/ssl/chatr", "127.0.0.1:310", "listen 80", "listen 443", "]:80", "]:443"):
+        assert leftover not in text, f"{leftover!r} left in the rendered site"
+    return text
+
+
+def main_conf(folder, site):
+    # As root, nginx would hand its workers to `nobody`, who cannot enter our 0700 temp folder.
+    user = f"user {pwd.getpwuid(os.geteuid()).pw_name};" if os.geteuid() == 0 else ""
+    temp = "\n".join(f"    {kind}_temp_path {folder}/{kind}_temp;" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    return f"""{user}
+worker_processes 1;
+daemon off;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log info;
+events {{ worker_connections 512; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    log_format chatr_test '$remote_addr "$request" $status $request_id';
+    access_log {folder}/access.log chatr_test;
+{temp}
+    include {site};
+}}
+"""
+
+
+class Stack:
+    def __init__(self, folder, cert, http_port, https_port, instances):
+        self.folder, self.cert, self.instances = folder, cert, instances
+        self.http = f"http://127.0.0.1:{http_port}"
+        self.https_port = https_port
+        self.url = f"https://127.0.0.1:{https_port}"
+
+    def session(self):
+        s = requests.Session()
+        s.trust_env = False  # else REQUESTS_CA_BUNDLE from the environment wins over `verify`
+        s.verify = self.cert
+        return s
+
+    def log(self, name):
+        path = os.path.join(self.folder, name)
+        return open(path).read() if os.path.exists(path) else ""
+
+
+def wait_for_port(port, proc, what):
+    deadline = time.time() + TIMEOUT
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{what} is not listening on {port}")
+
+
+@pytest.fixture(scope="module")
+def stack():
+    folder = tempfile.mkdtemp(prefix="chatr-nginx-")
+    instances, nginx = [], None
+    try:
+        cert, key = make_certificate(folder)
+        http_port, https_port = free_port(), free_port()
+        origin = f"https://127.0.0.1:{https_port}"
+        for n in (1, 2):
+            workdir = os.path.join(folder, f"chatr{n}")
+            os.mkdir(workdir)
+            # Public/ both ways: PUBLIC_DIR for builds that read it, ./Public for older ones.
+            os.symlink(os.path.join(ROOT, "Public"), os.path.join(workdir, "Public"))
+            env = base_env(PUBLIC_DIR=os.path.join(ROOT, "Public"), BACKEND_URL=origin, FRONTEND_URL=origin)
+            instances.append(Server(env, workdir))
+        site = os.path.join(folder, "chatr.conf")
+        with open(SITE) as shipped, open(site, "w") as copy:
+            copy.write(render_site(shipped.read(), http_port, https_port, cert, key, [i.port for i in instances]))
+        conf = os.path.join(folder, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(main_conf(folder, site))
+        command = [NGINX, "-p", folder, "-e", os.path.join(folder, "error.log"), "-c", conf]
+        checked = subprocess.run(command + ["-t"], capture_output=True, text=True, timeout=30)
+        assert checked.returncode == 0, f"nginx -t failed:\n{checked.stderr}"
+        nginx = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(https_port, nginx, "nginx")
+        wait_for_port(http_port, nginx, "nginx")
+        yield Stack(folder, cert, http_port, https_port, instances)
+    finally:
+        if nginx:
+            nginx.terminate()  # SIGTERM: fast shutdown
+            try:
+                nginx.wait(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                nginx.kill()
+                nginx.wait(timeout=TIMEOUT)
+        for instance in instances:
+            try:
+                instance.stop()
+            except Exception as error:  # keep stopping the others
+                print(f"chatr on {instance.port} did not stop cleanly: {error!r}")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def code_for(stack, session, to):
+    r = session.get(stack.url + "/api/dev/outbox", params={"to": to}, timeout=TIMEOUT)
+    assert r.status_code == 200, f"dev outbox through nginx: {r.status_code} {r.text[:200]}"
+    entries = [e for e in r.json() if e["to"] == to]
+    assert entries, f"no code sent to {to}"
+    return entries[-1]["code"]
+
+
+def register(stack, session, name):
+    """A verified user, registered and verified through nginx: (user id, email, token)."""
+    email = f"{name}-{uuid.uuid4().hex[:6]}@example.com"
+    r = session.post(stack.url + "/api/auth/register", timeout=TIMEOUT,
+                     json={"email": email, "username": name + uuid.uuid4().hex[:4], "password": PASSWORD})
+    assert r.status_code == 201, r.text
+    user_id = r.json()["userId"]
+    r = session.post(stack.url + "/api/auth/verify-email", json={"userId": user_id, "code": code_for(stack, session, email)}, timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    return user_id, email, r.json()["token"]
+
+
+class Inbox:
+    """Socket.IO events by name, with bounded waits."""
+
+    def __init__(self):
+        self.events, self.cond = {}, threading.Condition()
+
+    def add(self, name, args):
+        with self.cond:
+            self.events.setdefault(name, []).append(args)
+            self.cond.notify_all()
+
+    def wait(self, name, count=1, timeout=TIMEOUT):
+        with self.cond:
+            assert self.cond.wait_for(lambda: len(self.events.get(name, [])) >= count, timeout), f"no {name}: {self.events}"
+            return self.events[name][count - 1]
+
+
+def connect(stack, token, transports):
+    inbox = Inbox()
+    # The throwaway certificate as CA, for the polling requests and the WebSocket alike.
+    sio = socketio.Client(reconnection=False, http_session=stack.session())
+    for event in ("presence:update", "message:received", "message:sent"):
+        sio.on(event, (lambda name: lambda *args: inbox.add(name, args))(event))
+    sio.connect(stack.url, auth={"token": token}, transports=transports, wait_timeout=TIMEOUT)
+    inbox.wait("presence:update")
+    return sio, inbox
+
+
+def outside_address():
+    """A non-loopback IPv4 address of this host (no packet is sent), or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.123", 9))
+        except OSError:
+            return None
+        address = s.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+def plain_text(size):
+    return (b"The quick brown fox jumps over the lazy dog.\n" * (size // 45 + 1))[:size]
+
+
+HSTS = "max-age=63072000"
+
+
+# --- tests ------------------------------------------------------------------------------------
+
+def test_tls_and_http2(stack):
+    context = ssl.create_default_context(cafile=stack.cert)
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    with socket.create_connection(("127.0.0.1", stack.https_port), timeout=TIMEOUT) as raw:
+        with context.wrap_socket(raw, server_hostname="localhost") as tls:
+            assert tls.selected_alpn_protocol() == "h2"
+            assert tls.version() in ("TLSv1.2", "TLSv1.3")
+
+
+def test_http_redirects_to_https(stack):
+    r = requests.get(stack.http + "/some/page?x=1", allow_redirects=False, timeout=TIMEOUT)
+    assert r.status_code in (301, 308), r.status_code
+    assert r.headers["Location"] == "https://127.0.0.1/some/page?x=1"
+
+
+def test_web_client_and_its_cache_headers(stack):
+    s = stack.session()
+    with open(os.path.join(ROOT, "Public", "index.html"), "rb") as f:
+        index = f.read()
+    for path in ("/", "/index.html"):
+        r = s.get(stack.url + path, timeout=TIMEOUT)
+        assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html"), (path, r.status_code, r.headers)
+        assert r.content == index, path
+        assert r.headers["Cache-Control"] == "no-cache", path
+        assert r.headers["Strict-Transport-Security"] == HSTS, path
+    for path, kind in (("/lib/api.js", "javascript"), ("/app.js", "javascript"), ("/components/auth/auth.js", "javascript"),
+                       ("/styles/app.css", "text/css")):
+        r = s.get(stack.url + path, timeout=TIMEOUT)
+        assert r.status_code == 200 and kind in r.headers["Content-Type"], (path, r.status_code, r.headers)
+        assert r.headers["Cache-Control"] == "public, max-age=3600", path
+        assert r.headers["Strict-Transport-Security"] == HSTS, path
+
+
+def test_health_through_nginx(stack):
+    r = stack.session().get(stack.url + "/api/health", timeout=TIMEOUT)
+    assert r.status_code == 200 and r.json()["status"] == "ok" and r.json()["database"] == "ok", r.text
+    assert r.headers["Strict-Transport-Security"] == HSTS
+
+
+def test_readiness_through_nginx(stack):
+    r = stack.session().get(stack.url + "/api/ready", timeout=TIMEOUT)
+    assert r.status_code == 200, f"GET /api/ready: {r.status_code} {r.text[:200]}"
+
+
+def test_every_response_carries_a_request_id(stack):
+    s = stack.session()
+    missing = [path for path in ("/", "/lib/api.js", "/api/health", "/api/no-such-route")
+               if not s.get(stack.url + path, timeout=TIMEOUT).headers.get("X-Request-Id")]
+    assert missing == [], f"no X-Request-Id on {missing}"
+
+
+def test_the_request_id_is_the_one_nginx_logged(stack):
+    """nginx passes X-Request-Id: $request_id upstream; the app's id must be that one, so the
+    nginx access log and the app's log of one request can be matched."""
+    probe = uuid.uuid4().hex
+    r = stack.session().get(stack.url + f"/api/health?probe={probe}", timeout=TIMEOUT)
+    deadline = time.time() + TIMEOUT
+    while probe not in stack.log("access.log") and time.time() < deadline:
+        time.sleep(0.1)
+    line = next(line for line in stack.log("access.log").splitlines() if probe in line)
+    assert r.headers.get("X-Request-Id") == line.split()[-1], (r.headers.get("X-Request-Id"), line)
+
+
+def test_login_through_nginx(stack):
+    s = stack.session()
+    user_id, email, _ = register(stack, s, "ann")
+    r = s.post(stack.url + "/api/auth/login", json={"email": email, "password": PASSWORD}, timeout=TIMEOUT)
+    assert r.status_code == 200 and r.json().get("requiresLoginVerification") is True, r.text
+    r = s.post(stack.url + "/api/auth/login/verify", json={"userId": user_id, "code": code_for(stack, s, email)}, timeout=TIMEOUT)
+    assert r.status_code == 200 and r.json()["token"], r.text
+    me = s.get(stack.url + "/api/users/me", headers={"Authorization": f"Bearer {r.json()['token']}"}, timeout=TIMEOUT)
+    assert me.status_code == 200 and me.json()["id"] == user_id, me.text
+
+
+def test_socketio_through_nginx(stack):
+    s = stack.session()
+    ann_id, _, ann_token = register(stack, s, "ann")
+    bob_id, _, bob_token = register(stack, s, "bob")
+    sockets = []
+    try:
+        # Ann: long-polling first, then the upgrade to WebSocket (what browsers do).
+        ann, ann_inbox = connect(stack, ann_token, ["polling", "websocket"])
+        sockets.append(ann)
+        # Bob: WebSocket only on his phone, long-polling only on his laptop (every poll must
+        # reach the instance that holds the session: ip_hash).
+        bob, bob_inbox = connect(stack, bob_token, ["websocket"])
+        sockets.append(bob)
+        laptop, laptop_inbox = connect(stack, bob_token, ["polling"])
+        sockets.append(laptop)
+        deadline = time.time() + TIMEOUT
+        while ann.transport() != "websocket" and time.time() < deadline:
+            time.sleep(0.1)
+        assert ann.transport() == "websocket", "Ann's client upgraded from polling to WebSocket"
+        assert bob.transport() == "websocket" and laptop.transport() == "polling"
+
+        ack = ann.call("message:send", {"recipientId": bob_id, "content": "Hi Bob, via nginx", "clientMessageId": str(uuid.uuid4())},
+                       timeout=TIMEOUT)
+        assert ack["ok"] is True, ack
+        assert bob_inbox.wait("message:received")[0]["id"] == ack["message"]["id"]
+        assert laptop_inbox.wait("message:received")[0]["id"] == ack["message"]["id"]
+
+        ack = laptop.call("message:send", {"recipientId": ann_id, "content": "Hi Ann, from polling", "clientMessageId": str(uuid.uuid4())},
+                          timeout=TIMEOUT)
+        assert ack["ok"] is True, ack
+        assert ann_inbox.wait("message:received")[0]["content"] == "Hi Ann, from polling"
+        assert bob_inbox.wait("message:sent")[0]["id"] == ack["message"]["id"], "Bob's other device hears his message"
+    finally:
+        for sio in sockets:
+            sio.disconnect()
+
+
+def test_uploads_through_nginx(stack):
+    s = stack.session()
+    bob_id, _, _ = register(stack, s, "bob")
+    _, _, ann_token = register(stack, s, "ann")
+    auth = {"Authorization": f"Bearer {ann_token}"}
+
+    def upload(size, name):
+        return s.post(stack.url + "/api/messages/upload", headers=auth, timeout=120,
+                      files={"file": (name, plain_text(size), "text/plain")}, data={"recipientId": bob_id})
+
+    # Just under MAX_UPLOAD_BYTES: passes nginx, stored by the app.
+    body = plain_text(MAX_UPLOAD_BYTES - 1000)
+    r = upload(len(body), "notes.txt")
+    assert r.status_code == 201, f"{r.status_code} {r.headers.get('Server')} {r.text[:300]}"
+    path = urlparse(r.json()["message"]["fileUrl"]).path
+    assert path.startswith("/uploads/"), path
+    got = s.get(stack.url + path, timeout=60)
+    assert got.status_code == 200 and got.content == body
+    assert got.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert got.headers["X-Content-Type-Options"] == "nosniff"
+    assert got.headers["Strict-Transport-Security"] == HSTS
+    # Streamed to the app, not spooled to disk first (nginx warns when it spools a body).
+    assert "buffered to a temporary file" not in stack.log("error.log")
+
+    # Over the app's limit but under nginx's: the app's own JSON 413.
+    r = upload(MAX_UPLOAD_BYTES + 200_000, "big.txt")
+    assert r.status_code == 413 and "error" in r.json(), f"{r.status_code} {r.text[:300]}"
+
+    # Over client_max_body_size (11m): nginx refuses it without bothering the app.
+    r = upload(12 * 1024 * 1024, "huge.txt")
+    assert r.status_code == 413 and r.headers["Server"].startswith("nginx") and "Request Entity Too Large" in r.text, \
+        f"{r.status_code} {r.headers} {r.text[:300]}"
+
+
+def test_metrics_only_from_this_host(stack):
+    address = outside_address()
+    if address is not None:  # nginx's part: other hosts are refused
+        outside = requests.Session()
+        outside.trust_env = False
+        r = outside.get(f"https://{address}:{stack.https_port}/metrics", verify=False, timeout=TIMEOUT)
+        assert r.status_code == 403, r.status_code
+    r = stack.session().get(stack.url + "/metrics", timeout=TIMEOUT)
+    assert r.status_code != 403, "nginx lets 127.0.0.1 scrape /metrics"
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain"), f"the app's /metrics: {r.status_code}"
+    if address is None:
+        pytest.skip("no non-loopback address to check that other hosts get 403")
