@@ -136,6 +136,8 @@ let package = Package(
             dependencies: [
                 .target(name: "SocketIOPostgres"),
                 .target(name: "SocketIO"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -28,7 +28,7 @@ public final class PostgresCluster: Sendable {
         var ring: ReplayRing
         init(ring: ReplayRing) { self.ring = ring }
         var queue: [String] = []
-        var dropped = 0
+        var stats = Stats()
         var origins: [String: OriginSequence] = [:]
         var nodes: [String: ContinuousClock.Instant] = [:]
         var requests: [String: PendingRequest] = [:]
@@ -38,6 +38,19 @@ public final class PostgresCluster: Sendable {
         var tasks: [Task<Void, Never>] = []
         var stopping = false
     }
+
+    /// Counters since start, for metrics and tests.
+    public struct Stats: Sendable, Equatable {
+        public var published = 0
+        public var received = 0
+        public var replaysRequested = 0
+        public var replayed = 0
+        public var missed: UInt64 = 0
+        public var dropped = 0
+        public var reconnects = 0
+    }
+
+    public var stats: Stats { state.withLockedValue { $0.stats } }
 
     private struct PendingRequest {
         var expected: Int
@@ -63,13 +76,17 @@ public final class PostgresCluster: Sendable {
     /// Checks PostgreSQL, creates the attachments table, and starts listening and publishing.
     /// Throws when PostgreSQL cannot be reached: a node must not start deaf.
     public func start() async throws {
-        let connection = try await connect()
         do {
-            try await createAttachmentTable(on: connection)
-            try await connection.close()
+            let connection = try await connect("setup")
+            do {
+                try await createAttachmentTable(on: connection)
+                try await connection.close()
+            } catch {
+                try? await connection.close()
+                throw error
+            }
         } catch {
-            try? await connection.close()
-            throw error
+            throw ClusterError("cannot reach PostgreSQL: \(String(reflecting: error))")
         }
         let tasks = [
             Task { await self.runListener() },
@@ -153,7 +170,7 @@ public final class PostgresCluster: Sendable {
         let excess = state.queue.count - options.maxQueued
         guard excess > 0 else { return 0 }
         state.queue.removeFirst(excess)
-        state.dropped += excess
+        state.stats.dropped += excess
         return excess
     }
 
@@ -165,12 +182,13 @@ public final class PostgresCluster: Sendable {
                 let batch = state.withLockedValue { Array($0.queue.prefix(options.maxBatch)) }
                 if batch.isEmpty { break }
                 do {
-                    if connection == nil || connection!.isClosed { connection = try await connect() }
+                    if connection == nil || connection!.isClosed { connection = try await connect("publish") }
                     try await send(batch, on: connection!)
                     state.withLockedValue { state in
                         // The queue only grows at its end (or loses its oldest when full): drop what was sent.
                         let sent = state.queue.prefix(batch.count).elementsEqual(batch) ? batch.count : 0
                         state.queue.removeFirst(sent)
+                        state.stats.published += sent
                         state.publisherUp = true
                     }
                     delay = options.reconnectDelay.first
@@ -217,10 +235,13 @@ public final class PostgresCluster: Sendable {
         while !Task.isCancelled {
             var connection: PostgresConnection?
             do {
-                let listener = try await connect()
+                let listener = try await connect("listen")
                 connection = listener
                 try await listener.listen(on: options.channel) { notifications in
-                    state.withLockedValue { $0.listeningSince = .now }
+                    state.withLockedValue { state in
+                        if state.listeningSince == nil, state.stats.received > 0 || state.stats.published > 0 { state.stats.reconnects += 1 }
+                        state.listeningSince = .now
+                    }
                     // Tells the others to send their heartbeat now: a gap while away shows at once.
                     publish(.hello, namespace: "/")
                     delay = options.reconnectDelay.first
@@ -249,6 +270,7 @@ public final class PostgresCluster: Sendable {
             return
         }
         guard envelope.uid != nodeID else { return }
+        state.withLockedValue { $0.stats.received += 1 }
         if case .attachment(let id) = envelope.message {
             guard let connection, let inner = await attachment(id, via: connection) else { return }
             envelope = inner
@@ -285,9 +307,11 @@ public final class PostgresCluster: Sendable {
 
     private func handle(_ outcome: OriginSequence.Outcome, from node: String) async {
         if let range = outcome.replay {
+            state.withLockedValue { $0.stats.replaysRequested += 1 }
             publish(.replay(from: range.lowerBound, upTo: range.upperBound), namespace: "/", to: node)
         }
         if outcome.missed > 0 {
+            state.withLockedValue { $0.stats.missed += outcome.missed }
             report("missed \(outcome.missed) messages from node \(node) for good", nil)
             for hook in hooks.withLockedValue({ $0.missed }) { hook(node, outcome.missed) }
         }
@@ -327,6 +351,7 @@ public final class PostgresCluster: Sendable {
             if UInt64(texts.count) < upTo - from + 1 {
                 report("node \(envelope.uid) asked for messages \(from)...\(upTo); \(texts.count) are still kept", nil)
             }
+            state.withLockedValue { $0.stats.replayed += texts.count }
             republish(texts)
         case .attachment:
             break
@@ -433,7 +458,7 @@ public final class PostgresCluster: Sendable {
 
     private func deleteOldAttachments() async {
         do {
-            let connection = try await connect()
+            let connection = try await connect("cleanup")
             let seconds = Int(options.attachmentRetention.components.seconds)
             do {
                 try await connection.query(
@@ -450,32 +475,38 @@ public final class PostgresCluster: Sendable {
 
     // MARK: Connections
 
-    private func connect() async throws -> PostgresConnection {
-        try await PostgresConnection.connect(on: eventLoopGroup.any(), configuration: options.connection,
-                                             id: Int.random(in: 1...Int.max), logger: options.logger)
+    /// `role` names the connection in `pg_stat_activity` (`socketio <node> listen|publish|setup`).
+    private func connect(_ role: String) async throws -> PostgresConnection {
+        var configuration = options.connection
+        configuration.options.additionalStartupParameters.append(("application_name", "socketio \(nodeID) \(role)"))
+        return try await PostgresConnection.connect(on: eventLoopGroup.any(), configuration: configuration,
+                                                    id: Int.random(in: 1...Int.max), logger: options.logger)
     }
 
     /// Several nodes may start at once: the advisory lock makes the table's creation one at a time.
     private func createAttachmentTable(on connection: PostgresConnection) async throws {
-        try await connection.query("SELECT pg_advisory_lock(726_551_104)", logger: options.logger)
+        try await connection.query("SELECT pg_advisory_lock(726551104)", logger: options.logger)
         do {
             try await connection.query("""
                 CREATE TABLE IF NOT EXISTS \(unescaped: options.attachmentTable) (
                     id bigserial PRIMARY KEY, created_at timestamptz NOT NULL DEFAULT now(), payload text NOT NULL)
                 """, logger: options.logger)
         } catch {
-            _ = try? await connection.query("SELECT pg_advisory_unlock(726_551_104)", logger: options.logger)
+            _ = try? await connection.query("SELECT pg_advisory_unlock(726551104)", logger: options.logger)
             throw error
         }
-        try await connection.query("SELECT pg_advisory_unlock(726_551_104)", logger: options.logger)
+        try await connection.query("SELECT pg_advisory_unlock(726551104)", logger: options.logger)
     }
 
+    /// Through the first namespace's `report` (the server's `onError`), else the logger. PSQLError
+    /// hides its details from `description`; `String(reflecting:)` has them.
     private func report(_ what: String, _ error: (any Error)?) {
         let adapters = state.withLockedValue { Array($0.adapters.values) }
+        let described = error.map { ClusterError(String(reflecting: $0)) } ?? ClusterError(what)
         if let adapter = adapters.first {
-            adapter.local.report(what, error ?? ClusterError(what))
+            adapter.local.report(what, described)
         } else {
-            options.logger.error("\(what)", metadata: error.map { ["error": .string(String(describing: $0))] } ?? [:])
+            options.logger.error("\(what)", metadata: ["error": .string(described.description)])
         }
     }
 }
