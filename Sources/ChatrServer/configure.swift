@@ -38,14 +38,44 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     try routes(app, config: config)
 
     if config.autoMigrate {
-        try await app.autoMigrate()
+        try await migrate(app, config.database)
     }
     try await tuneSQLite(app, config.database)
     // Lifecycle handlers shut down in reverse order: the sockets first (their disconnect handlers
     // still write), then the writer finishes its last batch, then the checkpointer stops.
     if let writer = app.chatr.messageStorage.writer { app.lifecycle.use(writer) }
-    _ = ChatrRealtime.mount(on: app)  // kept in app.socketIOServer
+    // The cluster link stops after the sockets: their disconnect handlers still tell the others.
+    var cluster: ChatrCluster?
+    if config.cluster, case .postgres(let url) = config.database {
+        cluster = try await ChatrCluster.start(app, databaseURL: url)
+        app.lifecycle.use(cluster!)
+        app.chatrCluster = cluster
+    }
+    let server = ChatrRealtime.mount(on: app)  // kept in app.socketIOServer
+    try await cluster?.attach(to: server.sockets, app: app)
 }
+
+/// Pending migrations, one node at a time: on PostgreSQL several nodes may start at once, so a
+/// session-level advisory lock is held around the migrations (the others wait, then find
+/// nothing left to do).
+private func migrate(_ app: Application, _ choice: AppConfig.DatabaseChoice) async throws {
+    guard choice.isPostgres, let sql = app.db as? any SQLDatabase else {
+        try await app.autoMigrate()
+        return
+    }
+    try await sql.withSession { session in
+        try await session.raw("SELECT pg_advisory_lock(\(literal: migrationLock))").run()
+        do {
+            try await app.autoMigrate()
+        } catch {
+            try? await session.raw("SELECT pg_advisory_unlock(\(literal: migrationLock))").run()
+            throw error
+        }
+        try await session.raw("SELECT pg_advisory_unlock(\(literal: migrationLock))").run()
+    }
+}
+
+private let migrationLock = 4_242_001
 
 /// WAL lets readers (history, lists) run while a message is written, and `synchronous=NORMAL`
 /// syncs at checkpoints instead of every commit — still safe against crashes of the process

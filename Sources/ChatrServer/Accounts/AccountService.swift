@@ -1,4 +1,5 @@
 import Fluent
+import SQLKit
 import Vapor
 
 /// The account rules of SPEC §4: registration, verification, login with a code step and 2FA,
@@ -100,7 +101,7 @@ struct AccountService {
 
     func login(identifier: String, password: String, method: CodeDelivery.Channel?) async throws -> LoginOutcome {
         let user = try await findUser(byIdentifier: identifier)
-        try limitLoginAttempts(user: user, identifier: identifier)
+        try await limitLoginAttempts(user: user, identifier: identifier)
         guard await services.passwords.verify(password, against: user?.passwordHash), let user else {
             throw ChatrError.unauthorized("Invalid credentials")
         }
@@ -134,14 +135,14 @@ struct AccountService {
             }
         }
         try await services.codes.consume(record, on: db)
-        services.rateLimiter.reset(Self.loginKey(user.id!.uuidString))
+        try await resetLoginAttempts(Self.loginKey(user.id!.uuidString))
         return .signedIn(SignedIn(token: try await services.tokens.issue(for: user, userAgent: userAgent, on: db), user: user))
     }
 
     /// The original Chatr's one-request form: credentials and `loginVerificationCode` together.
     func loginWithCode(identifier: String, password: String, code: String, twoFactorCode: String?, userAgent: String?) async throws -> LoginVerifyOutcome {
         let user = try await findUser(byIdentifier: identifier)
-        try limitLoginAttempts(user: user, identifier: identifier)
+        try await limitLoginAttempts(user: user, identifier: identifier)
         guard await services.passwords.verify(password, against: user?.passwordHash), let user else {
             throw ChatrError.unauthorized("Invalid credentials")
         }
@@ -190,13 +191,23 @@ struct AccountService {
 
     static func loginKey(_ account: String) -> String { "login:" + account.lowercased() }
 
-    private func limitLoginAttempts(user: User?, identifier: String) throws {
+    /// Per account; in cluster mode counted in the database, so every node sees every attempt.
+    private func limitLoginAttempts(user: User?, identifier: String) async throws {
         let limits = services.config.rateLimits
         let key = Self.loginKey(user?.id?.uuidString ?? identifier)
-        if let retryAfter = services.rateLimiter.hit(key, limit: limits.loginPerAccount, per: limits.loginWindow) {
-            throw ChatrError.tooManyRequests(retryAfter: retryAfter, "Too many login attempts; try again later")
+        let retryAfter = if let shared = sharedLimitDatabase {
+            try await SharedRateLimit.hit(key, limit: limits.loginPerAccount, per: limits.loginWindow, on: shared)
+        } else {
+            services.rateLimiter.hit(key, limit: limits.loginPerAccount, per: limits.loginWindow)
         }
+        if let retryAfter { throw ChatrError.tooManyRequests(retryAfter: retryAfter, "Too many login attempts; try again later") }
     }
+
+    private func resetLoginAttempts(_ key: String) async throws {
+        if let shared = sharedLimitDatabase { try await SharedRateLimit.reset(key, on: shared) } else { services.rateLimiter.reset(key) }
+    }
+
+    private var sharedLimitDatabase: (any SQLDatabase)? { services.config.cluster ? db as? any SQLDatabase : nil }
 
     /// Issues and sends a code. Throttled sends allow one code per user and purpose per `resendInterval`.
     private func sendCode(to user: User, purpose: VerificationCode.Purpose, via channel: CodeDelivery.Channel, throttled: Bool = true) async throws {

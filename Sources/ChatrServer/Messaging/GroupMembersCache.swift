@@ -5,11 +5,12 @@ import NIOConcurrencyHelpers
 /// reflect into models) 1,000 member rows per message. Every membership change in `GroupService`
 /// invalidates its group. A read that raced with a change cannot store what it read: `put` takes
 /// the ticket taken before the read and is ignored if the group was invalidated since.
-/// (Per process; a cluster must also invalidate on the other nodes' changes.)
+/// In cluster mode each invalidation is also announced to the other nodes, which forget theirs.
 final class GroupMembersCache: Sendable {
     private struct State {
         var members: [UUID: [UUID]] = [:]
         var generation: [UUID: Int] = [:]
+        var announce: (@Sendable (UUID) -> Void)?
     }
 
     private let state = NIOLockedValueBox(State())
@@ -30,10 +31,18 @@ final class GroupMembersCache: Sendable {
         }
     }
 
-    func invalidate(_ conversationID: UUID) {
-        state.withLockedValue { state in
+    /// `announce: false` for an invalidation that came from another node.
+    func invalidate(_ conversationID: UUID, announce: Bool = true) {
+        let tell = state.withLockedValue { state in
             state.members[conversationID] = nil
             state.generation[conversationID, default: 0] += 1
+            return announce ? state.announce : nil
         }
+        tell?(conversationID)
+    }
+
+    /// Cluster mode: tell the other nodes of every local invalidation.
+    func announceInvalidations(_ announce: @escaping @Sendable (UUID) -> Void) {
+        state.withLockedValue { $0.announce = announce }
     }
 }

@@ -8,5 +8,6 @@ enum ChatrMigrations {
         CreateSessions(),
         CreateMessaging(),
         AddSQLiteSeqTrigger(),
+        CreateRateLimitWindows(),
     ]
 }

@@ -105,6 +105,8 @@ final class EventPublisher: Sendable {
         self.namespace.withLockedValue { $0 = namespace }
     }
 
+    /// Room joins, leaves and disconnects act on every node's sockets (`socketsJoin` & co. go
+    /// through the adapter), as broadcasts do.
     func publish(_ events: [RealtimeEvent]) {
         guard let namespace = namespace.withLockedValue({ $0 }) else { return }
         for event in events {
@@ -112,12 +114,12 @@ final class EventPublisher: Sendable {
             let rooms = event.target.rooms
             guard !rooms.isEmpty else { continue }
             if event.disconnects {
-                for id in namespace.to(rooms).socketIDs { namespace.socket(id)?.disconnect() }
+                namespace.to(rooms).disconnectSockets()
                 continue
             }
             if !event.joiningUsers.isEmpty || !event.leavingUsers.isEmpty {
-                for socket in sockets(of: event.joiningUsers, in: namespace) { socket.join(event.target.room) }
-                for socket in sockets(of: event.leavingUsers, in: namespace) { socket.leave(event.target.room) }
+                if !event.joiningUsers.isEmpty { namespace.to(Self.rooms(of: event.joiningUsers)).socketsJoin(event.target.room) }
+                if !event.leavingUsers.isEmpty { namespace.to(Self.rooms(of: event.leavingUsers)).socketsLeave(event.target.room) }
                 continue
             }
             var broadcast = namespace.to(rooms)
@@ -126,9 +128,5 @@ final class EventPublisher: Sendable {
         }
     }
 
-    /// The connected sockets of these users. (Never `to([])`: no rooms means every socket.)
-    private func sockets(of users: [UUID], in namespace: Namespace) -> [Socket] {
-        guard !users.isEmpty else { return [] }
-        return namespace.to(users.map { RealtimeEvent.Target.user($0).room }).socketIDs.compactMap { namespace.socket($0) }
-    }
+    private static func rooms(of users: [UUID]) -> [String] { users.map { RealtimeEvent.Target.user($0).room } }
 }

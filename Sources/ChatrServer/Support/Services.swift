@@ -33,6 +33,16 @@ extension Application {
     }
 }
 
+extension Application {
+    private struct ClusterKey: StorageKey { typealias Value = ChatrCluster }
+
+    /// This node's link to the others, in cluster mode.
+    var chatrCluster: ChatrCluster? {
+        get { storage[ClusterKey.self] }
+        set { storage[ClusterKey.self] = newValue }
+    }
+}
+
 extension Request {
     var chatr: ChatrServices { application.chatr }
 }

@@ -1,0 +1,149 @@
+import Crypto
+import Fluent
+import FluentPostgresDriver
+import Foundation
+import SocketIO
+import SocketIOPostgres
+import Vapor
+
+/// Cluster mode (`CLUSTER=postgres`, SPEC §8): this instance and the others on the same
+/// PostgreSQL share their sockets' rooms and broadcasts (the `SocketIOPostgres` adapter), who is
+/// online, and the invalidation of group-membership caches. What is shared travels as
+/// server-side events between nodes; the database stays the one source of truth for the rest.
+final class ChatrCluster: LifecycleHandler, Sendable {
+    let link: PostgresCluster
+    private let logger: Logger
+
+    /// The server-side events between Chatr nodes.
+    enum Event {
+        /// `[node, userId, status | null, shown]`: one of the node's users came, changed or went.
+        static let presence = "chatr:presence"
+        /// Answered with `[node, [[userId, status, shown]…]]`: a starting node asks who is online.
+        static let presenceSnapshot = "chatr:presence-snapshot"
+        /// `[conversationId]`: a group's members changed; forget the cached list.
+        static let groupChanged = "chatr:group-changed"
+        /// Answered with the fingerprint of the node's JWT secret.
+        static let identity = "chatr:identity"
+    }
+
+    private init(link: PostgresCluster, logger: Logger) {
+        self.link = link
+        self.logger = logger
+    }
+
+    /// Connects to the others: fails at start when PostgreSQL cannot be reached.
+    static func start(_ app: Application, databaseURL: String) async throws -> ChatrCluster {
+        let configuration = try SQLPostgresConfiguration(url: databaseURL).coreConfiguration
+        var options = PostgresClusterOptions(connection: configuration)
+        options.channel = "chatr_cluster"
+        options.attachmentTable = "chatr_cluster_attachments"
+        options.logger = app.logger
+        let link = PostgresCluster(options: options, eventLoopGroup: app.eventLoopGroup)
+        do {
+            try await link.start()
+        } catch {
+            throw ConfigError(description: "CLUSTER=postgres: \(error)")
+        }
+        app.logger.notice("cluster: node \(link.nodeID) listening on PostgreSQL channel \(options.channel)")
+        return ChatrCluster(link: link, logger: app.logger)
+    }
+
+    /// Puts the cluster adapter under the namespace and wires presence and caches to the others.
+    /// Then checks that every node signs tokens with the same secret, and learns who is online.
+    func attach(to namespace: Namespace, app: Application) async throws {
+        namespace.useAdapter { link.adapter(for: $0) }
+        let services = app.chatr
+        let nodeID = link.nodeID
+        let fingerprint = Self.fingerprint(of: services.config.jwtSecret)
+
+        services.presence.announceChanges { [weak namespace] user, state in
+            namespace?.serverSideEmit(Event.presence, .string(nodeID), .string(user.wire),
+                                      state.map { .string($0.status.rawValue) } ?? .null, .bool(state?.shown ?? false))
+        }
+        namespace.onServerSideEvent(Event.presence) { args in
+            guard let node = args.first?.stringValue, let user = args[safe: 1]?.stringValue.flatMap(UUID.init(uuidString:)) else { return nil }
+            let status = args[safe: 2]?.stringValue.flatMap(PresenceRegistry.Status.init(rawValue:))
+            services.presence.applyRemote(node: node, user: user, status.map { .init(status: $0, shown: args[safe: 3]?.boolValue ?? true) })
+            return nil
+        }
+        namespace.onServerSideEvent(Event.presenceSnapshot) { _ in
+            .array([.string(nodeID), .array(services.presence.localSnapshot.map { user, state in
+                [.string(user.wire), .string(state.status.rawValue), .bool(state.shown)]
+            })])
+        }
+        services.groupMembers.announceInvalidations { [weak namespace] id in
+            namespace?.serverSideEmit(Event.groupChanged, .string(id.wire))
+        }
+        namespace.onServerSideEvent(Event.groupChanged) { args in
+            if let id = args.first?.stringValue.flatMap(UUID.init(uuidString:)) { services.groupMembers.invalidate(id, announce: false) }
+            return nil
+        }
+        namespace.onServerSideEvent(Event.identity) { _ in .string(fingerprint) }
+
+        link.onNodeDown { [weak self] node in
+            guard let self else { return }
+            Task { await self.nodeLeft(node, app: app) }
+        }
+        link.onMessagesMissed { [weak namespace, logger] node, count in
+            // This node's clients may be out of date: make them reconnect, which reloads their state.
+            let sockets = namespace?.allSockets ?? []
+            logger.error("cluster: \(count) messages from node \(node) were lost; reconnecting this node's \(sockets.count) sockets so they reload")
+            for socket in sockets { socket.disconnect(close: true) }
+        }
+
+        // The others answer the hello within milliseconds; give them a moment before asking.
+        try? await Task.sleep(for: .milliseconds(300))
+        let identities = await namespace.serverSideEmitWithAck(Event.identity, [], timeout: .seconds(3))
+        if identities.contains(where: { $0.stringValue != fingerprint }) {
+            throw ConfigError(description: "CLUSTER=postgres: another node signs tokens with a different JWT_SECRET; give every node the same JWT_SECRET")
+        }
+        for reply in await namespace.serverSideEmitWithAck(Event.presenceSnapshot, [], timeout: .seconds(3)) {
+            guard let node = reply[0]?.stringValue, let users = reply[1]?.arrayValue else { continue }
+            for item in users {
+                guard let user = item[0]?.stringValue.flatMap(UUID.init(uuidString:)),
+                      let status = item[1]?.stringValue.flatMap(PresenceRegistry.Status.init(rawValue:)) else { continue }
+                services.presence.applyRemote(node: node, user: user, .init(status: status, shown: item[2]?.boolValue ?? true))
+            }
+        }
+        logger.notice("cluster: node \(nodeID) joined \(link.otherNodes.count) other node(s)")
+    }
+
+    /// A node stopped or died: its users who have no other device anywhere are offline now. One
+    /// node tells their contacts and stores their last-seen time — the one with the smallest id,
+    /// so every survivor agrees on who without talking about it.
+    private func nodeLeft(_ node: String, app: Application) async {
+        let services = app.chatr
+        let gone = services.presence.removeNode(node)
+        guard !gone.isEmpty, ([link.nodeID] + link.otherNodes).min() == link.nodeID else { return }
+        let now = services.clock.now
+        do {
+            try await User.query(on: app.db).filter(\.$id ~~ gone).set(\.$lastSeen, to: now).update()
+            let users = try await User.query(on: app.db).filter(\.$id ~~ gone).all()
+            let conversations = Conversations(db: app.db, clock: services.clock)
+            for user in users where user.showOnlineStatus {
+                guard let signedIn = SocketUser(user, sessionID: nil) else { continue }
+                services.events.publish(Presence.statusEvents(for: signedIn, status: .offline, in: try await conversations.conversationIDs(of: signedIn.id),
+                                                              clock: services.clock, lastSeen: now))
+            }
+            logger.notice("cluster: node \(node) left; \(gone.count) of its users are offline now")
+        } catch {
+            logger.error("cluster: could not mark the users of departed node \(node) offline: \(String(reflecting: error))")
+        }
+    }
+
+    /// Compares secrets without sending them: an HMAC of a fixed text under the secret.
+    static func fingerprint(of secret: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data("chatr cluster identity".utf8), using: SymmetricKey(data: Data(secret.utf8)))
+        return mac.prefix(12).map { String(format: "%02x", $0) }.joined()
+    }
+
+    var isReady: Bool { link.isReady }
+
+    func shutdownAsync(_ application: Application) async {
+        await link.shutdown()
+    }
+}
+
+private extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}
