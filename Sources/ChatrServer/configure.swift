@@ -11,6 +11,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.http.server.configuration.port = config.port
     app.routes.defaultMaxBodySize = "1mb"
     configureJSON()
+    // Before the first request: Vapor reports HTTP metrics to the process's metrics system.
+    _ = ChatrMetrics.shared
 
     try configureDatabase(app, config.database)
     app.migrations.add(ChatrMigrations.all)
@@ -21,6 +23,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.lifecycle.use(app.chatr.typing)
 
     app.middleware = Middlewares()
+    app.middleware.use(ResponseHeadersMiddleware(fileOrigins: fileOrigins(config)))
     app.middleware.use(JSONErrorMiddleware())
     app.middleware.use(CORSMiddleware(configuration: .init(
         allowedOrigin: .any(config.frontendOrigins),
@@ -146,6 +149,16 @@ private func makeMessageStorage(_ choice: AppConfig.DatabaseChoice) -> MessageSt
     }
 }
 
+/// Where uploaded files are served from when not from this server (S3): the CSP allows them.
+private func fileOrigins(_ config: AppConfig) -> [String] {
+    guard let s3 = config.s3 else { return [] }
+    let candidates = [s3.publicBaseURL, s3.endpoint, "https://\(s3.bucket).s3.\(s3.region).amazonaws.com", "https://s3.\(s3.region).amazonaws.com"]
+    return candidates.compactMap { $0.flatMap(URL.init(string:)) }.compactMap { url in
+        guard let scheme = url.scheme, let host = url.host else { return nil }
+        return "\(scheme)://\(host)" + (url.port.map { ":\($0)" } ?? "")
+    }
+}
+
 private func makeFileStorage(_ app: Application, config: AppConfig, clock: AppClock) -> any FileStorage {
     guard let s3 = config.s3 else { return LocalFileStorage(directory: config.uploadsDirectory, baseURL: config.backendURL) }
     return S3FileStorage(config: .init(bucket: s3.bucket, region: s3.region, accessKeyID: s3.accessKeyID, secretAccessKey: s3.secretAccessKey,
@@ -155,6 +168,7 @@ private func makeFileStorage(_ app: Application, config: AppConfig, clock: AppCl
 
 private func routes(_ app: Application, config: AppConfig) throws {
     try app.register(collection: HealthController())
+    try app.register(collection: MetricsController())
     try app.register(collection: OpenAPIController(document: OpenAPIDocument.build(serverURL: config.backendURL, productName: config.productName)))
     try app.register(collection: AuthController())
     try app.register(collection: UserController())

@@ -140,6 +140,50 @@ final class HTTPBasicsTests: ChatrTestCase {
         XCTAssertTrue(docs.text.contains("/api/openapi.json"))
         XCTAssertTrue(docs.text.contains("swagger-ui"))
     }
+
+    /// SPEC §1: a request id on every response (the proxy's when it is sane, so both logs match),
+    /// and the security headers — on errors too.
+    func testEveryResponseCarriesARequestIDAndTheSecurityHeaders() async throws {
+        let forwarded = try await send(.GET, "/api/health", headers: ["X-Request-Id": "nginx-7f3a.1_b"])
+        XCTAssertEqual(forwarded.headers.first(name: "X-Request-Id"), "nginx-7f3a.1_b")
+        for response in [try await send(.GET, "/api/health"), try await send(.GET, "/api/nothing-here"), try await send(.GET, "/"),
+                         try await send(.GET, "/api/health", headers: ["X-Request-Id": "bad id\u{7}<script>"])] {
+            let id = try XCTUnwrap(response.headers.first(name: "X-Request-Id"))
+            XCTAssertFalse(id.isEmpty || id.contains(" ") || id.contains("<"), id)
+            XCTAssertEqual(response.headers.first(name: "X-Content-Type-Options"), "nosniff")
+            let csp = try XCTUnwrap(response.headers.first(name: "Content-Security-Policy"))
+            XCTAssertTrue(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"), csp)
+        }
+    }
+
+    func testReadinessAndMetrics() async throws {
+        let ready = try await send(.GET, "/api/ready")
+        XCTAssertEqual(ready.status, .ok)
+        XCTAssertEqual(ready.json["status"], "ready")
+        XCTAssertEqual(ready.json["cluster"], "off")
+        XCTAssertEqual(ready.json["database"], "ok")
+
+        let before = try await metric("chatr_messages_sent_total")
+        let ann = try await makeUser("ann")
+        let bob = try await makeUser("bob")
+        let sent = try await send(.POST, "/api/messages", json: ["recipientId": .string(bob.id), "content": "hi"], token: ann.token)
+        XCTAssertEqual(sent.status, .created)
+        let after = try await metric("chatr_messages_sent_total")
+        XCTAssertEqual(after - before, 1)
+
+        let text = try await send(.GET, "/metrics").text
+        for name in ["chatr_sockets_connected", "chatr_deliveries_total", "chatr_message_store_seconds_bucket",
+                     "http_requests_total", "http_request_duration_seconds"] {
+            XCTAssertTrue(text.contains(name), "\(name) missing from /metrics")
+        }
+        XCTAssertTrue(text.contains("path=\"/api/ready\""), "HTTP requests are labelled by route:\n\(text.split(separator: "\n").filter { $0.hasPrefix("http_requests_total") }.joined(separator: "\n"))")
+    }
+
+    private func metric(_ name: String) async throws -> Double {
+        let text = try await send(.GET, "/metrics").text
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(name + " ") }) else { return 0 }
+        return Double(line.split(separator: " ").last ?? "") ?? 0
+    }
 }
 
 final class ProductionModeTests: ChatrTestCase {
@@ -178,4 +222,5 @@ final class HealthWithoutDatabaseTests: XCTestCase {
         XCTAssertEqual(body["database"], "unreachable")
         try await app.asyncShutdown()
     }
+
 }

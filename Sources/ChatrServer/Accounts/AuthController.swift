@@ -139,7 +139,7 @@ struct AuthController: RouteCollection {
 struct AuthRateLimitMiddleware: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         let limits = request.chatr.config.rateLimits
-        let ip = request.remoteAddress?.ipAddress ?? "unknown"
+        let ip = request.clientAddress
         if let retryAfter = request.chatr.rateLimiter.hit("auth-ip:" + ip, limit: limits.authPerIP, per: limits.authWindow) {
             throw ChatrError.tooManyRequests(retryAfter: retryAfter)
         }

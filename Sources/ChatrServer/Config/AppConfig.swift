@@ -39,6 +39,9 @@ public struct AppConfig: Sendable {
     public var publicDirectory: String? = PublicDirectory.locate().found?.path
     /// `CLUSTER=postgres`: this instance joins the others on the same PostgreSQL database (§8).
     public var cluster = false
+    /// `TRUSTED_PROXIES`: peers (e.g. the local nginx) whose `X-Real-IP`/`X-Forwarded-For` give
+    /// the client's address. None by default: a forwarded header from anyone else is ignored.
+    public var trustedProxies: Set<String> = []
 
     public struct S3Settings: Sendable {
         public var bucket: String
@@ -186,6 +189,8 @@ extension AppConfig {
         )
         config.publicDirectory = publicDirectory.found?.path
         config.cluster = cluster
+        config.trustedProxies = Set((value("TRUSTED_PROXIES") ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         return config
     }
 

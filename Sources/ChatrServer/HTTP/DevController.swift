@@ -1,11 +1,23 @@
 import Vapor
 
 /// Development helpers, registered only when `CHATR_ENV` is development or testing:
-/// the dev outbox and a preview of every email template.
+/// the dev outbox and a preview of every email template — for clients on this machine only
+/// (SPEC §1; behind a trusted proxy, the client's forwarded address counts).
 struct DevController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
-        routes.get("api", "dev", "outbox", use: Self.outbox)
-        routes.get("api", "email-preview", use: Self.emailPreview)
+        let local = routes.grouped(LoopbackOnly())
+        local.get("api", "dev", "outbox", use: Self.outbox)
+        local.get("api", "email-preview", use: Self.emailPreview)
+    }
+
+    struct LoopbackOnly: AsyncMiddleware {
+        func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+            guard request.clientIsLoopback else {
+                request.logger.warning("dev route refused to \(request.clientAddress)")
+                throw ChatrError.forbidden("Development routes answer this machine only")
+            }
+            return try await next.respond(to: request)
+        }
     }
 
     /// `[{channel, to, subject, body, code, at}]`, newest last; `?to=` filters by recipient.

@@ -86,7 +86,10 @@ struct MessageService {
         }
         do {
             // SQLite: joins a group commit; PostgreSQL: one statement (see `MessageStore`).
+            let started = ContinuousClock.now
             message.seq = try await store.insert(message)
+            ChatrMetrics.shared.storeTime.record(ContinuousClock.now - started)
+            ChatrMetrics.shared.messagesSent.increment()
         } catch let error as any DatabaseError where error.isConstraintFailure && input.clientMessageID != nil {
             // A retry: the first message with this clientMessageId stands, and nothing is sent again.
             if let storedKey { try? await services.files.delete(key: storedKey) }

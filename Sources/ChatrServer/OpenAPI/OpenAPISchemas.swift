@@ -59,6 +59,8 @@ enum OpenAPISchemas {
         "Availability": object(["available": bool, "username": string, "reason": string], required: ["available"]),
         "Suggestions": object(["suggestions": ["type": "array", "items": string]], required: ["suggestions"]),
         "Health": object(["status": string, "timestamp": dateTime, "database": string], required: ["status", "timestamp", "database"]),
+        "Readiness": object(["status": string, "database": string, "cluster": string, "nodes": ["type": "integer"]],
+                            required: ["status", "database", "cluster", "nodes"]),
         "ChatMessage": object([
             "id": uuid, "conversationId": uuid, "senderId": uuid, "senderUsername": string, "senderDisplayName": string,
             "senderProfileImage": nullableString, "recipientId": ["type": ["string", "null"], "format": "uuid"],

@@ -15,6 +15,7 @@ public final class Namespace: Sendable {
     private let sockets = NIOLockedValueBox<[String: Socket]>([:])
     private let adapterBox = NIOLockedValueBox<(any SocketAdapter)?>(nil)
     private let serverSideHandlers = NIOLockedValueBox<[String: ServerSideHandler]>([:])
+    private let delivered = NIOLockedValueBox(0)
 
     /// Handles a server-side event from another node; what it returns is its reply to
     /// `serverSideEmitWithAck` (nil: no reply from this node).
@@ -121,7 +122,11 @@ public final class Namespace: Sendable {
     private func deliverLocally(_ ids: Set<String>, _ packet: EncodedPacket) {
         let targets = sockets.withLockedValue { table in ids.compactMap { table[$0] } }
         for socket in targets { socket.send(packet) }
+        delivered.withLockedValue { $0 += targets.count }
     }
+
+    /// Packets handed to this node's sockets by broadcasts since start (for metrics).
+    public var deliveredPackets: Int { delivered.withLockedValue { $0 } }
 }
 
 /// `to` / `except` chains ending in `emit`, as in the reference server.

@@ -82,6 +82,7 @@ final class MessageBatchWriter: Sendable, LifecycleHandler {
 
     private func write(_ batch: [Pending], on db: any SQLDatabase) async {
         state.withLockedValue { $0.largestBatch = max($0.largestBatch, batch.count) }
+        ChatrMetrics.shared.batchSizes.record(Double(batch.count))
         let outcomes = await SQLiteMessageStore.store(batch.map(\.message), on: db)
         for (pending, outcome) in zip(batch, outcomes) { pending.continuation.resume(with: outcome) }
     }

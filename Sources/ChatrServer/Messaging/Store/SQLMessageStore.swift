@@ -102,7 +102,10 @@ struct PostgresMessageStore: SQLMessageStore {
     /// BEGIN, UPDATE, INSERT, COMMIT. If the INSERT fails (a repeated clientMessageId) the whole
     /// statement, UPDATE included, is undone.
     func insert(_ m: Message) async throws -> Int64 {
-        let rows = try await sql.raw("""
+        let asked = ContinuousClock.now
+        let rows = try await sql.withSession { session in
+            ChatrMetrics.shared.poolWait.record(ContinuousClock.now - asked)
+            return try await session.raw("""
             WITH c AS (
               UPDATE conversations SET last_seq = last_seq + 1, last_message_at = \(bind: m.createdAt)
               WHERE id = \(bind: m.conversationID) RETURNING last_seq
@@ -111,6 +114,7 @@ struct PostgresMessageStore: SQLMessageStore {
             SELECT \(SQLList(MessageColumns.values(m, seq: SQLRaw("c.last_seq")))) FROM c
             RETURNING seq
             """).all()
+        }
         guard let row = rows.first else { throw ChatrError.notFound("Conversation not found") }
         return try row.decode(column: "seq", as: Int64.self)
     }
