@@ -18,6 +18,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.migrations.add(ChatrMigrations.all)
     app.asyncCommands.use(MigrateNowCommand(), as: "migrate")
     app.asyncCommands.use(BenchSeedCommand(), as: "bench-seed")
+    app.asyncCommands.use(UserCommands(), as: "user")
+    app.asyncCommands.use(BackupCommand(), as: "backup")
 
     app.chatr = await makeServices(app, config: config)
     app.lifecycle.use(app.chatr.typing)

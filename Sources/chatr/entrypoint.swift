@@ -12,7 +12,10 @@ enum Entrypoint {
             try LoggingSystem.bootstrap(from: &env)
             let app = try await Application.make(env)
             do {
-                let config = try AppConfig.fromEnvironment()
+                var config = try AppConfig.fromEnvironment()
+                // Only a serving process joins the cluster; `chatr user …`, `backup`, `migrate` do not.
+                let command = env.arguments.dropFirst().first { !$0.hasPrefix("-") } ?? "serve"
+                if command != "serve" { config.cluster = false }
                 try await configure(app, config: config)
                 try await app.execute()
                 try await app.asyncShutdown()

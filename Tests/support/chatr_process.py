@@ -25,6 +25,7 @@ class Server:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = workdir
+        self.env = env
         self.log = open(os.path.join(workdir, "server.log"), "w+")
         self.proc = subprocess.Popen(
             [BIN, "serve", "--hostname", "127.0.0.1", "--port", str(self.port)],

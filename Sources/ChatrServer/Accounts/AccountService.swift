@@ -105,6 +105,7 @@ struct AccountService {
         guard await services.passwords.verify(password, against: user?.passwordHash), let user else {
             throw ChatrError.unauthorized("Invalid credentials")
         }
+        guard user.disabledAt == nil else { throw ChatrError(.forbidden, "This account is disabled; ask the administrator", code: "account_disabled") }
         if !user.isVerified {
             let channel = try CodeDelivery.channel(for: user, preferred: method)
             try await sendCode(to: user, purpose: channel == .email ? .email : .phone, via: channel, throttled: false)
@@ -146,6 +147,7 @@ struct AccountService {
         guard await services.passwords.verify(password, against: user?.passwordHash), let user else {
             throw ChatrError.unauthorized("Invalid credentials")
         }
+        guard user.disabledAt == nil else { throw ChatrError(.forbidden, "This account is disabled; ask the administrator", code: "account_disabled") }
         return try await verifyLogin(userID: user.id!, code: code, twoFactorCode: twoFactorCode, userAgent: userAgent)
     }
 

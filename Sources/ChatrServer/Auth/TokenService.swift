@@ -56,6 +56,7 @@ struct TokenService: Sendable {
             .filter(Session.self, \.$revokedAt == nil)
             .filter(Session.self, \.$expiresAt > now)
             .filter(\.$id == userID)
+            .filter(\.$disabledAt == nil)
             .first(),
             let session = try? user.joined(Session.self) else { return nil }
         return (user, session)

@@ -9,5 +9,6 @@ enum ChatrMigrations {
         CreateMessaging(),
         AddSQLiteSeqTrigger(),
         CreateRateLimitWindows(),
+        AddUserDisabledAt(),
     ]
 }

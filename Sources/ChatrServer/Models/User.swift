@@ -25,6 +25,8 @@ public final class User: Model, @unchecked Sendable {
     @Field(key: "two_factor_enabled") public var twoFactorEnabled: Bool
     @Field(key: "show_online_status") public var showOnlineStatus: Bool
     @OptionalField(key: "last_seen") public var lastSeen: Date?
+    /// Set by `chatr user disable`: no sign-in, no token accepted.
+    @OptionalField(key: "disabled_at") public var disabledAt: Date?
     @Timestamp(key: "created_at", on: .create) public var createdAt: Date?
     @Timestamp(key: "updated_at", on: .update) public var updatedAt: Date?
 
