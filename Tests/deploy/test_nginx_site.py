@@ -6,7 +6,8 @@ so this test fails if the shipped file changes shape. nginx runs from a temporar
 main nginx.conf, pid, logs and temp paths) on free high ports with a throwaway certificate; two
 chatr instances on SQLite sit behind it (the cluster itself is tested elsewhere; with ip_hash
 every request from 127.0.0.1 goes to the same one). Needs `nginx` and `openssl` on PATH and the
-built `.build/debug/chatr` (CHATR_BIN overrides).
+built `.build/debug/chatr` (CHATR_BIN overrides); Debian: `apt-get install nginx` (the packaged
+service need not run; this test starts its own nginx).
 
 Run: pytest Tests/deploy -q
 """
@@ -27,7 +28,6 @@ from urllib.parse import urlparse
 import pytest
 import requests
 import socketio
-import urllib3
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -40,16 +40,15 @@ PASSWORD = "Nginx-test1!"
 MAX_UPLOAD_BYTES = 10_485_760  # the server's default, which the site's client_max_body_size follows
 TIMEOUT = 10  # seconds, for every ordinary request and wait
 
-urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # only the /metrics probe skips verification
-
 
 # --- the stack: certificate, chatr instances, the site copy, nginx -----------------------------
 
-def make_certificate(folder):
+def make_certificate(folder, addresses):
     cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
-    # A subjectAltName so that requests can verify it (CN alone is not checked any more).
+    # A subjectAltName so that clients can verify it (CN alone is not checked any more).
+    names = ",".join(["DNS:localhost"] + [f"IP:{a}" for a in addresses])
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", cert],
+                    "-addext", f"subjectAltName={names}", "-keyout", key, "-out", cert],
                    check=True, capture_output=True, timeout=30)
     return cert, key
 
@@ -115,7 +114,10 @@ class Stack:
 
     def log(self, name):
         path = os.path.join(self.folder, name)
-        return open(path).read() if os.path.exists(path) else ""
+        if not os.path.exists(path):
+            return ""
+        with open(path) as f:
+            return f.read()
 
 
 def wait_for_port(port, proc, what):
@@ -136,7 +138,8 @@ def stack():
     folder = tempfile.mkdtemp(prefix="chatr-nginx-")
     instances, nginx = [], None
     try:
-        cert, key = make_certificate(folder)
+        outside = outside_address()
+        cert, key = make_certificate(folder, ["127.0.0.1"] + ([outside] if outside else []))
         http_port, https_port = free_port(), free_port()
         origin = f"https://127.0.0.1:{https_port}"
         for n in (1, 2):
@@ -370,6 +373,8 @@ def test_uploads_through_nginx(stack):
     body = plain_text(MAX_UPLOAD_BYTES - 1000)
     r = upload(len(body), "notes.txt")
     assert r.status_code == 201, f"{r.status_code} {r.headers.get('Server')} {r.text[:300]}"
+    # Streamed to the app, not spooled to disk first (nginx warns when it spools a request body).
+    assert "client request body is buffered" not in stack.log("error.log")
     path = urlparse(r.json()["message"]["fileUrl"]).path
     assert path.startswith("/uploads/"), path
     got = s.get(stack.url + path, timeout=60)
@@ -377,8 +382,6 @@ def test_uploads_through_nginx(stack):
     assert got.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert got.headers["X-Content-Type-Options"] == "nosniff"
     assert got.headers["Strict-Transport-Security"] == HSTS
-    # Streamed to the app, not spooled to disk first (nginx warns when it spools a body).
-    assert "buffered to a temporary file" not in stack.log("error.log")
 
     # Over the app's limit but under nginx's: the app's own JSON 413.
     r = upload(MAX_UPLOAD_BYTES + 200_000, "big.txt")
@@ -390,13 +393,14 @@ def test_uploads_through_nginx(stack):
         f"{r.status_code} {r.headers} {r.text[:300]}"
 
 
-def test_metrics_only_from_this_host(stack):
+def test_metrics_and_dev_routes_only_from_this_host(stack):
+    """/metrics and development mode's /api/dev/ answer loopback clients only. Behind nginx the
+    app sees 127.0.0.1 for everyone, so nginx applies the rule to the real client address."""
     address = outside_address()
-    if address is not None:  # nginx's part: other hosts are refused
-        outside = requests.Session()
-        outside.trust_env = False
-        r = outside.get(f"https://{address}:{stack.https_port}/metrics", verify=False, timeout=TIMEOUT)
-        assert r.status_code == 403, r.status_code
+    if address is not None:
+        for path in ("/metrics", "/api/dev/outbox"):
+            r = stack.session().get(f"https://{address}:{stack.https_port}{path}", timeout=TIMEOUT)
+            assert r.status_code == 403, (path, r.status_code)
     r = stack.session().get(stack.url + "/metrics", timeout=TIMEOUT)
     assert r.status_code != 403, "nginx lets 127.0.0.1 scrape /metrics"
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain"), f"the app's /metrics: {r.status_code}"
