@@ -20,14 +20,17 @@ struct ChatrBench: AsyncParsableCommand {
 }
 
 struct Common: ParsableArguments {
-    @Option(help: "Server URL") var url = "http://127.0.0.1:3001"
+    @Option(help: "Server URL; several, comma separated, spread the clients over instances of a cluster") var url = "http://127.0.0.1:3001"
     @Option(help: "userId<TAB>token lines (chatr bench-seed)") var tokens = "tokens.tsv"
-    @Option(help: "Server process id, to read its RSS and CPU from /proc") var serverPid: String?
+    @Option(help: "Server process id(s), comma separated, to read RSS and CPU from /proc (summed)") var serverPid: String?
+
+    /// The instances, in order; client `n` goes to `urls[n % urls.count]`.
+    var urls: [String] { url.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
     @Option(help: "Write the results as JSON to this file") var json: String?
 
     /// A connected client whose `event`s carrying `bench:<due nanos>` are timed into `stats`.
-    func connect(token: String, timing event: String?, into stats: Stats, on group: any EventLoopGroup) async throws -> SocketIOClient {
-        var options = SocketIOClient.Options(url: url)
+    func connect(token: String, timing event: String?, into stats: Stats, on group: any EventLoopGroup, instance: Int = 0) async throws -> SocketIOClient {
+        var options = SocketIOClient.Options(url: urls[instance % urls.count])
         options.auth = ["token": .string(token)]
         let client = SocketIOClient(options: options, group: group)
         if let event {
@@ -93,7 +96,7 @@ struct Connections: AsyncParsableCommand {
                 for index in batch {
                     tasks.addTask {
                         let began = DispatchTime.now().uptimeNanoseconds
-                        guard let client = try? await common.connect(token: users[index % users.count].token, timing: nil, into: stats, on: loops) else { return nil }
+                        guard let client = try? await common.connect(token: users[index % users.count].token, timing: nil, into: stats, on: loops, instance: index) else { return nil }
                         stats.received(latencyNanos: DispatchTime.now().uptimeNanoseconds &- began)
                         return client
                     }
@@ -142,9 +145,11 @@ struct Direct: AsyncParsableCommand {
         var senders: [SocketIOClient] = []
         var receivers: [SocketIOClient] = []
         // Message i leaves at start + i/rate; receivers time it from that moment.
+        // With several instances, every pair's sender and receiver are on different ones.
         for pair in 0..<pairs {
-            senders.append(try await common.connect(token: users[2 * pair].token, timing: nil, into: stats, on: group))
-            receivers.append(try await common.connect(token: users[2 * pair + 1].token, timing: "message:received", into: stats, on: group))
+            senders.append(try await common.connect(token: users[2 * pair].token, timing: nil, into: stats, on: group, instance: pair))
+            receivers.append(try await common.connect(token: users[2 * pair + 1].token, timing: "message:received", into: stats, on: group,
+                                                      instance: pair + 1))
         }
         let resources = Resources(serverPID: common.serverPid)
         let total = Int(Double(rate) * duration)
@@ -168,7 +173,8 @@ struct Direct: AsyncParsableCommand {
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let s = stats.snapshot
         let report: [(String, String)] = [
-            ("offered rate", "\(rate) msg/s over \(pairs) pairs for \(duration) s"),
+            ("offered rate", "\(rate) msg/s over \(pairs) pairs for \(duration) s"
+                + (common.urls.count > 1 ? ", sender and receiver on different instances (\(common.urls.count))" : "")),
             ("sent / delivered / stored (acked ok)", "\(s.sent) / \(s.received) / \(s.stored)"),
             ("delivered ratio", String(format: "%.4f", Double(s.received) / Double(max(1, s.sent)))),
             ("achieved delivery rate", String(format: "%.0f msg/s (sending took %.1f s)", Double(s.received) / elapsed, sendSeconds)),
@@ -193,7 +199,7 @@ struct Group: AsyncParsableCommand {
         let users = try common.loadTokens()
         guard users.count >= members else { throw ValidationError("need \(members) users in \(common.tokens), found \(users.count)") }
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        var create = HTTPClientRequest(url: common.url + "/api/groups")
+        var create = HTTPClientRequest(url: common.urls[0] + "/api/groups")
         create.method = .POST
         create.headers.add(name: "Authorization", value: "Bearer \(users[0].token)")
         create.headers.add(name: "Content-Type", value: "application/json")
@@ -208,8 +214,8 @@ struct Group: AsyncParsableCommand {
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let stats = Stats()
         var clients: [SocketIOClient] = []
-        for user in users.prefix(members) {
-            clients.append(try await common.connect(token: user.token, timing: "group:message:received", into: stats, on: loops))
+        for (index, user) in users.prefix(members).enumerated() {
+            clients.append(try await common.connect(token: user.token, timing: "group:message:received", into: stats, on: loops, instance: index))
         }
         let resources = Resources(serverPID: common.serverPid)
         let total = Int(Double(rate) * duration)
@@ -266,7 +272,7 @@ struct History: AsyncParsableCommand {
             await withTaskGroup(of: Void.self) { tasks in
                 await OpenLoop(rate: rate).run(count: total) { index, due in
                     let user = users[(index % (users.count / 2)) * 2]
-                    let url = common.url + path(index)
+                    let url = common.urls[index % common.urls.count] + path(index)
                     tasks.addTask {
                         var request = HTTPClientRequest(url: url)
                         request.headers.add(name: "Authorization", value: "Bearer \(user.token)")
@@ -332,26 +338,38 @@ final class Stats: Sendable {
 
 /// The server's memory and CPU, and this process's CPU (so it can say it was not the bottleneck).
 struct Resources {
-    let serverPID: String?
+    let serverPIDs: [String]
     let serverCPUStart: Double?
     let ownCPUStart: Double?
 
+    /// `serverPID`: one process id, or several comma separated (a cluster's instances, summed).
     init(serverPID: String?) {
-        self.serverPID = serverPID
-        serverCPUStart = serverPID.flatMap(Self.cpuSeconds)
+        serverPIDs = (serverPID ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        serverCPUStart = Self.total(serverPIDs, Self.cpuSeconds)
         ownCPUStart = Self.cpuSeconds(String(ProcessInfo.processInfo.processIdentifier))
     }
 
     func report(elapsed: Double) -> [(String, String)] {
         var lines: [(String, String)] = []
-        if let pid = serverPID, let rss = Self.rssMegabytes(pid), let cpu = Self.cpuSeconds(pid) {
-            lines.append(("server RSS", String(format: "%.0f MB", rss)))
-            lines.append(("server CPU", String(format: "%.0f %% of one core", (cpu - (serverCPUStart ?? 0)) / elapsed * 100)))
+        let label = serverPIDs.count > 1 ? "servers (\(serverPIDs.count), summed)" : "server"
+        if let rss = Self.total(serverPIDs, Self.rssMegabytes), let cpu = Self.total(serverPIDs, Self.cpuSeconds) {
+            lines.append(("\(label) RSS", String(format: "%.0f MB", rss)))
+            lines.append(("\(label) CPU", String(format: "%.0f %% of one core", (cpu - (serverCPUStart ?? 0)) / elapsed * 100)))
         }
         if let own = Self.cpuSeconds(String(ProcessInfo.processInfo.processIdentifier)) {
             lines.append(("this client's CPU", String(format: "%.0f %% of one core", (own - (ownCPUStart ?? 0)) / elapsed * 100)))
         }
         return lines
+    }
+
+    private static func total(_ pids: [String], _ read: (String) -> Double?) -> Double? {
+        guard !pids.isEmpty else { return nil }
+        var sum = 0.0
+        for pid in pids {
+            guard let value = read(pid) else { return nil }
+            sum += value
+        }
+        return sum
     }
 
     static func rssMegabytes(_ pid: String) -> Double? {
