@@ -2,8 +2,9 @@
 
 The site file is copied with exactly three kinds of change — listen ports, certificate paths and
 the upstream `server` lines — each made by a regex that must match the expected number of times,
-so this test fails if the shipped file changes shape. nginx runs from a temporary folder (its own
-main nginx.conf, pid, logs and temp paths) on free high ports with a throwaway certificate; two
+so this test fails if the shipped file changes shape (the machinery is Tests/support/nginx_site.py,
+shared with Tests/cluster). nginx runs from a temporary folder (its own main nginx.conf, pid, logs
+and temp paths) on free high ports with a throwaway certificate; two
 chatr instances on SQLite sit behind it (the cluster itself is tested elsewhere; with ip_hash
 every request from 127.0.0.1 goes to the same one). Needs `nginx` and `openssl` on PATH and the
 built `.build/debug/chatr` (CHATR_BIN overrides); Debian: `apt-get install nginx` (the packaged
@@ -12,12 +13,9 @@ service need not run; this test starts its own nginx).
 Run: pytest Tests/deploy -q
 """
 import os
-import pwd
-import re
 import shutil
 import socket
 import ssl
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,113 +31,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "Tests", "support"))
 from chatr_process import Server, base_env, free_port  # noqa: E402
+from nginx_site import NginxSite  # noqa: E402
 
-SITE = os.path.join(ROOT, "deploy", "nginx", "chatr.conf")
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 PASSWORD = "Nginx-test1!"
 MAX_UPLOAD_BYTES = 10_485_760  # the server's default, which the site's client_max_body_size follows
 TIMEOUT = 10  # seconds, for every ordinary request and wait
 
 
-# --- the stack: certificate, chatr instances, the site copy, nginx -----------------------------
-
-def make_certificate(folder, addresses):
-    cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
-    # A subjectAltName so that clients can verify it (CN alone is not checked any more).
-    names = ",".join(["DNS:localhost"] + [f"IP:{a}" for a in addresses])
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-                    "-addext", f"subjectAltName={names}", "-keyout", key, "-out", cert],
-                   check=True, capture_output=True, timeout=30)
-    return cert, key
-
-
-def replace(pattern, replacement, text, expected):
-    """re.subn that insists on the number of matches: the shipped file must keep its shape."""
-    result, count = re.subn(pattern, replacement, text, flags=re.M)
-    assert count == expected, f"{pattern!r} matched {count} times in {SITE}, expected {expected}"
-    return result
-
-
-def render_site(text, http_port, https_port, cert, key, upstream_ports):
-    text = replace(r"^(\s*listen\s+(?:\[::\]:)?)80;", rf"\g<1>{http_port};", text, 2)
-    text = replace(r"^(\s*listen\s+(?:\[::\]:)?)443( ssl http2;)", rf"\g<1>{https_port}\g<2>", text, 2)
-    text = replace(r"^(\s*ssl_certificate\s+)/etc/ssl/chatr/fullchain\.pem;", rf"\g<1>{cert};", text, 1)
-    text = replace(r"^(\s*ssl_certificate_key\s+)/etc/ssl/chatr/privkey\.pem;", rf"\g<1>{key};", text, 1)
-    ours = "".join(f"    server 127.0.0.1:{port};\n" for port in upstream_ports)
-    shipped = re.compile(r"^[ \t]*server[ \t]+127\.0\.0\.1:\d+;[ \t]*\n", re.M)
-    block = re.search(r"^upstream chatr \{\n.*?^\}", text, re.M | re.S)
-    assert block, f"no `upstream chatr {{ … }}` block in {SITE}"
-    lines = shipped.findall(block.group(0))
-    assert len(lines) == 3, f"expected the 3 example server lines in upstream chatr, found {lines}"
-    new_block = replace(r"^(\s*ip_hash;\n)", lambda m: m.group(1) + ours, shipped.sub("", block.group(0)), 1)
-    text = text[:block.start()] + new_block + text[block.end():]
-    for leftover in ("/etc/ssl/chatr", "127.0.0.1:310", "listen 80", "listen 443", "]:80", "]:443"):
-        assert leftover not in text, f"{leftover!r} left in the rendered site"
-    return text
-
-
-def main_conf(folder, site):
-    # As root, nginx would hand its workers to `nobody`, who cannot enter our 0700 temp folder.
-    user = f"user {pwd.getpwuid(os.geteuid()).pw_name};" if os.geteuid() == 0 else ""
-    temp = "\n".join(f"    {kind}_temp_path {folder}/{kind}_temp;" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    return f"""{user}
-worker_processes 1;
-daemon off;
-pid {folder}/nginx.pid;
-error_log {folder}/error.log info;
-events {{ worker_connections 512; }}
-http {{
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    log_format chatr_test '$remote_addr "$request" $status $request_id';
-    access_log {folder}/access.log chatr_test;
-{temp}
-    include {site};
-}}
-"""
-
-
-class Stack:
-    def __init__(self, folder, cert, http_port, https_port, instances):
-        self.folder, self.cert, self.instances = folder, cert, instances
-        self.http = f"http://127.0.0.1:{http_port}"
-        self.https_port = https_port
-        self.url = f"https://127.0.0.1:{https_port}"
-
-    def session(self):
-        s = requests.Session()
-        s.trust_env = False  # else REQUESTS_CA_BUNDLE from the environment wins over `verify`
-        s.verify = self.cert
-        return s
-
-    def log(self, name):
-        path = os.path.join(self.folder, name)
-        if not os.path.exists(path):
-            return ""
-        with open(path) as f:
-            return f.read()
-
-
-def wait_for_port(port, proc, what):
-    deadline = time.time() + TIMEOUT
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{what} is not listening on {port}")
-
+# --- the stack: chatr instances and nginx with the site copy (Tests/support/nginx_site.py) -----
 
 @pytest.fixture(scope="module")
 def stack():
     folder = tempfile.mkdtemp(prefix="chatr-nginx-")
-    instances, nginx = [], None
+    instances, site = [], None
     try:
         outside = outside_address()
-        cert, key = make_certificate(folder, ["127.0.0.1"] + ([outside] if outside else []))
         http_port, https_port = free_port(), free_port()
         origin = f"https://127.0.0.1:{https_port}"
         for n in (1, 2):
@@ -149,27 +55,12 @@ def stack():
             os.symlink(os.path.join(ROOT, "Public"), os.path.join(workdir, "Public"))
             env = base_env(PUBLIC_DIR=os.path.join(ROOT, "Public"), BACKEND_URL=origin, FRONTEND_URL=origin)
             instances.append(Server(env, workdir))
-        site = os.path.join(folder, "chatr.conf")
-        with open(SITE) as shipped, open(site, "w") as copy:
-            copy.write(render_site(shipped.read(), http_port, https_port, cert, key, [i.port for i in instances]))
-        conf = os.path.join(folder, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(main_conf(folder, site))
-        command = [NGINX, "-p", folder, "-e", os.path.join(folder, "error.log"), "-c", conf]
-        checked = subprocess.run(command + ["-t"], capture_output=True, text=True, timeout=30)
-        assert checked.returncode == 0, f"nginx -t failed:\n{checked.stderr}"
-        nginx = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for_port(https_port, nginx, "nginx")
-        wait_for_port(http_port, nginx, "nginx")
-        yield Stack(folder, cert, http_port, https_port, instances)
+        site = NginxSite(folder, [i.port for i in instances], addresses=["127.0.0.1"] + ([outside] if outside else []),
+                         http_port=http_port, https_port=https_port)
+        yield site
     finally:
-        if nginx:
-            nginx.terminate()  # SIGTERM: fast shutdown
-            try:
-                nginx.wait(timeout=TIMEOUT)
-            except subprocess.TimeoutExpired:
-                nginx.kill()
-                nginx.wait(timeout=TIMEOUT)
+        if site:
+            site.stop()
         for instance in instances:
             try:
                 instance.stop()

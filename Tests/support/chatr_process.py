@@ -21,15 +21,24 @@ def free_port():
 
 
 class Server:
+    """One `chatr serve` in `workdir`, logging to `workdir/server.log`. `kill()` is a kill -9 (a
+    crash); `start()` starts it again on the same port, appending to the same log."""
+
     def __init__(self, env, workdir, port=None):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = workdir
         self.env = env
-        self.log = open(os.path.join(workdir, "server.log"), "w+")
+        self.log_path = os.path.join(workdir, "server.log")
+        # Append mode: the server's writes always land at the end, whatever output() reads.
+        open(self.log_path, "w").close()
+        self.log = open(self.log_path, "a+")
+        self.start()
+
+    def start(self):
         self.proc = subprocess.Popen(
             [BIN, "serve", "--hostname", "127.0.0.1", "--port", str(self.port)],
-            cwd=workdir, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+            cwd=self.workdir, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -40,6 +49,7 @@ class Server:
             except requests.RequestException:
                 pass
             time.sleep(0.2)
+        self.kill()  # never leave a half-started server behind
         raise RuntimeError("chatr did not become healthy:\n" + self.output())
 
     def output(self):
@@ -47,13 +57,19 @@ class Server:
         self.log.seek(0)
         return self.log.read()
 
+    def kill(self):
+        """SIGKILL, as a crash: no goodbye to clients or to the other nodes."""
+        self.proc.kill()
+        self.proc.wait(timeout=15)
+
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                raise
         self.log.close()
 
 
