@@ -57,6 +57,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         app.chatrCluster = cluster
     }
     let server = ChatrRealtime.mount(on: app)  // kept in app.socketIOServer
+    app.lifecycle.use(SessionSweeper())
     try await cluster?.attach(to: server.sockets, app: app)
 }
 

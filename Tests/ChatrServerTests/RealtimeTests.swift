@@ -1,3 +1,4 @@
+import Fluent
 import NIOConcurrencyHelpers
 import SocketIO
 import SocketIOTestClient
@@ -120,6 +121,33 @@ final class RealtimeTests: ChatrTestCase {
         let phoneDisconnected = await annPhone.waitForFrame("41")
         XCTAssertTrue(phoneDisconnected, "every session of the user ends")
         XCTAssertFalse(bobPhone.allFrames.contains(.text("41")), "other users are not touched")
+    }
+
+    /// What ends a session behind the server's back (an admin command, an expiry) reaches open
+    /// sockets at the next sweep; valid sessions are untouched.
+    func testTheSessionSweepDisconnectsSocketsWhoseSessionEnded() async throws {
+        let annPhone = try await connect(ann.token)
+        let bobPhone = try await connect(bob.token)
+        let annLaptopToken = try await signIn("ann")
+        let annLaptop = try await connect(annLaptopToken)
+        let sweptNothing = await SessionSweeper.sweep(app)
+        XCTAssertEqual(sweptNothing, 0)
+
+        // `chatr user disable` changes only the database.
+        try await User.query(on: app.db).filter(\.$id == UUID(uuidString: ann.id)!).set(\.$disabledAt, to: Date()).update()
+        let swept = await SessionSweeper.sweep(app)
+        XCTAssertEqual(swept, 2, "both of ann's sockets")
+        let phoneDisconnected = await annPhone.waitForFrame("41")
+        let laptopDisconnected = await annLaptop.waitForFrame("41")
+        XCTAssertTrue(phoneDisconnected && laptopDisconnected)
+        XCTAssertFalse(bobPhone.allFrames.contains(.text("41")))
+
+        // An expired session too.
+        try await Session.query(on: app.db).set(\.$expiresAt, to: Date().addingTimeInterval(-1)).update()
+        let expired = await SessionSweeper.sweep(app)
+        XCTAssertEqual(expired, 1)
+        let bobDisconnected = await bobPhone.waitForFrame("41")
+        XCTAssertTrue(bobDisconnected)
     }
 
     func testDirectMessageFlowAcrossDevices() async throws {

@@ -5,8 +5,8 @@ import Vapor
 
 /// `chatr user list|disable|enable|reset-password|delete`: account administration from the
 /// server's shell, on the database the environment names. Changes take effect at once for REST
-/// (sessions are checked on every request); sockets already connected keep going until they
-/// reconnect (see DECISIONS).
+/// (sessions are checked on every request) and within 30 s for sockets already connected
+/// (`SessionSweeper`).
 struct UserCommands: AsyncCommandGroup {
     var help: String { "Administers accounts: list, disable, enable, reset-password, delete <username>." }
 

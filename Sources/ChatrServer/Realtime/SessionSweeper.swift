@@ -1,0 +1,72 @@
+import Fluent
+import Foundation
+import NIOConcurrencyHelpers
+import SocketIO
+import Vapor
+
+/// A socket's token is checked when it connects; what ends a session later without going through
+/// this server — its expiry, `chatr user disable|reset-password|delete` from the shell — is found
+/// here: every `interval`, the sessions of this node's sockets are looked up (one query per 500),
+/// and sockets whose session is no longer valid are disconnected. (Logout and password reset on
+/// a node disconnect at once, on every node, through the cluster.)
+final class SessionSweeper: LifecycleHandler, Sendable {
+    private let interval: Duration
+    private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
+
+    init(interval: Duration = .seconds(30)) {
+        self.interval = interval
+    }
+
+    func didBootAsync(_ application: Application) async {
+        let interval = self.interval
+        task.withLockedValue { task in
+            task = Task { [weak application] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    guard let application, !Task.isCancelled else { return }
+                    await Self.sweep(application)
+                }
+            }
+        }
+    }
+
+    func shutdownAsync(_ application: Application) async {
+        task.withLockedValue { $0 }?.cancel()
+    }
+
+    /// Disconnects the sockets whose session was revoked, expired, or whose user was disabled or
+    /// deleted. Returns how many.
+    @discardableResult
+    static func sweep(_ app: Application) async -> Int {
+        guard let namespace = app.socketIOServer?.sockets else { return 0 }
+        var bySession: [UUID: [Socket]] = [:]
+        for socket in namespace.allSockets {
+            if let session = socket[SocketUser.self]?.sessionID { bySession[session, default: []].append(socket) }
+        }
+        let ids = Array(bySession.keys)
+        var ended = 0
+        for start in stride(from: 0, to: ids.count, by: 500) {
+            let chunk = Array(ids[start..<min(start + 500, ids.count)])
+            do {
+                let now = app.chatr.clock.now
+                let valid = try await Session.query(on: app.db)
+                    .join(User.self, on: \Session.$userID == \User.$id)
+                    .filter(\.$id ~~ chunk)
+                    .filter(\.$revokedAt == nil)
+                    .filter(\.$expiresAt > now)
+                    .filter(User.self, \.$disabledAt == nil)
+                    .all(\.$id)
+                for id in Set(chunk).subtracting(valid) {
+                    for socket in bySession[id] ?? [] {
+                        socket.disconnect()
+                        ended += 1
+                    }
+                }
+            } catch {
+                app.logger.error("session sweep: could not check \(chunk.count) sessions: \(String(reflecting: error))")
+            }
+        }
+        if ended > 0 { app.logger.notice("session sweep: disconnected \(ended) sockets whose session ended") }
+        return ended
+    }
+}
