@@ -22,6 +22,8 @@ public final class PostgresCluster: Sendable {
     private let doorbell: AsyncStream<Void>.Continuation
     private let rings: AsyncStream<Void>
     private let hooks = NIOLockedValueBox(Hooks())
+    /// How every envelope this node writes begins (`{"v":1,"uid":"<node id>"`).
+    private let ownPrefix: String
 
     private struct State {
         var lastSeq: UInt64 = 0
@@ -67,6 +69,8 @@ public final class PostgresCluster: Sendable {
         self.options = options
         self.eventLoopGroup = eventLoopGroup
         nodeID = (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        let sample = ClusterEnvelope(uid: nodeID, namespace: "/", message: .hello).encoded()
+        ownPrefix = String(sample[..<sample.range(of: nodeID)!.upperBound]) + "\""
         state = NIOLockedValueBox(State(ring: ReplayRing(capacity: options.replayCapacity)))
         (rings, doorbell) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -262,6 +266,8 @@ public final class PostgresCluster: Sendable {
     }
 
     func receive(_ text: String, via connection: PostgresConnection?) async {
+        // LISTEN hears this node's own notifications too: skip them before parsing.
+        if text.hasPrefix(ownPrefix) { return }
         var envelope: ClusterEnvelope
         do {
             envelope = try ClusterEnvelope(decoding: text)

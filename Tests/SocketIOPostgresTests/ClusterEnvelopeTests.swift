@@ -25,6 +25,13 @@ final class ClusterEnvelopeTests: XCTestCase {
         }
     }
 
+    /// Nodes skip their own notifications by this prefix, before parsing.
+    func testEveryEnvelopeStartsWithTheVersionAndTheSendersID() {
+        for message: ClusterEnvelope.Message in [.hello, .heartbeat(last: 3), .attachment(id: 9), .broadcast(BroadcastOptions(), [.text("x")])] {
+            XCTAssertTrue(ClusterEnvelope(uid: "ab12", seq: 1, namespace: "/", message: message).encoded().hasPrefix(#"{"v":1,"uid":"ab12""#))
+        }
+    }
+
     /// A notification from a node of another version, or garbage, is an error to log — never a crash or a guess.
     func testWhatDoesNotParseIsRefusedWithAReason() {
         let bad = [
