@@ -2,8 +2,10 @@ import Crypto
 import Fluent
 import FluentPostgresDriver
 import Foundation
+import NIOConcurrencyHelpers
 import SocketIO
 import SocketIOPostgres
+import SQLKit
 import Vapor
 
 /// Cluster mode (`CLUSTER=postgres`, SPEC §8): this instance and the others on the same
@@ -12,7 +14,10 @@ import Vapor
 /// server-side events between nodes; the database stays the one source of truth for the rest.
 final class ChatrCluster: LifecycleHandler, Sendable {
     let link: PostgresCluster
+    /// First and last devices, decided in the database.
+    let presence: ClusterPresence
     private let logger: Logger
+    private let heartbeats = NIOLockedValueBox<Task<Void, Never>?>(nil)
 
     /// The server-side events between Chatr nodes.
     enum Event {
@@ -24,10 +29,14 @@ final class ChatrCluster: LifecycleHandler, Sendable {
         static let groupChanged = "chatr:group-changed"
         /// Answered with the fingerprint of the node's JWT secret.
         static let identity = "chatr:identity"
+        /// `[nodeId]`: the node was found dead in the database; forget what it said of its users
+        /// (sent before its users are announced offline, so every node agrees when they hear it).
+        static let nodeGone = "chatr:node-gone"
     }
 
-    private init(link: PostgresCluster, logger: Logger) {
+    private init(link: PostgresCluster, presence: ClusterPresence, logger: Logger) {
         self.link = link
+        self.presence = presence
         self.logger = logger
     }
 
@@ -45,7 +54,9 @@ final class ChatrCluster: LifecycleHandler, Sendable {
             throw ConfigError(description: "CLUSTER=postgres: \(error)")
         }
         app.logger.notice("cluster: node \(link.nodeID) listening on PostgreSQL channel \(options.channel)")
-        return ChatrCluster(link: link, logger: app.logger)
+        let presence = ClusterPresence(nodeID: link.nodeID, db: app.db as! any SQLDatabase, logger: app.logger)
+        try await presence.register(devices: [:])
+        return ChatrCluster(link: link, presence: presence, logger: app.logger)
     }
 
     /// Puts the cluster adapter under the namespace and wires presence and caches to the others.
@@ -79,10 +90,14 @@ final class ChatrCluster: LifecycleHandler, Sendable {
             return nil
         }
         namespace.onServerSideEvent(Event.identity) { _ in .string(fingerprint) }
+        namespace.onServerSideEvent(Event.nodeGone) { args in
+            if let node = args.first?.stringValue { _ = services.presence.removeNode(node) }
+            return nil
+        }
 
-        link.onNodeDown { [weak self] node in
-            guard let self else { return }
-            Task { await self.nodeLeft(node, app: app) }
+        link.onNodeDown { node in
+            // The in-memory view forgets the node at once; who goes offline is `ClusterPresence`'s call.
+            _ = services.presence.removeNode(node)
         }
         link.onMessagesMissed { [weak namespace, logger] node, count in
             // This node's clients may be out of date: make them reconnect, which reloads their state.
@@ -106,28 +121,50 @@ final class ChatrCluster: LifecycleHandler, Sendable {
             }
         }
         logger.notice("cluster: node \(nodeID) joined \(link.otherNodes.count) other node(s)")
+        heartbeats.withLockedValue { $0 = Task { [weak self, weak namespace] in
+            guard let namespace else { return }
+            await self?.runHeartbeats(app: app, namespace: namespace)
+        } }
     }
 
-    /// A node stopped or died: its users who have no other device anywhere are offline now. One
-    /// node tells their contacts and stores their last-seen time — the one with the smallest id,
-    /// so every survivor agrees on who without talking about it.
-    private func nodeLeft(_ node: String, app: Application) async {
+    /// Every 5 s: this node's heartbeat (registering again if the others took it for dead while
+    /// it was cut off), and the sweep of dead nodes — their users with no device left anywhere
+    /// are stored as last seen now and announced offline.
+    private func runHeartbeats(app: Application, namespace: Namespace) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(5))
+            guard !Task.isCancelled else { return }
+            do {
+                if try await !presence.heartbeat() {
+                    logger.warning("cluster: this node was taken for dead; registering again")
+                    try await presence.register(devices: app.chatr.presence.localDeviceCounts)
+                }
+                let (dead, offline) = try await presence.sweepDeadNodes()
+                for node in dead {
+                    _ = app.chatr.presence.removeNode(node)
+                    namespace.serverSideEmit(Event.nodeGone, .string(node))
+                }
+                if !dead.isEmpty { logger.notice("cluster: node(s) \(dead.joined(separator: ", ")) stopped answering; \(offline.count) of their users are offline now") }
+                if !offline.isEmpty { await announceOffline(offline, app: app) }
+            } catch {
+                logger.error("cluster: heartbeat failed: \(String(reflecting: error))")
+            }
+        }
+    }
+
+    private func announceOffline(_ users: [UUID], app: Application) async {
         let services = app.chatr
-        let gone = services.presence.removeNode(node)
-        guard !gone.isEmpty, ([link.nodeID] + link.otherNodes).min() == link.nodeID else { return }
         let now = services.clock.now
         do {
-            try await User.query(on: app.db).filter(\.$id ~~ gone).set(\.$lastSeen, to: now).update()
-            let users = try await User.query(on: app.db).filter(\.$id ~~ gone).all()
+            try await User.query(on: app.db).filter(\.$id ~~ users).set(\.$lastSeen, to: now).update()
             let conversations = Conversations(db: app.db, clock: services.clock)
-            for user in users where user.showOnlineStatus {
+            for user in try await User.query(on: app.db).filter(\.$id ~~ users).all() where user.showOnlineStatus {
                 guard let signedIn = SocketUser(user, sessionID: nil) else { continue }
                 services.events.publish(Presence.statusEvents(for: signedIn, status: .offline, in: try await conversations.conversationIDs(of: signedIn.id),
                                                               clock: services.clock, lastSeen: now))
             }
-            logger.notice("cluster: node \(node) left; \(gone.count) of its users are offline now")
         } catch {
-            logger.error("cluster: could not mark the users of departed node \(node) offline: \(String(reflecting: error))")
+            logger.error("cluster: could not mark \(users.count) users of departed nodes offline: \(String(reflecting: error))")
         }
     }
 
@@ -139,7 +176,11 @@ final class ChatrCluster: LifecycleHandler, Sendable {
 
     var isReady: Bool { link.isReady }
 
+    /// After the sockets closed (their last devices were counted out): leave the tables, then the channel.
     func shutdownAsync(_ application: Application) async {
+        heartbeats.withLockedValue { $0 }?.cancel()
+        let offline = await presence.unregister()
+        if !offline.isEmpty { await announceOffline(offline, app: application) }
         await link.shutdown()
     }
 }

@@ -10,5 +10,6 @@ enum ChatrMigrations {
         AddSQLiteSeqTrigger(),
         CreateRateLimitWindows(),
         AddUserDisabledAt(),
+        CreateClusterPresence(),
     ]
 }

@@ -91,11 +91,17 @@ enum ChatrRealtime {
 
     private static func connected(_ socket: Socket, _ signedIn: SocketUser, app: Application) async {
         let services = app.chatr
-        let first = services.presence.connect(signedIn.id, showsStatus: signedIn.showOnlineStatus)
+        let firstHere = services.presence.connect(signedIn.id, showsStatus: signedIn.showOnlineStatus)
+        // Handlers first: the client may send as soon as it has its CONNECT reply. The arrival is
+        // counted in a task the disconnect handler waits for, so a device is never counted out
+        // before it was counted in.
+        let arrival = Task { await decide(firstHere, app: app, "first device") { try await $0.deviceArrived(signedIn.id) } }
+        socket[PresenceArrival.self] = arrival
         SocketEventHandlers(socket: socket, app: app).register()
         socket.onDisconnect { reason in
             await Self.disconnected(socket, reason: reason, app: app)
         }
+        let first = await arrival.value
 
         // Who of them is online, from the registry alone: no user rows per connect.
         let contacts: [UUID]
@@ -116,9 +122,25 @@ enum ChatrRealtime {
         }
     }
 
+    /// One process decides "first/last device" from its registry; a cluster from the database
+    /// (`ClusterPresence`), falling back to the registry's view if the database cannot answer.
+    private static func decide(_ local: Bool, app: Application, _ what: String,
+                               _ inCluster: (ClusterPresence) async throws -> Bool) async -> Bool {
+        guard let cluster = app.chatrCluster else { return local }
+        do {
+            return try await inCluster(cluster.presence)
+        } catch {
+            app.logger.error("cluster presence: could not decide \(what) in the database; going by this node's view: \(String(reflecting: error))")
+            return local
+        }
+    }
+
     private static func disconnected(_ socket: Socket, reason: DisconnectReason, app: Application) async {
         let services = app.chatr
-        guard let signedIn = socket[SocketUser.self], services.presence.disconnect(signedIn.id) else { return }
+        guard let signedIn = socket[SocketUser.self] else { return }
+        _ = await socket[PresenceArrival.self]?.value
+        let lastHere = services.presence.disconnect(signedIn.id)
+        guard await decide(lastHere, app: app, "last device", { try await $0.deviceLeft(signedIn.id) }) else { return }
         let now = services.clock.now
         do {
             try await User.query(on: app.db).filter(\.$id == signedIn.id).set(\.$lastSeen, to: now).update()
@@ -143,6 +165,9 @@ enum ChatrRealtime {
         }
     }
 }
+
+/// Whether the socket's device was its user's first (decided once, when it connected).
+enum PresenceArrival: SocketStorageKey { typealias Value = Task<Bool, Never> }
 
 /// The conversations a socket's user belonged to when it connected (its rooms).
 enum ConversationRooms: SocketStorageKey { typealias Value = [UUID] }

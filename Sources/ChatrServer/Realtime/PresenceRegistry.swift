@@ -103,6 +103,9 @@ final class PresenceRegistry: Sendable {
 
     // MARK: The other nodes
 
+    /// How many sockets each user has on this node.
+    var localDeviceCounts: [UUID: Int] { tables.withLockedValue { $0.local.mapValues(\.sockets) } }
+
     /// This node's users, for a node that asks (one that just started).
     var localSnapshot: [(UUID, Remote)] {
         tables.withLockedValue { $0.local.map { ($0.key, Remote(status: $0.value.status, shown: $0.value.shown)) } }
