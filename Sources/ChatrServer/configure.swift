@@ -101,6 +101,11 @@ private func tuneSQLite(_ app: Application, _ choice: AppConfig.DatabaseChoice) 
     if let checkpointer = app.chatr.messageStorage.writer?.checkpointer { app.lifecycle.use(checkpointer) }
 }
 
+/// PostgreSQL connections per event loop (two loops on this 2-core machine). More do not help
+/// here: at 2,000 sends/s the machine is saturated (PostgreSQL ~1 core) and 12 a loop made the
+/// wait for a connection (`chatr_db_pool_wait_seconds`) longer, not shorter (docs/PERFORMANCE.md).
+private let postgresPoolSize = 4
+
 private func configureDatabase(_ app: Application, _ choice: AppConfig.DatabaseChoice) throws {
     switch choice {
     case .sqliteMemory:
@@ -112,7 +117,7 @@ private func configureDatabase(_ app: Application, _ choice: AppConfig.DatabaseC
     case .postgres(let url):
         var postgres = try SQLPostgresConfiguration(url: url)
         postgres.coreConfiguration.options.connectTimeout = .seconds(5)
-        app.databases.use(.postgres(configuration: postgres, maxConnectionsPerEventLoop: 4), as: .psql)
+        app.databases.use(.postgres(configuration: postgres, maxConnectionsPerEventLoop: postgresPoolSize), as: .psql)
     }
 }
 

@@ -45,6 +45,8 @@ public final class PostgresCluster: Sendable {
     public struct Stats: Sendable, Equatable {
         public var published = 0
         public var received = 0
+        /// Notifications from other nodes (each carries one or more envelopes).
+        public var notifications = 0
         public var replaysRequested = 0
         public var replayed = 0
         public var missed: UInt64 = 0
@@ -211,22 +213,31 @@ public final class PostgresCluster: Sendable {
         try? await connection?.close()
     }
 
-    /// One round trip for the whole batch; big envelopes first become attachment rows.
+    /// One round trip for the whole batch. Envelopes are packed into as few notifications as
+    /// fit (one per line: JSON text has no raw newline), so a burst of small broadcasts costs
+    /// PostgreSQL and every listener a handful of notifications, not one each; an envelope too
+    /// big for a notification becomes an attachment row first.
     private func send(_ texts: [String], on connection: PostgresConnection) async throws {
         var payloads: [String] = []
-        payloads.reserveCapacity(texts.count)
+        var current = ""
+        func flush() {
+            if !current.isEmpty { payloads.append(current) }
+            current = ""
+        }
         for text in texts {
-            if text.utf8.count <= options.payloadLimit {
-                payloads.append(text)
-            } else {
+            var line = text
+            if text.utf8.count > options.payloadLimit {
                 let rows = try await connection.query(
                     "INSERT INTO \(unescaped: options.attachmentTable) (payload) VALUES (\(text)) RETURNING id", logger: options.logger)
                 var id: Int64?
                 for try await row in rows { id = try row.decode(Int64.self) }
                 guard let id else { throw ClusterError("attachment insert returned no id") }
-                payloads.append(ClusterEnvelope(uid: nodeID, namespace: "/", message: .attachment(id: id)).encoded())
+                line = ClusterEnvelope(uid: nodeID, namespace: "/", message: .attachment(id: id)).encoded()
             }
+            if !current.isEmpty, current.utf8.count + 1 + line.utf8.count > options.payloadLimit { flush() }
+            current += current.isEmpty ? line : "\n" + line
         }
+        flush()
         let rows = try await connection.query(
             "SELECT pg_notify(\(options.channel), payload) FROM unnest(\(payloads)::text[]) AS payload", logger: options.logger)
         for try await _ in rows {}
@@ -250,7 +261,12 @@ public final class PostgresCluster: Sendable {
                     publish(.hello, namespace: "/")
                     delay = options.reconnectDelay.first
                     for try await notification in notifications {
-                        await receive(notification.payload, via: listener)
+                        // LISTEN hears this node's own notifications too: skip them before parsing.
+                        if notification.payload.hasPrefix(ownPrefix) { continue }
+                        state.withLockedValue { $0.stats.notifications += 1 }
+                        for line in notification.payload.split(separator: "\n", omittingEmptySubsequences: true) {
+                            await receive(String(line), via: listener)
+                        }
                     }
                 }
                 if !Task.isCancelled { report("LISTEN connection ended; reconnecting", nil) }
@@ -265,9 +281,8 @@ public final class PostgresCluster: Sendable {
         }
     }
 
+    /// One envelope (a line of a notification, or an attachment row's text).
     func receive(_ text: String, via connection: PostgresConnection?) async {
-        // LISTEN hears this node's own notifications too: skip them before parsing.
-        if text.hasPrefix(ownPrefix) { return }
         var envelope: ClusterEnvelope
         do {
             envelope = try ClusterEnvelope(decoding: text)

@@ -51,6 +51,19 @@ final class PostgresClusterTests: XCTestCase {
         XCTAssertEqual(a.adapter.serverCount, 3)
     }
 
+    /// A burst travels packed: many envelopes per notification, delivered in order.
+    func testABurstIsPackedIntoFewNotificationsAndArrivesInOrder() async throws {
+        let nodes = try await startNodes(2)
+        nodes[1].adapter.join("b1", rooms: ["room"])
+        let before = nodes[1].cluster.stats
+        for i in 0..<300 { nodes[0].adapter.broadcast(EncodedPacket(messages: [.text("m\(i)")]), options: BroadcastOptions(rooms: ["room"])) }
+        try await eventually("all 300") { nodes[1].recorder.delivered("b1").count == 300 }
+        XCTAssertEqual(nodes[1].recorder.delivered("b1"), (0..<300).map { "m\($0)" })
+        let after = nodes[1].cluster.stats
+        XCTAssertGreaterThanOrEqual(after.received - before.received, 300)
+        XCTAssertLessThan(after.notifications - before.notifications, 100, "packed, not one notification each")
+    }
+
     /// PostgreSQL refuses NOTIFY payloads of 8,000 bytes: those go through the attachments table.
     func testAPayloadOverTheNotifyLimitGoesThroughTheTable() async throws {
         let nodes = try await startNodes(2)
