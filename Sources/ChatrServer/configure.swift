@@ -48,7 +48,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     try await tuneSQLite(app, config.database)
     // Lifecycle handlers shut down in reverse order: the sockets first (their disconnect handlers
     // still write), then the writer finishes its last batch, then the checkpointer stops.
-    if let writer = app.chatr.messageStorage.writer { app.lifecycle.use(writer) }
+    app.lifecycle.use(app.chatr.messageStorage.writer)
     // The cluster link stops after the sockets: their disconnect handlers still tell the others.
     var cluster: ChatrCluster?
     if config.cluster, case .postgres(let url) = config.database {
@@ -98,7 +98,7 @@ private func tuneSQLite(_ app: Application, _ choice: AppConfig.DatabaseChoice) 
         // 32 MB of page cache instead of 2 MB: the indexes a send touches stay in memory.
         try await db.raw("PRAGMA cache_size=-32768").run()
     }
-    if let checkpointer = app.chatr.messageStorage.writer?.checkpointer { app.lifecycle.use(checkpointer) }
+    if let checkpointer = app.chatr.messageStorage.writer.checkpointer { app.lifecycle.use(checkpointer) }
 }
 
 /// PostgreSQL connections per event loop (two loops on this 2-core machine). More do not help
@@ -151,7 +151,7 @@ private func makeServices(_ app: Application, config: AppConfig) async -> ChatrS
 
 private func makeMessageStorage(_ choice: AppConfig.DatabaseChoice) -> MessageStorage {
     switch choice {
-    case .postgres: .postgres
+    case .postgres: .postgres(MessageBatchWriter(storeBatch: PostgresMessageStore.store))
     case .sqliteMemory: .sqlite(MessageBatchWriter())
     case .sqliteFile(let path): .sqlite(MessageBatchWriter(checkpointer: SQLiteCheckpointer(path: path)))
     }

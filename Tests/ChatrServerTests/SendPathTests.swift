@@ -55,15 +55,12 @@ final class SendPathTests: ChatrTestCase {
             XCTAssertEqual(row.content, dto.content)
             XCTAssertEqual(row.clientMessageID, dto.clientMessageId)
         }
-        if let writer = services.messageStorage.writer {
-            XCTAssertGreaterThan(writer.largestBatch, 1, "the burst was written in batches")
-        }
+        XCTAssertGreaterThan(services.messageStorage.writer.largestBatch, 1, "the burst was written in batches (SQLite and PostgreSQL)")
     }
 
     /// A batch that cannot be stored as a whole stores nothing; the writer then stores its
     /// messages one by one, so only the bad one fails.
     func testABatchWithOneBadMessageFailsAloneAndStoresTheRest() async throws {
-        guard services.messageStorage.writer != nil else { throw XCTSkip("group commit is SQLite's") }
         let ann = try await user(try await makeUser("ann"))
         let bob = try await user(try await makeUser("bob"))
         let first = try await service.send(from: ann, .init(address: .user(try bob.requireID()), content: "first", clientMessageID: "taken"))
@@ -82,21 +79,58 @@ final class SendPathTests: ChatrTestCase {
             return message
         }
         let sql = app.db as! any SQLDatabase
+        let onPostgres = sql.dialect.name == "postgresql"
         let batch = [message("a", clientID: "fresh"), message("b", clientID: "taken"), message("c", clientID: nil)]
         do {
-            _ = try await SQLiteMessageStore.insertAll(batch, on: sql)
+            // PostgreSQL's batch is a transaction: it needs one connection throughout.
+            _ = try await sql.withSession { session in
+                onPostgres ? try await PostgresMessageStore.insertAll(batch, on: session) : try await SQLiteMessageStore.insertAll(batch, on: session)
+            }
             XCTFail("a repeated clientMessageId fails the statement")
         } catch {}
         var count = try await Message.query(on: app.db).count()
         XCTAssertEqual(count, 1, "the failed batch stored nothing")
 
-        let outcomes = await SQLiteMessageStore.store(batch + [message("lost", clientID: nil, in: UUID())], on: sql)
+        let store: MessageBatchWriter.StoreBatch = onPostgres ? PostgresMessageStore.store : SQLiteMessageStore.store
+        let outcomes = await store(batch + [message("lost", clientID: nil, in: UUID())], sql)
         XCTAssertEqual(try outcomes[0].get(), 2)
         XCTAssertThrowsError(try outcomes[1].get(), "the repeat fails")
         XCTAssertEqual(try outcomes[2].get(), 3, "numbered after the one before")
         XCTAssertThrowsError(try outcomes[3].get(), "a message to no conversation fails")
         count = try await Message.query(on: app.db).count()
         XCTAssertEqual(count, 3)
+    }
+
+    /// Two instances' batch writers on one PostgreSQL, writing into the same conversations at
+    /// once: their batches queue on the conversations' row locks — no repeated or missing number.
+    func testTwoInstancesBatchesIntoOneConversationNeverCollide() async throws {
+        let sql = app.db as! any SQLDatabase
+        guard sql.dialect.name == "postgresql" else { throw XCTSkip("several writers exist only on PostgreSQL") }
+        let ann = try await user(try await makeUser("ann"))
+        let bob = try await user(try await makeUser("bob"))
+        let first = try await service.send(from: ann, .init(address: .user(try bob.requireID()), content: "first"))
+        let conversationID = try XCTUnwrap(UUID(uuidString: first.message.conversationId))
+        let nodes = [MessageBatchWriter(storeBatch: PostgresMessageStore.store), MessageBatchWriter(storeBatch: PostgresMessageStore.store)]
+        let seqs = try await withThrowingTaskGroup(of: Int64.self) { group in
+            for index in 0..<200 {
+                let message = Message()
+                message.id = UUID()
+                message.conversationID = conversationID
+                message.senderID = index % 2 == 0 ? ann.id! : bob.id!
+                message.content = "m\(index)"
+                message.type = .text
+                message.status = .sent
+                message.edited = false
+                message.createdAt = Date()
+                let writer = nodes[index % 2]
+                group.addTask { try await writer.insert(message, on: sql) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        XCTAssertEqual(seqs.sorted(), Array(2...201))
+        XCTAssertTrue(nodes.allSatisfy { $0.largestBatch > 1 }, "both wrote batches")
+        let conversation = try await Conversation.find(conversationID, on: app.db)
+        XCTAssertEqual(conversation?.lastSeq, 201)
     }
 
     /// History reads rows with plain SQL and writes JSON without `JSONEncoder`: each message must

@@ -4,7 +4,8 @@ import NIOConcurrencyHelpers
 import SQLKit
 import Vapor
 
-/// Group commit for message inserts on SQLite, which has one writer at a time.
+/// Group commit for message inserts: on SQLite, which has one writer at a time, and on
+/// PostgreSQL, where a commit (and its WAL flush) per message is what saturates the database.
 ///
 /// A send hands its message here and waits. If no write is in progress it starts one; every send
 /// that arrives while a write runs queues, and the next write stores all of them with one
@@ -18,8 +19,10 @@ import Vapor
 /// this queue. If a batch fails as a whole (a repeated `clientMessageId`, a conversation deleted
 /// meanwhile) each of its messages is stored on its own, so that each send gets its own answer.
 ///
-/// One per application (a service: `MessageStorage.sqlite`), used by `SQLiteMessageStore`. On
-/// PostgreSQL there is none: sends run concurrently and the row lock of the sequence bump orders them.
+/// One per application (a service: `MessageStorage`), used by `SQLiteMessageStore` and
+/// `PostgresMessageStore`, each giving the way it stores a batch (`storeBatch`). On PostgreSQL
+/// other instances write too: there a batch locks its conversations' rows (`FOR UPDATE`, in id
+/// order) before numbering, so batches of two nodes queue rather than collide.
 final class MessageBatchWriter: Sendable, LifecycleHandler {
     private struct Pending: Sendable {
         let message: Message
@@ -38,10 +41,14 @@ final class MessageBatchWriter: Sendable, LifecycleHandler {
     private let maxBatch: Int
     /// With SQLite in a file: keeps the write-ahead log short between batches.
     let checkpointer: SQLiteCheckpointer?
+    /// Stores a batch; one outcome per message, in order (a failure of one fails only it).
+    typealias StoreBatch = @Sendable ([Message], any SQLDatabase) async -> [Result<Int64, any Error>]
+    private let storeBatch: StoreBatch
 
-    init(maxBatch: Int = 256, checkpointer: SQLiteCheckpointer? = nil) {
+    init(maxBatch: Int = 256, checkpointer: SQLiteCheckpointer? = nil, storeBatch: @escaping StoreBatch = SQLiteMessageStore.store) {
         self.maxBatch = maxBatch
         self.checkpointer = checkpointer
+        self.storeBatch = storeBatch
     }
 
     /// Stores `message` (its `seq` is ignored) and returns the sequence number it got.
@@ -83,7 +90,7 @@ final class MessageBatchWriter: Sendable, LifecycleHandler {
     private func write(_ batch: [Pending], on db: any SQLDatabase) async {
         state.withLockedValue { $0.largestBatch = max($0.largestBatch, batch.count) }
         ChatrMetrics.shared.batchSizes.record(Double(batch.count))
-        let outcomes = await SQLiteMessageStore.store(batch.map(\.message), on: db)
+        let outcomes = await storeBatch(batch.map(\.message), db)
         for (pending, outcome) in zip(batch, outcomes) { pending.continuation.resume(with: outcome) }
     }
 

@@ -39,19 +39,20 @@ protocol MessageStore: Sendable {
 
 /// Which store the application uses, decided once from its database.
 enum MessageStorage: Sendable {
-    /// SQLite: sends go through the application's one batch writer (group commit).
+    /// Sends go through the application's one batch writer (group commit) on both.
     case sqlite(MessageBatchWriter)
-    case postgres
+    case postgres(MessageBatchWriter)
 
     func on(_ db: any Database) -> any MessageStore {
         switch self {
         case .sqlite(let writer): SQLiteMessageStore(db: db, writer: writer)
-        case .postgres: PostgresMessageStore(db: db)
+        case .postgres(let writer): PostgresMessageStore(db: db, writer: writer)
         }
     }
 
-    var writer: MessageBatchWriter? {
-        if case .sqlite(let writer) = self { return writer }
-        return nil
+    var writer: MessageBatchWriter {
+        switch self {
+        case .sqlite(let writer), .postgres(let writer): writer
+        }
     }
 }

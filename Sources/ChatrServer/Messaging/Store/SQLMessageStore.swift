@@ -93,19 +93,69 @@ extension SQLMessageStore {
     }
 }
 
-/// PostgreSQL: sends run concurrently, each one statement; the conversation's row lock orders them.
+/// PostgreSQL: sends are stored in batches by the application's `MessageBatchWriter` (group
+/// commit: one transaction, one WAL flush, for every send that queued while the previous batch
+/// was written); a batch of one is a single statement.
 struct PostgresMessageStore: SQLMessageStore {
     let db: any Database
+    let writer: MessageBatchWriter
+
+    func insert(_ message: Message) async throws -> Int64 {
+        try await writer.insert(message, on: sql)
+    }
+
+    /// A batch in one transaction; if that fails (a repeated clientMessageId), each on its own.
+    static func store(_ messages: [Message], on db: any SQLDatabase) async -> [Result<Int64, any Error>] {
+        let asked = ContinuousClock.now
+        return await (try? db.withSession { session -> [Result<Int64, any Error>] in
+            ChatrMetrics.shared.poolWait.record(ContinuousClock.now - asked)
+            if messages.count > 1, let seqs = try? await insertAll(messages, on: session) { return seqs.map { .success($0) } }
+            var outcomes: [Result<Int64, any Error>] = []
+            for message in messages {
+                do { outcomes.append(.success(try await insertOne(message, on: session))) } catch { outcomes.append(.failure(error)) }
+            }
+            return outcomes
+        }) ?? messages.map { _ in .failure(ChatrError(.serviceUnavailable, "The database is unavailable; try again")) }
+    }
+
+    /// One transaction: the conversations' rows locked in id order (batches of other instances
+    /// queue behind, never deadlock), numbers taken from `last_seq`, every message in one INSERT,
+    /// the conversations moved on in one UPDATE. Atomic: a failure stores nothing.
+    static func insertAll(_ messages: [Message], on db: any SQLDatabase) async throws -> [Int64] {
+        try await db.raw("BEGIN").run()
+        do {
+            let ids = Array(Set(messages.map(\.conversationID))).sorted { $0.uuidString < $1.uuidString }
+            let rows = try await db.raw("SELECT id, last_seq FROM conversations WHERE id IN (\(binds: ids)) ORDER BY id FOR UPDATE").all()
+            var last: [UUID: Int64] = [:]
+            for row in rows { last[try row.decode(column: "id", as: UUID.self)] = try row.decode(column: "last_seq", as: Int64.self) }
+            var seqs: [Int64] = []
+            var latest: [UUID: Date] = [:]
+            for message in messages {
+                guard let previous = last[message.conversationID] else { throw ChatrError.notFound("Conversation not found") }
+                last[message.conversationID] = previous + 1
+                seqs.append(previous + 1)
+                latest[message.conversationID] = max(latest[message.conversationID] ?? message.createdAt, message.createdAt)
+            }
+            try await MessageColumns.insert(zip(messages, seqs).map { ($0, $1) }, into: db)
+            let moved = SQLList(ids.map { id in SQLGroupExpression([SQLBind(id), SQLBind(last[id]!), SQLBind(latest[id]!)] as [any SQLExpression]) })
+            try await db.raw("""
+                UPDATE conversations AS c SET last_seq = v.seq, last_message_at = GREATEST(COALESCE(c.last_message_at, v.at), v.at)
+                FROM (VALUES \(moved)) AS v(id, seq, at) WHERE c.id = v.id
+                """).run()
+            try await db.raw("COMMIT").run()
+            return seqs
+        } catch {
+            try? await db.raw("ROLLBACK").run()
+            throw error
+        }
+    }
 
     /// The conversation's `last_seq` and `last_message_at` move and the message is stored in one
     /// statement (`WITH … UPDATE … RETURNING` feeding the INSERT) — one round trip instead of
     /// BEGIN, UPDATE, INSERT, COMMIT. If the INSERT fails (a repeated clientMessageId) the whole
     /// statement, UPDATE included, is undone.
-    func insert(_ m: Message) async throws -> Int64 {
-        let asked = ContinuousClock.now
-        let rows = try await sql.withSession { session in
-            ChatrMetrics.shared.poolWait.record(ContinuousClock.now - asked)
-            return try await session.raw("""
+    static func insertOne(_ m: Message, on db: any SQLDatabase) async throws -> Int64 {
+        let rows = try await db.raw("""
             WITH c AS (
               UPDATE conversations SET last_seq = last_seq + 1, last_message_at = \(bind: m.createdAt)
               WHERE id = \(bind: m.conversationID) RETURNING last_seq
@@ -114,7 +164,6 @@ struct PostgresMessageStore: SQLMessageStore {
             SELECT \(SQLList(MessageColumns.values(m, seq: SQLRaw("c.last_seq")))) FROM c
             RETURNING seq
             """).all()
-        }
         guard let row = rows.first else { throw ChatrError.notFound("Conversation not found") }
         return try row.decode(column: "seq", as: Int64.self)
     }
