@@ -121,7 +121,7 @@ struct ClusterEnvelope: Sendable, Equatable {
         do { value = try JSONCodec.parse(text) } catch { throw DecodingError(reason: "not JSON (\(error))") }
         guard let object = value.objectValue else { throw DecodingError(reason: "not an object") }
         guard let version = object["v"]?.numberValue else { throw DecodingError(reason: "no version") }
-        guard Int(version) == Self.version else { throw DecodingError(reason: "version \(version), this node speaks \(Self.version)") }
+        guard Int(exactly: version) == Self.version else { throw DecodingError(reason: "version \(version), this node speaks \(Self.version)") }
         guard let uid = object["uid"]?.stringValue, let namespace = object["nsp"]?.stringValue,
               let type = object["type"]?.stringValue else { throw DecodingError(reason: "uid, nsp or type missing") }
         self.uid = uid
@@ -160,8 +160,10 @@ struct ClusterEnvelope: Sendable, Equatable {
         case "replay":
             message = .replay(from: try Self.counter(object["from"] ?? .null, "from"), upTo: try Self.counter(object["upTo"] ?? .null, "upTo"))
         case "attachment":
-            guard let id = object["id"]?.numberValue, id >= 1, id == id.rounded() else { throw DecodingError(reason: "attachment without id") }
-            message = .attachment(id: Int64(id))
+            guard let number = object["id"]?.numberValue, let id = Int64(exactly: number), id >= 1 else {
+                throw DecodingError(reason: "attachment without id")
+            }
+            message = .attachment(id: id)
         default:
             throw DecodingError(reason: "unknown type \(type)")
         }
@@ -181,10 +183,10 @@ struct ClusterEnvelope: Sendable, Equatable {
     }
 
     private static func counter(_ value: SocketValue, _ field: String) throws -> UInt64 {
-        guard let number = value.numberValue, number >= 0, number == number.rounded(), number < 9.0e15 else {
+        guard let number = value.numberValue, let counter = UInt64(exactly: number), counter < 9_000_000_000_000_000 else {
             throw DecodingError(reason: "\(field) is not a counter")
         }
-        return UInt64(number)
+        return counter
     }
 
     /// Binary buffers travel as `{"$b64": …}` inside the JSON of server-side events.

@@ -47,6 +47,9 @@ struct OriginSequence {
             return Outcome()
         }
         newest = max(newest, last)
+        // A replay request can be lost (the sender's LISTEN was away too): each heartbeat during
+        // a gap asks again for all of it; what arrives twice is dropped by number.
+        if let open = gap { gap = (open.openedAt, (next ?? 1) - 1) }
         return Outcome(replay: askIfNeeded(now: now))
     }
 

@@ -20,8 +20,9 @@ public struct PostgresClusterOptions: Sendable {
     public var requestTimeout: Duration = .seconds(5)
     /// How many of its own recent messages a node keeps to publish again on request.
     public var replayCapacity = 10_000
-    /// How long a gap in another node's messages is waited on before it is given up.
-    public var gapTimeout: Duration = .seconds(3)
+    /// How long a gap in another node's messages is waited on before it is given up: longer than
+    /// a reconnection back-off plus a heartbeat, so a sender that was away too can answer.
+    public var gapTimeout: Duration = .seconds(12)
     /// Messages waiting while PostgreSQL is unreachable; beyond, the oldest are dropped (reported).
     public var maxQueued = 50_000
     /// Reconnection back-off bounds.

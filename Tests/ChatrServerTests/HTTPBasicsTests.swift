@@ -153,7 +153,10 @@ final class HTTPBasicsTests: ChatrTestCase {
             XCTAssertEqual(response.headers.first(name: "X-Content-Type-Options"), "nosniff")
             let csp = try XCTUnwrap(response.headers.first(name: "Content-Security-Policy"))
             XCTAssertTrue(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"), csp)
+            XCTAssertFalse(csp.contains("unpkg"), "only the docs page may load from the CDN")
         }
+        let docs = try await send(.GET, "/api/docs")
+        XCTAssertTrue(docs.headers.first(name: "Content-Security-Policy")?.contains("https://unpkg.com") == true, "Swagger UI can load")
     }
 
     func testReadinessAndMetrics() async throws {

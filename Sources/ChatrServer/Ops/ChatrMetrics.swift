@@ -20,7 +20,7 @@ final class ChatrMetrics: Sendable {
     private let clusterNodes: Prometheus.Gauge
     private let clusterReady: Prometheus.Gauge
     private let clusterCounters: [String: Prometheus.Counter]
-    /// SQLite: messages per batch of the batch writer.
+    /// Messages per batch of the batch writer (group commit, SQLite and PostgreSQL).
     let batchSizes: ValueHistogram
     /// PostgreSQL: the wait for a pooled connection before a send's statement runs.
     let poolWait: DurationHistogram
@@ -35,14 +35,14 @@ final class ChatrMetrics: Sendable {
         clusterNodes = registry.makeGauge(name: "chatr_cluster_nodes", help: "Instances in the cluster, this one included")
         clusterReady = registry.makeGauge(name: "chatr_cluster_ready", help: "1 when both cluster connections to PostgreSQL are up")
         var counters: [String: Prometheus.Counter] = [:]
-        for (name, help) in [("published", "Cluster notifications sent"), ("received", "Cluster notifications received from other nodes"),
+        for (name, help) in [("published", "Cluster envelopes sent (several share a notification)"), ("received", "Cluster envelopes received from other nodes"),
                              ("replays_requested", "Replays asked of other nodes after a gap"), ("missed", "Cluster messages lost for good"),
                              ("dropped", "Cluster messages dropped from a full queue"), ("reconnects", "LISTEN connection re-established")] {
             counters[name] = registry.makeCounter(name: "chatr_cluster_\(name)_total", help: help)
         }
         clusterCounters = counters
         batchSizes = registry.makeValueHistogram(name: "chatr_batch_writer_batch_size", buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
-                                                 help: "Messages per batch of the SQLite batch writer")
+                                                 help: "Messages per batch of the batch writer (group commit)")
         let latency: [Duration] = [.microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
                                    .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(1000)]
         poolWait = registry.makeDurationHistogram(name: "chatr_db_pool_wait_seconds", buckets: latency,

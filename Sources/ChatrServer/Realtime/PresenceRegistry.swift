@@ -103,6 +103,13 @@ final class PresenceRegistry: Sendable {
 
     // MARK: The other nodes
 
+    /// Tells the others (again) about every local user — after they took this node for dead.
+    func announceAll() {
+        tables.withLockedValue { tables in
+            for (user, entry) in tables.local { tables.announce?(user, Remote(status: entry.status, shown: entry.shown)) }
+        }
+    }
+
     /// How many sockets each user has on this node.
     var localDeviceCounts: [UUID: Int] { tables.withLockedValue { $0.local.mapValues(\.sockets) } }
 

@@ -64,14 +64,26 @@ public final class InMemoryAdapter: SocketAdapter {
         if !targets.isEmpty { local.deliver(targets, packet) }
     }
 
+    /// Matched and joined under one lock: a socket leaving meanwhile cannot be joined back.
     public func addSockets(_ options: BroadcastOptions, rooms: Set<String>) {
         guard !rooms.isEmpty else { return }
-        for id in sockets(matching: options) { join(id, rooms: rooms) }
+        tables.withLockedValue { tables in
+            for id in Self.matching(options, in: tables) {
+                tables.memberships[id, default: []].formUnion(rooms)
+                for room in rooms { tables.members[room, default: []].insert(id) }
+            }
+        }
     }
 
     public func delSockets(_ options: BroadcastOptions, rooms: Set<String>) {
-        for id in sockets(matching: options) {
-            for room in rooms { leave(id, room: room) }
+        tables.withLockedValue { tables in
+            for id in Self.matching(options, in: tables) {
+                for room in rooms {
+                    tables.memberships[id]?.remove(room)
+                    tables.members[room]?.remove(id)
+                    if tables.members[room]?.isEmpty == true { tables.members[room] = nil }
+                }
+            }
         }
     }
 

@@ -1,3 +1,4 @@
+import Logging
 import Fluent
 import Foundation
 import SQLKit
@@ -107,15 +108,21 @@ struct PostgresMessageStore: SQLMessageStore {
     /// A batch in one transaction; if that fails (a repeated clientMessageId), each on its own.
     static func store(_ messages: [Message], on db: any SQLDatabase) async -> [Result<Int64, any Error>] {
         let asked = ContinuousClock.now
-        return await (try? db.withSession { session -> [Result<Int64, any Error>] in
-            ChatrMetrics.shared.poolWait.record(ContinuousClock.now - asked)
-            if messages.count > 1, let seqs = try? await insertAll(messages, on: session) { return seqs.map { .success($0) } }
-            var outcomes: [Result<Int64, any Error>] = []
-            for message in messages {
-                do { outcomes.append(.success(try await insertOne(message, on: session))) } catch { outcomes.append(.failure(error)) }
+        do {
+            return try await db.withSession { session -> [Result<Int64, any Error>] in
+                ChatrMetrics.shared.poolWait.record(ContinuousClock.now - asked)
+                if messages.count > 1, let seqs = try? await insertAll(messages, on: session) { return seqs.map { .success($0) } }
+                var outcomes: [Result<Int64, any Error>] = []
+                for message in messages {
+                    do { outcomes.append(.success(try await insertOne(message, on: session))) } catch { outcomes.append(.failure(error)) }
+                }
+                return outcomes
             }
-            return outcomes
-        }) ?? messages.map { _ in .failure(ChatrError(.serviceUnavailable, "The database is unavailable; try again")) }
+        } catch {
+            // No connection at all (the database is down, the pool timed out): every send hears it.
+            Logger(label: "chatr.messages").error("could not store \(messages.count) messages: \(String(reflecting: error))")
+            return messages.map { _ in .failure(ChatrError(.serviceUnavailable, "The database is unavailable; try again")) }
+        }
     }
 
     /// One transaction: the conversations' rows locked in id order (batches of other instances
