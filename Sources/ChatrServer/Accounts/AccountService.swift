@@ -105,7 +105,7 @@ struct AccountService {
         guard await services.passwords.verify(password, against: user?.passwordHash), let user else {
             throw ChatrError.unauthorized("Invalid credentials")
         }
-        guard user.disabledAt == nil else { throw ChatrError(.forbidden, "This account is disabled; ask the administrator", code: "account_disabled") }
+        try Self.refuseIfDisabled(user)
         if !user.isVerified {
             let channel = try CodeDelivery.channel(for: user, preferred: method)
             try await sendCode(to: user, purpose: channel == .email ? .email : .phone, via: channel, throttled: false)
@@ -147,7 +147,7 @@ struct AccountService {
         guard await services.passwords.verify(password, against: user?.passwordHash), let user else {
             throw ChatrError.unauthorized("Invalid credentials")
         }
-        guard user.disabledAt == nil else { throw ChatrError(.forbidden, "This account is disabled; ask the administrator", code: "account_disabled") }
+        try Self.refuseIfDisabled(user)
         return try await verifyLogin(userID: user.id!, code: code, twoFactorCode: twoFactorCode, userAgent: userAgent)
     }
 
@@ -189,6 +189,11 @@ struct AccountService {
         }
         guard let username = CredentialRules.normalizedUsername(identifier) else { return nil }
         return try await User.query(on: db).filter(\.$usernameKey == username.lowercased()).first()
+    }
+
+    /// `chatr user disable`: the right password still does not sign in.
+    static func refuseIfDisabled(_ user: User) throws {
+        guard user.disabledAt == nil else { throw ChatrError(.forbidden, "This account is disabled; ask the administrator", code: "account_disabled") }
     }
 
     static func loginKey(_ account: String) -> String { "login:" + account.lowercased() }

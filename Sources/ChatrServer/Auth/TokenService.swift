@@ -50,16 +50,22 @@ struct TokenService: Sendable {
               payload.exp.value > clock.now,
               let userID = UUID(uuidString: payload.userId) else { return nil }
         let now = clock.now
-        guard let user = try await User.query(on: db)
-            .join(Session.self, on: \User.$id == \Session.$userID)
-            .filter(Session.self, \.$jti == payload.jti)
-            .filter(Session.self, \.$revokedAt == nil)
-            .filter(Session.self, \.$expiresAt > now)
-            .filter(\.$id == userID)
-            .filter(\.$disabledAt == nil)
+        guard let session = try await Self.liveSessions(on: db, at: now)
+            .filter(\.$jti == payload.jti)
+            .filter(User.self, \.$id == userID)
             .first(),
-            let session = try? user.joined(Session.self) else { return nil }
+            let user = try? session.joined(User.self) else { return nil }
         return (user, session)
+    }
+
+    /// The one rule of a valid session: not revoked, not expired, its user not disabled (the
+    /// user joined). Token checks and the socket sweep both ask it.
+    static func liveSessions(on db: any Database, at now: Date) -> QueryBuilder<Session> {
+        Session.query(on: db)
+            .join(User.self, on: \Session.$userID == \User.$id)
+            .filter(\.$revokedAt == nil)
+            .filter(\.$expiresAt > now)
+            .filter(User.self, \.$disabledAt == nil)
     }
 
     func revoke(_ session: Session, on db: any Database) async throws {

@@ -36,7 +36,7 @@ public struct AppConfig: Sendable {
     public var autoMigrate: Bool
     /// The web client's folder (`PUBLIC_DIR`, else found: see `PublicDirectory`); nil when none
     /// was found — the server then says so loudly at start and serves the API alone.
-    public var publicDirectory: String? = PublicDirectory.locate().found?.path
+    public var publicDirectory: String?
     /// `CLUSTER=postgres`: this instance joins the others on the same PostgreSQL database (§8).
     public var cluster = false
     /// `TRUSTED_PROXIES`: peers (e.g. the local nginx) whose `X-Real-IP`/`X-Forwarded-For` give
@@ -209,7 +209,8 @@ extension AppConfig {
                          jwtLifetime: 7 * 86_400, frontendOrigins: ["http://localhost:3001"],
                          backendURL: "http://localhost:3001", uploadsDirectory: uploadsDirectory, s3: nil,
                          maxUploadBytes: 10_485_760, productName: "Chatr", mailtrap: nil, smsWorks: nil,
-                         swaggerCredentials: nil, rateLimits: RateLimits(), bcryptCost: 4, autoMigrate: true)
+                         swaggerCredentials: nil, rateLimits: RateLimits(), bcryptCost: 4, autoMigrate: true,
+                         publicDirectory: PublicDirectory.locate().found?.path)
     }
 
     static func parseDatabaseURL(_ url: String?, dataDirectory: String) throws -> DatabaseChoice {

@@ -49,13 +49,7 @@ final class SessionSweeper: LifecycleHandler, Sendable {
             let chunk = Array(ids[start..<min(start + 500, ids.count)])
             do {
                 let now = app.chatr.clock.now
-                let valid = try await Session.query(on: app.db)
-                    .join(User.self, on: \Session.$userID == \User.$id)
-                    .filter(\.$id ~~ chunk)
-                    .filter(\.$revokedAt == nil)
-                    .filter(\.$expiresAt > now)
-                    .filter(User.self, \.$disabledAt == nil)
-                    .all(\.$id)
+                let valid = try await TokenService.liveSessions(on: app.db, at: now).filter(\.$id ~~ chunk).all(\.$id)
                 for id in Set(chunk).subtracting(valid) {
                     for socket in bySession[id] ?? [] {
                         socket.disconnect()
