@@ -58,6 +58,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     }
     let server = ChatrRealtime.mount(on: app)  // kept in app.socketIOServer
     app.lifecycle.use(SessionSweeper())
+    app.lifecycle.use(ChangePruner())
     try await cluster?.attach(to: server.sockets, app: app)
 }
 
@@ -145,7 +146,8 @@ private func makeServices(_ app: Application, config: AppConfig) async -> ChatrS
         directConversations: DirectConversationCache(),
         groupMembers: GroupMembersCache(),
         events: EventPublisher(),
-        typing: TypingTracker()
+        typing: TypingTracker(),
+        syncCursors: SyncCursors(secret: config.jwtSecret)
     )
 }
 
@@ -182,6 +184,7 @@ private func routes(_ app: Application, config: AppConfig) throws {
     try app.register(collection: UserController())
     try app.register(collection: MessageController())
     try app.register(collection: GroupController())
+    try app.register(collection: SyncController())
     try app.register(collection: UploadController(maxUploadBytes: config.maxUploadBytes))
     if let local = app.chatr.files as? LocalFileStorage {
         try app.register(collection: UploadsController(storage: local))

@@ -42,6 +42,12 @@ public struct AppConfig: Sendable {
     /// `TRUSTED_PROXIES`: peers (e.g. the local nginx) whose `X-Real-IP`/`X-Forwarded-For` give
     /// the client's address. None by default: a forwarded header from anyone else is ignored.
     public var trustedProxies: Set<String> = []
+    /// `SYNC_RETENTION_DAYS` (default 30): how long the change feed (`GET /api/sync`) keeps a
+    /// change; a client away longer reloads its conversations (410).
+    public var syncRetention: Duration = .seconds(30 * 86_400)
+    /// `RECOVERY_WINDOW_SECONDS` (default 120): how long a disconnected socket's
+    /// state is kept for Socket.IO connection state recovery.
+    public var recoveryWindow: Duration = .seconds(120)
 
     public struct S3Settings: Sendable {
         public var bucket: String
@@ -191,6 +197,8 @@ extension AppConfig {
         config.cluster = cluster
         config.trustedProxies = Set((value("TRUSTED_PROXIES") ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        config.syncRetention = .seconds(try integer("SYNC_RETENTION_DAYS", default: 30) * 86_400)
+        config.recoveryWindow = .seconds(try integer("RECOVERY_WINDOW_SECONDS", default: 120))
         return config
     }
 

@@ -38,7 +38,7 @@ struct GroupController: RouteCollection {
             return id
         }
         let outcome = try await service(req).create(by: try req.currentUser, name: body.name, description: body.description, memberIDs: memberIDs)
-        req.chatr.events.publish(outcome.events)
+        await req.chatr.publishChanges(outcome.events, db: req.db)
         return try await outcome.value.encodeResponse(status: .created, for: req)
     }
 
@@ -60,25 +60,25 @@ struct GroupController: RouteCollection {
     @Sendable static func update(_ req: Request) async throws -> GroupDTO {
         let body = try req.content.decode(UpdateBody.self)
         let outcome = try await service(req).update(try id(req, "groupId"), by: try req.currentUser, name: body.name, description: body.description)
-        req.chatr.events.publish(outcome.events)
+        await req.chatr.publishChanges(outcome.events, db: req.db)
         return outcome.value
     }
 
     struct Done: Content { var success: Bool }
 
     @Sendable static func delete(_ req: Request) async throws -> Done {
-        req.chatr.events.publish(try await service(req).delete(try id(req, "groupId"), by: try req.currentUser))
+        await req.chatr.publishChanges(try await service(req).delete(try id(req, "groupId"), by: try req.currentUser), db: req.db)
         return Done(success: true)
     }
 
     @Sendable static func join(_ req: Request) async throws -> GroupDTO {
         let outcome = try await service(req).join(try id(req, "groupId"), user: try req.currentUser)
-        req.chatr.events.publish(outcome.events)
+        await req.chatr.publishChanges(outcome.events, db: req.db)
         return outcome.value
     }
 
     @Sendable static func leave(_ req: Request) async throws -> Done {
-        req.chatr.events.publish(try await service(req).leave(try id(req, "groupId"), user: try req.currentUser))
+        await req.chatr.publishChanges(try await service(req).leave(try id(req, "groupId"), user: try req.currentUser), db: req.db)
         return Done(success: true)
     }
 
@@ -88,13 +88,13 @@ struct GroupController: RouteCollection {
         let body = try req.content.decode(AddMemberBody.self)
         guard let userID = UUID(uuidString: body.userId) else { throw ChatrError.badRequest("Invalid userId") }
         let outcome = try await service(req).addMember(try id(req, "groupId"), userID: userID, by: try req.currentUser)
-        req.chatr.events.publish(outcome.events)
+        await req.chatr.publishChanges(outcome.events, db: req.db)
         return outcome.value
     }
 
     @Sendable static func removeMember(_ req: Request) async throws -> Done {
         guard let userID = req.parameters.get("userId").flatMap(UUID.init(uuidString:)) else { throw ChatrError.notFound("Not a member of this group") }
-        req.chatr.events.publish(try await service(req).removeMember(try id(req, "groupId"), userID: userID, by: try req.currentUser))
+        await req.chatr.publishChanges(try await service(req).removeMember(try id(req, "groupId"), userID: userID, by: try req.currentUser), db: req.db)
         return Done(success: true)
     }
 

@@ -94,7 +94,7 @@ struct MessageController: RouteCollection {
             return id
         }
         let events = try await service(req).markRead(address, upTo: upTo, by: try req.currentUser)
-        req.chatr.events.publish(events)
+        await req.chatr.publishChanges(events, db: req.db)
         return ReadResponse(success: true)
     }
 
@@ -118,7 +118,7 @@ struct MessageController: RouteCollection {
     @Sendable static func waveform(_ req: Request) async throws -> ReadResponse {
         guard let id = req.parameters.get("messageId").flatMap(UUID.init(uuidString:)) else { throw ChatrError.notFound("Message not found") }
         let body = try req.content.decode(WaveformBody.self)
-        req.chatr.events.publish(try await service(req).setWaveform(id, waveform: body.waveform, duration: body.duration, by: try req.currentUser))
+        await req.chatr.publishChanges(try await service(req).setWaveform(id, waveform: body.waveform, duration: body.duration, by: try req.currentUser), db: req.db)
         return ReadResponse(success: true)
     }
 

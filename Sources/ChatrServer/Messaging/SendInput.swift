@@ -31,7 +31,7 @@ struct SendCommand {
 
     func run(_ input: MessageService.SendInput, from sender: User) async throws -> (message: MessageDTO, created: Bool) {
         let result = try await MessageService(services: services, db: db).send(from: sender, input)
-        services.events.publish(result.events)
+        await services.publishChanges(result.events, db: db)
         return (result.message, result.created)
     }
 }

@@ -11,5 +11,6 @@ enum ChatrMigrations {
         CreateRateLimitWindows(),
         AddUserDisabledAt(),
         CreateClusterPresence(),
+        CreateChangeFeed(),
     ]
 }

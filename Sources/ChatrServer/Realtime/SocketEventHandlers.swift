@@ -29,33 +29,33 @@ struct SocketEventHandlers {
         }
         handle("group:join", IDArgument<GroupKey>.self) { group, me in
             let outcome = try await groups.join(try uuid(group.id, "groupId"), user: me.model)
-            services.events.publish(outcome.events)
+            await services.publishChanges(outcome.events, db: app.db)
             return ["group": try EventPayload.encode(outcome.value)]
         }
         handle("group:leave", IDArgument<GroupKey>.self) { group, me in
-            services.events.publish(try await groups.leave(try uuid(group.id, "groupId"), user: me.model))
+            await services.publishChanges(try await groups.leave(try uuid(group.id, "groupId"), user: me.model), db: app.db)
             return [:]
         }
         handle("message:received", IDArgument<MessageKey>.self) { message, me in
-            services.events.publish(try await messages.markDelivered(try uuid(message.id, "messageId"), by: me.model))
+            await services.publishChanges(try await messages.markDelivered(try uuid(message.id, "messageId"), by: me.model), db: app.db)
             return [:]
         }
         handle("message:read", IDArgument<MessageKey>.self) { message, me in
-            services.events.publish(try await messages.markRead(upTo: try uuid(message.id, "messageId"), by: me.model))
+            await services.publishChanges(try await messages.markRead(upTo: try uuid(message.id, "messageId"), by: me.model), db: app.db)
             return [:]
         }
         handle("message:react", ReactPayload.self) { body, me in
             let outcome = try await messages.react(try uuid(body.messageId, "messageId"), emoji: body.emoji, by: me.model)
-            services.events.publish(outcome.events)
+            await services.publishChanges(outcome.events, db: app.db)
             return ["reactions": try EventPayload.encode(outcome.value)]
         }
         handle("message:unsend", IDArgument<MessageKey>.self) { message, me in
-            services.events.publish(try await messages.unsend(try uuid(message.id, "messageId"), by: me.model))
+            await services.publishChanges(try await messages.unsend(try uuid(message.id, "messageId"), by: me.model), db: app.db)
             return [:]
         }
         handle("message:edit", EditPayload.self) { body, me in
             let outcome = try await messages.edit(try uuid(body.messageId, "messageId"), content: body.content, by: me.model)
-            services.events.publish(outcome.events)
+            await services.publishChanges(outcome.events, db: app.db)
             return ["message": EventPayload.encode(outcome.value)]
         }
         handle("typing:start", TargetPayload.self) { body, me in try await typing(body, isTyping: true, as: me) }
@@ -83,8 +83,8 @@ struct SocketEventHandlers {
             return [:]
         }
         handle("audio:listening", ListeningPayload.self) { body, me in
-            services.events.publish(try await messages.listening(try uuid(body.messageId, "messageId"), isListening: body.isListening,
-                                                                 isEnded: body.isEnded ?? false, by: me.model))
+            await services.publishChanges(try await messages.listening(try uuid(body.messageId, "messageId"), isListening: body.isListening,
+                                                                 isEnded: body.isEnded ?? false, by: me.model), db: app.db)
             return [:]
         }
         handle("presence:update", StatusArgument.self) { argument, me in

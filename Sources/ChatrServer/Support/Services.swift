@@ -19,6 +19,7 @@ public struct ChatrServices: Sendable {
     let groupMembers: GroupMembersCache
     let events: EventPublisher
     let typing: TypingTracker
+    let syncCursors: SyncCursors
 }
 
 extension Application {
