@@ -210,7 +210,7 @@ final class TestNode: Sendable {
         let recorder = self.recorder
         adapter = cluster.adapter(for: LocalNamespace(
             name: "/",
-            deliver: { ids, packet in recorder.record(ids, packet) },
+            deliver: { ids, packet, _ in if !ids.isEmpty { recorder.record(ids, packet) } },
             disconnect: { ids, close in recorder.state.withLockedValue { $0.disconnected += ids.sorted().map { "\($0):\(close ? "close" : "ns")" } } },
             serverSideEvent: { event, args in await recorder.serverSideEvent(event, args) },
             report: { what, error in recorder.state.withLockedValue { $0.reports.append("\(what): \(error)") } }))

@@ -10,6 +10,10 @@ enum ChatrRealtime {
         var options = SocketIOOptions()
         options.engine.maxPayload = 1_000_000
         options.inboundLimit = inboundLimit
+        // Offsets only for clients that ask (the web client does): a python-socketio handler
+        // taking one argument would break on an extra one.
+        options.connectionStateRecovery = ConnectionStateRecovery(maxDisconnectionDuration: app.chatr.config.recoveryWindow,
+                                                                  offsets: .socketsThatAsk)
         let server = SocketIOServer(options: options, group: app.eventLoopGroup)
         app.socketIO(server)
         let logger = app.logger
@@ -28,6 +32,8 @@ enum ChatrRealtime {
             guard let token = Self.token(from: socket.handshake) else { throw SocketConnectError("Authentication error") }
             let signedIn = try await Self.authenticate(token, socket: socket, app: app)
             socket[SocketUser.self] = signedIn
+            // Only this user may take this socket's state back after a disconnect.
+            socket.recoveryKey = signedIn.id.wire
             // The user's and the session's rooms at once: what is sent to the user from now on,
             // and a logout of this session, reach the socket even while the query below runs.
             var rooms = ["user:" + signedIn.id.wire]
@@ -35,8 +41,14 @@ enum ChatrRealtime {
             socket.join(Set(rooms))
             do {
                 let conversationIDs = try await Conversations(db: app.db, clock: app.chatr.clock).conversationIDs(of: signedIn.id)
-                socket.join(Set(conversationIDs.map { "conversation:" + $0.wire }))
+                let conversationRooms = Set(conversationIDs.map { "conversation:" + $0.wire })
+                socket.join(conversationRooms)
                 socket[ConversationRooms.self] = conversationIDs
+                if socket.recovered {
+                    // Rooms come back as they were; memberships may have changed meanwhile (a
+                    // removed member must hear nothing more, nor be replayed what was missed there).
+                    for room in socket.rooms.subtracting(conversationRooms.union(rooms).union([socket.id])) { socket.leave(room) }
+                }
             } catch {
                 app.logger.error("socket connect: could not load conversations", metadata: [
                     "socket": .string(socket.id), "user": .string(signedIn.id.wire), "error": .string(String(describing: error))])

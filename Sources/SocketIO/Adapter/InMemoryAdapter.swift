@@ -60,8 +60,7 @@ public final class InMemoryAdapter: SocketAdapter {
     }
 
     public func broadcast(_ packet: EncodedPacket, options: BroadcastOptions) {
-        let targets = sockets(matching: options)
-        if !targets.isEmpty { local.deliver(targets, packet) }
+        local.deliver(sockets(matching: options), packet, options)
     }
 
     /// Matched and joined under one lock: a socket leaving meanwhile cannot be joined back.

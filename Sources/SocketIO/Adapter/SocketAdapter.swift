@@ -56,8 +56,10 @@ public struct SocketSummary: Sendable, Hashable {
 /// What an adapter may do with this node's side of a namespace; the namespace hands it over.
 public struct LocalNamespace: Sendable {
     public let name: String
-    /// Sends an encoded packet to local sockets by id.
-    public let deliver: @Sendable (Set<String>, EncodedPacket) -> Void
+    /// Sends a broadcast to local sockets by id (`options` says whom it was for: connection state
+    /// recovery keeps it for sockets in those rooms that are away). Called for every broadcast,
+    /// even one that reaches no local socket.
+    public let deliver: @Sendable (Set<String>, EncodedPacket, BroadcastOptions) -> Void
     /// Disconnects local sockets by id; `close` ends their connections.
     public let disconnect: @Sendable (Set<String>, _ close: Bool) -> Void
     /// Runs this node's handler for a server-side event from another node; its reply, if any.
@@ -65,7 +67,7 @@ public struct LocalNamespace: Sendable {
     /// Failures no caller can be told about (a notification that does not parse, a lost link).
     public let report: @Sendable (_ what: String, _ error: any Error) -> Void
 
-    public init(name: String, deliver: @escaping @Sendable (Set<String>, EncodedPacket) -> Void,
+    public init(name: String, deliver: @escaping @Sendable (Set<String>, EncodedPacket, BroadcastOptions) -> Void,
                 disconnect: @escaping @Sendable (Set<String>, Bool) -> Void,
                 serverSideEvent: @escaping @Sendable (String, [SocketValue]) async -> SocketValue?,
                 report: @escaping @Sendable (String, any Error) -> Void) {
@@ -80,6 +82,9 @@ public struct LocalNamespace: Sendable {
 /// A packet encoded once for many recipients: the text frame and its binary attachments.
 public struct EncodedPacket: Sendable {
     public let prepared: PreparedMessages
+    /// Set on a broadcast numbered for connection state recovery: its offset (also the last
+    /// argument in the packet).
+    public internal(set) var offset: String?
     public var messages: [EngineMessage] { prepared.messages }
 
     public init(_ packet: SocketPacket) {

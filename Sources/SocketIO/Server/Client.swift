@@ -128,30 +128,50 @@ final class Client: Sendable {
         }
     }
 
-    private func connect(_ packet: SocketPacket) async {
+    private func connect(_ packet: SocketPacket, mayRecover: Bool = true) async {
         guard let namespace = server.existingNamespace(packet.namespace) else {
             send(SocketPacket(.connectError, namespace: packet.namespace, data: ["message": "Invalid namespace"]))
             return
         }
         guard socket(for: packet.namespace) == nil else { return }
-        let socket = Socket(namespace: namespace, client: self, handshake: SocketHandshake(auth: packet.data, request: session.handshake))
-        // In the namespace (and its own room) before the middleware runs, so rooms it joins
-        // receive from the start; what arrives is held until the CONNECT reply (`Socket.open`).
-        namespace.add(socket)
+        // A client back within the window with `{pid, offset}` takes its socket back.
+        var restoring: (session: RecoverableSession, after: UInt64)?
+        if mayRecover, let recovery = namespace.recovery, let pid = packet.data?["pid"]?.stringValue,
+           let offset = packet.data?["offset"]?.stringValue {
+            restoring = recovery.take(pid: pid, offset: offset)
+        }
+        let socket = Socket(namespace: namespace, client: self, handshake: SocketHandshake(auth: packet.data, request: session.handshake),
+                            restoring: restoring?.session)
+        // In the namespace (and its own room, and a recovered socket's rooms) before the
+        // middleware runs, so rooms it joins receive from the start; what arrives is held until
+        // the CONNECT reply (`Socket.open`).
+        namespace.add(socket, rooms: restoring?.session.rooms ?? [])
         do {
             try await namespace.runMiddleware(socket)
         } catch let rejection as SocketConnectError {
             socket.abandon()
+            if let restoring { namespace.recovery?.putBack(restoring.session) }
             var body: [String: SocketValue] = ["message": .string(rejection.message)]
             if let data = rejection.data { body["data"] = data }
             send(SocketPacket(.connectError, namespace: packet.namespace, data: .object(SocketObject(body))))
             return
         } catch {
             socket.abandon()
+            if let restoring { namespace.recovery?.putBack(restoring.session) }
             server.report(SocketIOFailure(kind: .connect, sessionID: session.id, socketID: socket.id, namespace: namespace.name, error: error))
             send(SocketPacket(.connectError, namespace: packet.namespace, data: ["message": "Connection refused"]))
             return
         }
+        if let restoring, socket.recoveryKey != restoring.session.key {
+            // Not its owner (another user's pid): this client connects afresh, the state stays.
+            socket.abandon()
+            namespace.recovery?.putBack(restoring.session)
+            await connect(packet, mayRecover: false)
+            return
+        }
+        // What it missed, read before the held packets are taken (`open` drops the overlap);
+        // only for rooms it still has after the middleware (which may have left some).
+        let missed = restoring.map { namespace.recovery?.missed(after: $0.after, rooms: socket.rooms.intersection($0.session.rooms.union([socket.id]))) ?? [] } ?? []
         let accepted = state.withLockedValue { state -> Bool in
             guard !state.closed else { return false }
             state.sockets[packet.namespace] = socket
@@ -160,7 +180,7 @@ final class Client: Sendable {
             return true
         }
         guard accepted else { socket.abandon(); return }
-        guard socket.open() else {
+        guard socket.open(missed: missed) else {
             // Disconnected by the server while its middleware ran (its session revoked, say).
             remove(socket)
             socket.abandon()

@@ -21,9 +21,13 @@ public final class Namespace: Sendable {
     /// `serverSideEmitWithAck` (nil: no reply from this node).
     public typealias ServerSideHandler = @Sendable ([SocketValue]) async -> SocketValue?
 
+    /// Connection state recovery on this node, when the server enables it.
+    let recovery: RecoveryStore?
+
     init(name: String, server: SocketIOServer) {
         self.name = name
         self.server = server
+        recovery = server.options.connectionStateRecovery.map(RecoveryStore.init)
     }
 
     /// The adapter (in-memory unless replaced with `useAdapter` before any connection).
@@ -47,7 +51,7 @@ public final class Namespace: Sendable {
     private var localSide: LocalNamespace {
         LocalNamespace(
             name: name,
-            deliver: { [weak self] ids, packet in self?.deliverLocally(ids, packet) },
+            deliver: { [weak self] ids, packet, options in self?.deliverLocally(ids, packet, options) },
             disconnect: { [weak self] ids, close in
                 for id in ids { self?.socket(id)?.disconnect(close: close) }
             },
@@ -105,9 +109,9 @@ public final class Namespace: Sendable {
         for middleware in middlewares.withLockedValue({ $0 }) { try await middleware(socket) }
     }
 
-    func add(_ socket: Socket) {
+    func add(_ socket: Socket, rooms: Set<String> = []) {
         sockets.withLockedValue { $0[socket.id] = socket }
-        adapter.join(socket.id, rooms: [socket.id])
+        adapter.join(socket.id, rooms: rooms.union([socket.id]))
     }
 
     func connected(_ socket: Socket) async {
@@ -119,9 +123,13 @@ public final class Namespace: Sendable {
         adapter.leaveAll(socket.id)
     }
 
-    private func deliverLocally(_ ids: Set<String>, _ packet: EncodedPacket) {
+    private func deliverLocally(_ ids: Set<String>, _ packet: EncodedPacket, _ options: BroadcastOptions) {
+        // Numbered and kept first, even when no socket here is in its rooms: one that is away
+        // may come back for it.
+        let stamped = recovery?.append(packet, options: options)
+        guard !ids.isEmpty else { return }
         let targets = sockets.withLockedValue { table in ids.compactMap { table[$0] } }
-        for socket in targets { socket.send(packet) }
+        for socket in targets { socket.send(stamped != nil && socket.takesOffsets ? stamped! : packet) }
         delivered.withLockedValue { $0 += targets.count }
     }
 

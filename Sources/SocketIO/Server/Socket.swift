@@ -39,6 +39,7 @@ public final class Socket: Sendable {
         var nextAckID = 0
         var phase = Phase.connecting([])
         var storage: [ObjectIdentifier: any Sendable] = [:]
+        var recoveryKey: String?
 
         /// A closing socket lets go of its handlers (they hold the app's objects) and hands
         /// back what must still be told: disconnect handlers to run, acks to fail.
@@ -56,11 +57,39 @@ public final class Socket: Sendable {
 
     private let state = NIOLockedValueBox(State())
 
-    init(namespace: Namespace, client: Client, handshake: SocketHandshake) {
-        id = EngineServer.newSessionID()
+    /// Connection state recovery: the private id the client presents to take this socket back
+    /// (sent in the CONNECT reply; nil when recovery is off).
+    let pid: String?
+    /// Whether this socket took back a disconnected one's id, rooms, data and missed broadcasts.
+    public let recovered: Bool
+    /// Whether broadcasts reach this client with their offset as the last argument.
+    let takesOffsets: Bool
+
+    init(namespace: Namespace, client: Client, handshake: SocketHandshake, restoring session: RecoverableSession? = nil) {
+        id = session?.socketID ?? EngineServer.newSessionID()
         self.namespace = namespace
         self.client = client
         self.handshake = handshake
+        recovered = session != nil
+        if let settings = namespace.recovery?.settings {
+            pid = session?.pid ?? EngineServer.newSessionID()
+            switch settings.offsets {
+            case .everySocket: takesOffsets = true
+            case .socketsThatAsk: takesOffsets = handshake.auth?["recover"]?.boolValue == true || handshake.auth?["pid"]?.stringValue != nil
+            }
+        } else {
+            pid = nil
+            takesOffsets = false
+        }
+        if let session { state.withLockedValue { $0.storage = session.storage } }
+    }
+
+    /// Who may take this socket's state back after a disconnect (set it in middleware: the
+    /// authenticated user's id, say). A recovering socket whose key differs after middleware
+    /// gets a fresh connection instead, and the state stays for its owner.
+    public var recoveryKey: String? {
+        get { state.withLockedValue { $0.recoveryKey } }
+        set { state.withLockedValue { $0.recoveryKey = newValue } }
     }
 
     /// Whether the client has been told it is connected and has not gone away.
@@ -180,11 +209,18 @@ public final class Socket: Sendable {
     /// Middleware accepted the socket: the CONNECT reply, then whatever was held, in order —
     /// written outside the lock (a write may close the connection, which takes the lock). False
     /// when the socket was closed meanwhile: the client must be refused instead.
-    func open() -> Bool {
+    ///
+    /// A recovered socket gets the broadcasts it missed (`missed`, read before the held ones are
+    /// taken) between the reply and what was held, less those that are also held.
+    func open(missed: [EncodedPacket] = []) -> Bool {
+        var reply: SocketObject = ["sid": .string(id)]
+        if let pid { reply["pid"] = .string(pid) }
         var batch: [EncodedPacket] = state.withLockedValue { state in
             guard case .connecting(let held) = state.phase else { return [] }
             state.phase = .flushing([])
-            return [EncodedPacket(SocketPacket(.connect, namespace: namespace.name, data: ["sid": .string(id)]))] + held
+            let heldOffsets = Set(held.compactMap(\.offset))
+            return [EncodedPacket(SocketPacket(.connect, namespace: namespace.name, data: .object(reply)))]
+                + missed.filter { !heldOffsets.contains($0.offset ?? "") } + held
         }
         guard !batch.isEmpty else { return false }
         while !batch.isEmpty {
@@ -272,16 +308,26 @@ public final class Socket: Sendable {
     }
 
     func closed(reason: DisconnectReason) {
-        let taken = state.withLockedValue { state -> (handlers: [@Sendable (DisconnectReason) async -> Void], acks: [CheckedContinuation<[SocketValue], any Error>])? in
+        let taken = state.withLockedValue { state -> (handlers: [@Sendable (DisconnectReason) async -> Void], acks: [CheckedContinuation<[SocketValue], any Error>], keep: RecoverableSession?)? in
             if case .closed = state.phase { return nil }
             let wasConnected: Bool
             if case .connecting = state.phase { wasConnected = false } else { wasConnected = true }
             state.phase = .closed(reason)
             // One that never connected keeps its handlers from running: `Client.connect` refuses it.
             if !wasConnected { state.disconnectHandlers = [] }
-            return state.takeForClosing()
+            var keep: RecoverableSession?
+            if wasConnected, reason.isRecoverable, let pid {
+                keep = RecoverableSession(pid: pid, socketID: id, rooms: [], storage: state.storage, key: state.recoveryKey, disconnectedAt: .now())
+            }
+            let (handlers, acks) = state.takeForClosing()
+            return (handlers, acks, keep)
         }
         guard let taken else { return }
+        if var keep = taken.keep, let recovery = namespace.recovery {
+            // Its rooms as they are now, before it leaves them.
+            keep.rooms = rooms.subtracting([id])
+            recovery.persist(keep)
+        }
         client.remove(self)
         namespace.remove(self)
         for ack in taken.acks { ack.resume(throwing: SocketAckError.disconnected) }

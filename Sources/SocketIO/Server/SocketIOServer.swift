@@ -12,6 +12,8 @@ public struct SocketIOOptions: Sendable {
     /// How fast one client may send events, and how many may wait for their turn. Applied as
     /// packets arrive, before they are queued: a flood costs neither memory nor handler time.
     public var inboundLimit = InboundLimit()
+    /// Connection state recovery (`nil`: off, as in the reference server).
+    public var connectionStateRecovery: ConnectionStateRecovery?
     public init() {}
 }
 

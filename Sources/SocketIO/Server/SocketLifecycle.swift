@@ -20,6 +20,15 @@ public enum DisconnectReason: String, Sendable, CustomStringConvertible {
 
     public var description: String { rawValue }
 
+    /// The connection was lost rather than ended on purpose: connection state recovery keeps
+    /// the socket's state for the client to take back.
+    var isRecoverable: Bool {
+        switch self {
+        case .transportClose, .transportError, .pingTimeout: true
+        default: false
+        }
+    }
+
     /// From an Engine.IO close reason.
     init(engineReason: String) {
         switch engineReason {
