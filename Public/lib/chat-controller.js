@@ -7,6 +7,7 @@ import { IndexedDBStorage } from './idb-storage.js';
 import { ApiError, query } from './api.js';
 import { mergeMessages, applyStatus, holdStatus, releaseHeld, latestUnreadFromOthers, chatKeyOfConversation } from './messages.js';
 import { attachRealtimeHandlers } from './realtime-handlers.js';
+import { SyncCursor, applyConversationChanges, messagesByChat, removedChats } from './sync.js';
 import { computeWaveform } from './waveform.js';
 
 const PAGE = 50;
@@ -23,6 +24,7 @@ export class ChatController {
     this.typingSentAt = 0;
     // Statuses that came before their message (see holdStatus), by message id.
     this.heldStatuses = new Map();
+    this.cursor = new SyncCursor(this.me.id);
   }
 
   async start() {
@@ -44,16 +46,20 @@ export class ChatController {
     this.socket.connect();
     const restored = this.restoreChat();
     try {
+      // The feed position first, then the list: a change made in between comes in the first sync.
+      if (!this.cursor.get()) this.cursor.set((await this.api.get('/api/sync')).cursor);
       await this.loadConversations();
     } finally {
       await restored;
-      this.flushQueue();
+      await this.flushQueue();
     }
+    await this.sync().catch(() => {});
   }
 
   stop() {
     clearTimeout(this.retryTimer);
     clearTimeout(this.catchUpTimer);
+    clearTimeout(this.syncTimer);
     this.socket.disconnect();
     for (const cleanup of this.cleanups) cleanup();
     this.cleanups = [];
@@ -158,6 +164,67 @@ export class ChatController {
     this.catchUp().catch(() => {
       if (attempt < 10 && this.socket.connected) this.catchUpTimer = setTimeout(() => this.catchUpSoon(attempt + 1), 3000);
     });
+  }
+
+  /**
+   * Brings the state to where the server is: every page of the change feed after our cursor.
+   * The cursor moves only with the feed's own pages — never to a live event's cursor, because
+   * live events can arrive out of feed order (one sent a moment later may overtake another),
+   * and jumping to the later one would skip the other for good. A cursor the server no longer
+   * keeps (410) means reloading the list and the open chat, then carrying on from now.
+   */
+  async sync() {
+    if (this.syncing) return this.syncing;
+    this.syncing = (async () => {
+      try {
+        for (let pages = 0; pages < 1000; pages++) {
+          const since = this.cursor.get();
+          if (!since) { this.cursor.set((await this.api.get('/api/sync')).cursor); await this.reloadAll(); return; }
+          let page;
+          try {
+            page = await this.api.get(`/api/sync${query({ since, limit: 500 })}`);
+          } catch (error) {
+            if (error instanceof ApiError && (error.status === 410 || error.status === 400)) { this.cursor.clear(); continue; }
+            throw error;
+          }
+          this.applyChanges(page.changes);
+          this.cursor.set(page.cursor);
+          if (!page.hasMore) break;
+        }
+        this.markActiveRead();
+      } finally {
+        this.syncing = null;
+      }
+    })();
+    return this.syncing;
+  }
+
+  /** sync, retried every few seconds while connected (the socket can be back before HTTP is). */
+  syncSoon(attempt = 0) {
+    clearTimeout(this.syncTimer);
+    this.sync().catch(() => {
+      if (attempt < 10 && this.socket.connected) this.syncTimer = setTimeout(() => this.syncSoon(attempt + 1), 3000);
+    });
+  }
+
+  /** The list from scratch, and the open chat's newest page (after a 410). */
+  async reloadAll() {
+    await this.loadConversations();
+    const key = this.store.get().active?.key;
+    if (key) { this.setChat(key, { messages: [], loaded: false, hasMore: false }); await this.loadPage(key); await this.showQueued(key); }
+  }
+
+  /** One page of the feed into the state: messages into the chats held, the list entries, and removals. */
+  applyChanges(changes) {
+    if (!changes.length) return;
+    const held = this.store.get().chats;
+    for (const [key, messages] of messagesByChat(changes, this.me.id)) {
+      if (held[key]) this.addMessages(key, messages);
+    }
+    const { conversations, active } = this.store.get();
+    const gone = removedChats(conversations, changes);
+    this.store.update({ conversations: applyConversationChanges(conversations, changes) });
+    if (active && gone.includes(active.key)) this.closeChat();
   }
 
   /** Every way messages arrive (events, answers, pages) comes through here, so held statuses find them. */

@@ -18,14 +18,15 @@ export function attachRealtimeHandlers(c) {
   });
   socket.on('connect', () => {
     if (document.visibilityState !== 'visible') socket.emit('presence:update', 'away');
-    // After a reconnect, or a start while offline: fetch what the open chat and the list missed.
+    // A start while offline: the open chat's first page.
     const active = store.get().active;
-    if (connectedBefore || (active && !c.chat(active.key).loaded)) {
-      c.catchUpSoon();
-      reloadConversations();
-    }
+    if (active && !c.chat(active.key).loaded) c.catchUpSoon();
+    // After a reconnect (recovered or not): the queue goes first (its sends are idempotent),
+    // then the change feed brings everything else that happened meanwhile. The first connect
+    // of a page is synced by `start`.
+    if (connectedBefore) c.flushQueue().then(() => c.syncSoon());
+    else c.flushQueue();
     connectedBefore = true;
-    c.flushQueue();
   });
   // The server closed this socket on purpose — signed out elsewhere, or revoked. If the session
   // still works (GET /me succeeds) connect again; a 401 signs out through the API's handler.

@@ -1,6 +1,9 @@
 // A small Socket.IO v4 client: Engine.IO v4 over WebSocket, the default namespace, events with
-// acks, heartbeat supervision and reconnection with backoff. Chatr needs no binary events (files
-// go over HTTP), so they are not implemented. Every packet in and out can be observed (Test Lab).
+// acks, heartbeat supervision, reconnection with backoff, and connection state recovery (the
+// server's `pid` and the offset of the last broadcast are sent back on reconnect, so events
+// missed while away are replayed; `recovered` says whether they were). Chatr needs no binary
+// events (files go over HTTP), so they are not implemented. Every packet in and out can be
+// observed (Test Lab).
 import { Engine, Packet, decodeEngine, decodeSocket, encodeSocket } from './socketio-codec.js';
 import { backoffDelay } from './backoff.js';
 
@@ -22,6 +25,11 @@ export class SocketClient {
     this.attempt = 0;
     this.ws = null;
     this.id = null;
+    // Connection state recovery: the server's private id for this socket, the offset of the
+    // last broadcast received, and whether the current connection took the old one back.
+    this.pid = null;
+    this.offset = null;
+    this.recovered = false;
   }
 
   get connected() { return this.state === 'connected'; }
@@ -47,6 +55,7 @@ export class SocketClient {
   /** Closes for good (logout): no reconnection until `connect()` is called again. */
   disconnect() {
     this.state = 'closed';
+    this.pid = this.offset = null;
     clearTimeout(this.retryTimer);
     if (this.ws) { this.send(encodeSocket({ type: Packet.DISCONNECT })); this.teardown('io client disconnect'); }
   }
@@ -97,7 +106,7 @@ export class SocketClient {
         const open = JSON.parse(packet.data);
         this.pingDeadline = open.pingInterval + open.pingTimeout;
         this.armHeartbeat();
-        this.send(encodeSocket({ type: Packet.CONNECT, data: this.auth() }));
+        this.send(encodeSocket({ type: Packet.CONNECT, data: this.connectPayload() }));
         break;
       }
       case Engine.PING:
@@ -121,7 +130,11 @@ export class SocketClient {
     if (packet.nsp !== '/') return;
     switch (packet.type) {
       case Packet.CONNECT:
+        // Same id as before and the same pid: the server took the old socket back.
+        this.recovered = Boolean(this.pid && packet.data?.pid === this.pid && packet.data?.sid === this.id);
         this.id = packet.data?.sid ?? null;
+        this.pid = packet.data?.pid ?? null;
+        if (!this.recovered) this.offset = null;
         this.attempt = 0;
         this.setState('connected');
         this.dispatch('connect', []);
@@ -140,6 +153,10 @@ export class SocketClient {
         break;
       case Packet.EVENT: {
         const [event, ...args] = packet.data;
+        // A broadcast's last argument is its offset (we asked for them with `recover: true`).
+        if (this.pid && packet.id === undefined && args.length > 1 && /^[0-9a-z]+-[0-9a-z]+$/.test(args[args.length - 1])) {
+          this.offset = args.pop();
+        }
         this.notifyAny('in', event, args);
         if (packet.id !== undefined) {
           // Chatr's server never asks the web client for acks, but answer so a server waiting can go on.
@@ -156,6 +173,13 @@ export class SocketClient {
       default:
         break;
     }
+  }
+
+  /** The app's auth, asking for offsets, and — once the server gave a pid — what recovery needs. */
+  connectPayload() {
+    const payload = { ...this.auth(), recover: true };
+    if (this.pid && this.offset) { payload.pid = this.pid; payload.offset = this.offset; }
+    return payload;
   }
 
   armHeartbeat() {

@@ -38,7 +38,7 @@ function connected() {
 test('connects over the Engine.IO WebSocket URL and sends the token in CONNECT', () => {
   const { client, ws, events } = connected();
   assert.equal(ws.url, 'ws://chat.example:3001/socket.io/?EIO=4&transport=websocket');
-  assert.deepEqual(ws.sent, ['40{"token":"tok"}']);
+  assert.deepEqual(ws.sent, ['40{"token":"tok","recover":true}']);
   assert.equal(client.connected, true);
   assert.equal(client.id, 's1');
   assert.deepEqual(events, [['connect']]);
@@ -150,5 +150,40 @@ test('no ping within interval + timeout means a dead connection: drop and reconn
   await tick(30);
   assert.deepEqual(reasons, ['ping timeout']);
   assert.ok(FakeWebSocket.instances.length >= 2, 'it reconnects');
+  client.disconnect();
+});
+
+test('connection state recovery: the pid and the last offset go back on reconnect; offsets never reach handlers', async () => {
+  FakeWebSocket.instances = [];
+  const client = new SocketClient('http://chat.example:3001', { auth: () => ({ token: 'tok' }), WebSocketImpl: FakeWebSocket, backoff: { min: 1, max: 5, jitter: 0 } });
+  const received = [];
+  client.on('message:received', (...args) => received.push(args));
+  client.connect();
+  let ws = FakeWebSocket.instances[0];
+  ws.open();
+  ws.deliver('0{"sid":"e1","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}');
+  ws.deliver('40{"sid":"s1","pid":"p1"}');
+  ws.deliver('42["message:received",{"id":"m1"},"k3-1"]');
+  ws.deliver('42["message:received",{"id":"m2"},"k3-2"]');
+  assert.deepEqual(received, [[{ id: 'm1' }], [{ id: 'm2' }]], 'the offset is taken off the arguments');
+  assert.equal(client.recovered, false);
+  ws.drop();
+  await tick(20);
+  ws = FakeWebSocket.instances[1];
+  ws.open();
+  ws.deliver('0{"sid":"e2","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}');
+  assert.deepEqual(ws.sent, ['40{"token":"tok","recover":true,"pid":"p1","offset":"k3-2"}']);
+  ws.deliver('40{"sid":"s1","pid":"p1"}');
+  assert.equal(client.recovered, true, 'same sid and pid: recovered');
+  ws.deliver('42["message:received",{"id":"m3"},"k3-3"]');
+  ws.drop();
+  await tick(20);
+  ws = FakeWebSocket.instances[2];
+  ws.open();
+  ws.deliver('0{"sid":"e3","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}');
+  assert.equal(JSON.parse(ws.sent[0].slice(2)).offset, 'k3-3');
+  ws.deliver('40{"sid":"s9","pid":"p9"}');
+  assert.equal(client.recovered, false, 'a new sid: a fresh connection');
+  assert.equal(client.offset, null);
   client.disconnect();
 });

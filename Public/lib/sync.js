@@ -1,0 +1,44 @@
+// The change feed (GET /api/sync) on the client: where the client is in it (a cursor kept per
+// user in localStorage, so a reload resumes), and how a page of changes lands in the state.
+// Entries are current state — a message as it is now, a conversation's list entry as it is
+// now, or "removed" — so applying one twice, or one already seen live, changes nothing.
+import { chatKeyOf, chatKeyOfConversation } from './messages.js';
+
+export class SyncCursor {
+  constructor(userId, storage = globalThis.localStorage) {
+    this.key = `chatr.sync.${userId}`;
+    this.storage = storage;
+  }
+
+  get() { try { return this.storage.getItem(this.key); } catch { return null; } }
+  set(cursor) { try { this.storage.setItem(this.key, cursor); } catch { /* private mode: resume from the server's */ } }
+  clear() { try { this.storage.removeItem(this.key); } catch { /* nothing kept */ } }
+}
+
+/** The conversation list after a page: entries replaced or added, removed ones gone, newest first. */
+export function applyConversationChanges(conversations, changes) {
+  const byId = new Map(conversations.map((c) => [c.conversationId, c]));
+  for (const change of changes) {
+    if (change.type === 'conversation') byId.set(change.conversation.conversationId, change.conversation);
+    else if (change.type === 'conversation:removed') byId.delete(change.conversationId);
+  }
+  return [...byId.values()].sort((a, b) => String(b.lastMessageAt ?? '').localeCompare(String(a.lastMessageAt ?? '')));
+}
+
+/** The page's messages by chat key, for the chats the client holds. */
+export function messagesByChat(changes, myId) {
+  const byChat = new Map();
+  for (const change of changes) {
+    if (change.type !== 'message') continue;
+    const key = chatKeyOf(change.message, myId);
+    if (!byChat.has(key)) byChat.set(key, []);
+    byChat.get(key).push(change.message);
+  }
+  return byChat;
+}
+
+/** Chat keys of the conversations the page says are gone. */
+export function removedChats(conversations, changes) {
+  const gone = new Set(changes.filter((c) => c.type === 'conversation:removed').map((c) => c.conversationId));
+  return conversations.filter((c) => gone.has(c.conversationId)).map(chatKeyOfConversation);
+}

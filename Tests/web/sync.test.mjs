@@ -1,0 +1,44 @@
+// How a page of the change feed lands in the client's state (Public/lib/sync.js).
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { SyncCursor, applyConversationChanges, messagesByChat, removedChats } from '../../Public/lib/sync.js';
+
+const alice = { conversationId: 'c1', kind: 'direct', user: { id: 'alice' }, lastMessageAt: '2026-01-01T00:00:00.000Z', unreadCount: 0 };
+const team = { conversationId: 'c2', kind: 'group', group: { id: 'g1' }, lastMessageAt: '2026-01-02T00:00:00.000Z', unreadCount: 1 };
+
+test('conversation entries replace or add, removals go, newest activity first; applying twice changes nothing', () => {
+  const newer = { ...alice, lastMessageAt: '2026-01-03T00:00:00.000Z', unreadCount: 4 };
+  const bob = { conversationId: 'c3', kind: 'direct', user: { id: 'bob' }, lastMessageAt: '2026-01-02T12:00:00.000Z', unreadCount: 1 };
+  const changes = [
+    { type: 'conversation', conversation: newer },
+    { type: 'conversation', conversation: bob },
+    { type: 'conversation:removed', conversationId: 'c2' },
+  ];
+  const once = applyConversationChanges([alice, team], changes);
+  assert.deepEqual(once, [newer, bob]);
+  assert.deepEqual(applyConversationChanges(once, changes), once);
+  assert.deepEqual(removedChats([alice, team], changes), ['g:g1']);
+});
+
+test('messages are grouped by the chat they belong to, from my side', () => {
+  const changes = [
+    { type: 'message', message: { id: 'm1', senderId: 'me', recipientId: 'alice', groupId: null } },
+    { type: 'message', message: { id: 'm2', senderId: 'alice', recipientId: 'me', groupId: null } },
+    { type: 'message', message: { id: 'm3', senderId: 'bob', recipientId: null, groupId: 'g1' } },
+    { type: 'conversation', conversation: alice },
+  ];
+  const byChat = messagesByChat(changes, 'me');
+  assert.deepEqual([...byChat.keys()], ['u:alice', 'g:g1']);
+  assert.deepEqual(byChat.get('u:alice').map((m) => m.id), ['m1', 'm2']);
+});
+
+test('the cursor is kept per user', () => {
+  const memory = new Map();
+  const storage = { getItem: (k) => memory.get(k) ?? null, setItem: (k, v) => memory.set(k, v), removeItem: (k) => memory.delete(k) };
+  const mine = new SyncCursor('u1', storage);
+  mine.set('42.abc');
+  assert.equal(new SyncCursor('u1', storage).get(), '42.abc');
+  assert.equal(new SyncCursor('u2', storage).get(), null);
+  mine.clear();
+  assert.equal(mine.get(), null);
+});
