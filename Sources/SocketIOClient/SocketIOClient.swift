@@ -18,6 +18,10 @@ public final class SocketIOClient: Sendable {
         public var headers: [String: String] = [:]
         /// Reconnect with exponential backoff (0.5 s doubling to 10 s) after an unexpected close.
         public var reconnect = false
+        /// Connection state recovery: ask for offsets (`recover: true` in CONNECT), keep the
+        /// server's pid and the last offset, and present them when reconnecting, so that the
+        /// server replays what was missed. The offset is taken off the events' arguments.
+        public var recover = false
 
         public init(url: String) { self.url = url }
     }
@@ -41,6 +45,10 @@ public final class SocketIOClient: Sendable {
         var connectWaiter: CheckedContinuation<Void, any Error>?
         var assembler = BinaryAssembler()
         var attempts = 0
+        var sid: String?
+        var pid: String?
+        var offset: String?
+        var recovered = false
     }
 
     public let options: Options
@@ -54,6 +62,13 @@ public final class SocketIOClient: Sendable {
     }
 
     public var isConnected: Bool { state.withLockedValue { $0.connected } }
+
+    /// Whether the current connection took the previous one back (same socket id, missed
+    /// events replayed), with `Options.recover`.
+    public var recovered: Bool { state.withLockedValue { $0.recovered } }
+
+    /// The socket id the server gave on the last CONNECT.
+    public var socketID: String? { state.withLockedValue { $0.sid } }
 
     /// Calls `handler` for every `event` from the server.
     public func on(_ event: String, _ handler: @escaping Handler) {
@@ -147,12 +162,25 @@ public final class SocketIOClient: Sendable {
         for attachment in encoded.attachments { ws.send(attachment) }
     }
 
+    /// The auth, with what recovery needs when it is on.
+    private var connectPayload: SocketValue? {
+        guard options.recover else { return options.auth }
+        var payload = options.auth?.objectValue ?? [:]
+        payload["recover"] = true
+        let (pid, offset) = state.withLockedValue { ($0.pid, $0.offset) }
+        if let pid, let offset {
+            payload["pid"] = .string(pid)
+            payload["offset"] = .string(offset)
+        }
+        return .object(payload)
+    }
+
     private func receive(text: String, ws: WebSocket) {
         guard let first = text.first else { return }
         switch first {
         case "0":  // Engine.IO open: connect to the namespace
             let prefix = options.namespace == "/" ? "" : options.namespace + ","
-            ws.send("40" + prefix + (options.auth.map { JSONCodec.serialize($0) } ?? ""))
+            ws.send("40" + prefix + (connectPayload.map { JSONCodec.serialize($0) } ?? ""))
         case "2":
             ws.send("3")
         case "4":
@@ -179,6 +207,12 @@ public final class SocketIOClient: Sendable {
         switch packet.type {
         case .connect:
             let waiter = state.withLockedValue { state in
+                let sid = packet.data?["sid"]?.stringValue
+                let pid = packet.data?["pid"]?.stringValue
+                state.recovered = state.pid != nil && pid == state.pid && sid == state.sid
+                if !state.recovered { state.offset = nil }
+                state.sid = sid
+                state.pid = pid
                 state.connected = true
                 state.attempts = 0
                 defer { state.connectWaiter = nil }
@@ -193,7 +227,16 @@ public final class SocketIOClient: Sendable {
         case .event:
             guard var args = packet.data?.arrayValue, let name = args.first?.stringValue else { return }
             args.removeFirst()
-            state.withLockedValue { $0.handlers[name] }?(args)
+            let handler = state.withLockedValue { state -> Handler? in
+                // A broadcast's offset comes last (we asked for offsets).
+                if options.recover, state.pid != nil, packet.id == nil, args.count > 1, let offset = args.last?.stringValue,
+                   offset.contains("-") {
+                    state.offset = offset
+                    args.removeLast()
+                }
+                return state.handlers[name]
+            }
+            handler?(args)
         case .ack:
             guard let id = packet.id else { return }
             state.withLockedValue { $0.pendingAcks.removeValue(forKey: id) }?.resume(returning: packet.data?.arrayValue ?? [])

@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import SocketIOClient
 import SocketIOTestClient
 import SocketIOVapor
 import XCTVapor
@@ -157,6 +158,39 @@ final class RecoveryTests: XCTestCase {
         try await asking.waitForEvent("note")
         XCTAssertEqual(plain.received().events.first { $0.name == "note" }?.args, ["hello"], "no extra argument for a client that did not ask")
         XCTAssertEqual(asking.received().events.first { $0.name == "note" }?.args.count, 2)
+    }
+
+    func testTheSwiftClientRecoversAfterALostConnection() async throws {
+        try await start()
+        var options = SocketIOClient.Options(url: "http://127.0.0.1:\(port)")
+        options.auth = ["user": "swift", "room": "r"]
+        options.reconnect = true
+        options.recover = true
+        let client = SocketIOClient(options: options, group: app.eventLoopGroup)
+        let notes = NIOLockedValueBox<[[SocketValue]]>([])
+        client.on("note") { args in notes.withLockedValue { $0.append(args) } }
+        try await client.connect()
+        let sid = try XCTUnwrap(client.socketID)
+        server.sockets.to("r").emit("note", "one")
+        try await waitFor { notes.withLockedValue { $0.count } == 1 }
+        // The connection drops (as a lost network does); the client reconnects by itself.
+        server.sockets.socket(sid)?.client.session.close(reason: "transport close")
+        try await waitUntilGone(sid)
+        server.sockets.to("r").emit("note", "two")
+        server.sockets.to("r").emit("note", "three")
+        try await waitFor { notes.withLockedValue { $0.count } == 3 }
+        XCTAssertEqual(notes.withLockedValue { $0 }, [["one"], ["two"], ["three"]], "in order, offsets taken off")
+        XCTAssertTrue(client.recovered)
+        XCTAssertEqual(client.socketID, sid)
+        client.disconnect()
+    }
+
+    private func waitFor(_ condition: @escaping @Sendable () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !condition() {
+            guard ContinuousClock.now < deadline else { XCTFail("condition not met in time"); return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     func testTheReplayLogIsBounded() async throws {
