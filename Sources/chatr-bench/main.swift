@@ -16,7 +16,7 @@ struct ChatrBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chatr-bench",
         abstract: "Measure Chatr's real-time throughput and latency.",
-        subcommands: [Connections.self, Direct.self, Group.self, History.self])
+        subcommands: [Connections.self, Direct.self, Group.self, History.self, Catchup.self])
 }
 
 struct Common: ParsableArguments {
@@ -292,6 +292,90 @@ struct History: AsyncParsableCommand {
         try await client.shutdown()
         try common.publish("history", [("offered rate", "\(rate) requests/s for \(duration) s each")] + report)
         if failed > 0 { print("FAILED: \(failed) requests did not succeed"); throw ExitCode.failure }
+    }
+}
+
+struct Catchup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A client away while M messages arrive in C conversations: time and bytes until GET /api/sync has brought it up to date.")
+    @OptionGroup var common: Common
+    @Option(help: "Conversations with messages for the away user (needs that many + 1 users)") var conversations = 100
+    @Option(help: "Messages sent while away, spread evenly") var messages = 10_000
+    @Option(help: "Feed page size") var limit = 1_000
+
+    func run() async throws {
+        let users = try common.loadTokens()
+        guard users.count > conversations else { print("need \(conversations + 1) users in \(common.tokens)"); throw ExitCode.failure }
+        let away = users[0]
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let base = common.urls[0]
+
+        func get(_ path: String, token: String) async throws -> (json: [String: Any], bytes: Int) {
+            var request = HTTPClientRequest(url: base + path)
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            let response = try await client.execute(request, timeout: .seconds(60))
+            let body = try await response.body.collect(upTo: 256 << 20)
+            guard response.status == .ok, let json = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] else {
+                print("FAILED: \(path) answered \(response.status)")
+                throw ExitCode.failure
+            }
+            return (json, body.readableBytes)
+        }
+
+        let start = try await get("/api/sync", token: away.token)
+        guard let since = start.json["cursor"] as? String else { throw ExitCode.failure }
+
+        // While away: every sender writes its share, 32 requests in flight.
+        let sendStarted = DispatchTime.now().uptimeNanoseconds
+        let failures = NIOLockedValueBox(0)
+        await withTaskGroup(of: Void.self) { tasks in
+            for index in 0..<messages {
+                if index >= 32 { await tasks.next() }
+                let sender = users[1 + index % conversations]
+                tasks.addTask {
+                    var request = HTTPClientRequest(url: base + "/api/messages")
+                    request.method = .POST
+                    request.headers.add(name: "Authorization", value: "Bearer \(sender.token)")
+                    request.headers.add(name: "Content-Type", value: "application/json")
+                    request.body = .bytes(ByteBuffer(string: #"{"recipientId":"\#(away.id)","content":"catch-up \#(index)"}"#))
+                    let ok = (try? await client.execute(request, timeout: .seconds(60)).status) == .created
+                    if !ok { failures.withLockedValue { $0 += 1 } }
+                }
+            }
+        }
+        let sendSeconds = Double(DispatchTime.now().uptimeNanoseconds - sendStarted) / 1e9
+        guard failures.withLockedValue({ $0 }) == 0 else { print("FAILED: \(failures.withLockedValue { $0 }) sends"); throw ExitCode.failure }
+
+        // Back: page through the feed until it says there is no more.
+        let syncStarted = DispatchTime.now().uptimeNanoseconds
+        var cursor = since
+        var bytes = 0
+        var pages = 0
+        var messageIDs = Set<String>()
+        var conversationIDs = Set<String>()
+        while true {
+            let page = try await get("/api/sync?since=\(cursor)&limit=\(limit)", token: away.token)
+            bytes += page.bytes
+            pages += 1
+            for change in page.json["changes"] as? [[String: Any]] ?? [] {
+                if let message = change["message"] as? [String: Any], let id = message["id"] as? String { messageIDs.insert(id) }
+                if let item = change["conversation"] as? [String: Any], let id = item["conversationId"] as? String { conversationIDs.insert(id) }
+            }
+            cursor = page.json["cursor"] as? String ?? cursor
+            if page.json["hasMore"] as? Bool != true { break }
+        }
+        let syncMillis = Double(DispatchTime.now().uptimeNanoseconds - syncStarted) / 1e6
+        try await client.shutdown()
+        try common.publish("catchup", [
+            ("missed", "\(messages) messages in \(conversations) conversations (sent in \(String(format: "%.1f", sendSeconds)) s)"),
+            ("catch-up time", String(format: "%.0f ms", syncMillis)),
+            ("catch-up bytes", String(format: "%.2f MB (%d pages of %d)", Double(bytes) / 1e6, pages, limit)),
+            ("messages / conversations received", "\(messageIDs.count) / \(conversationIDs.count)"),
+        ])
+        guard messageIDs.count == messages, conversationIDs.count == conversations else {
+            print("FAILED: the feed brought \(messageIDs.count) of \(messages) messages, \(conversationIDs.count) of \(conversations) conversations")
+            throw ExitCode.failure
+        }
     }
 }
 

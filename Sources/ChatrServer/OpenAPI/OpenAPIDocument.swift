@@ -17,7 +17,8 @@ enum OpenAPIDocument {
 
     private static let errorCodes: [Int: String] = [
         400: "Invalid input", 401: "Missing, invalid, expired or revoked token", 403: "Not allowed", 404: "Not found",
-        409: "Conflict", 413: "Too large", 415: "Unsupported media type", 429: "Rate limited (see Retry-After)",
+        409: "Conflict", 410: "Gone (a sync cursor older than the feed keeps: reload, then sync from a new cursor)",
+        413: "Too large", 415: "Unsupported media type", 429: "Rate limited (see Retry-After)",
         502: "The email or SMS provider failed", 503: "Database unreachable",
     ]
 
@@ -133,6 +134,10 @@ enum OpenAPIDocument {
                                        errors(400, 401, 403, 404))),
             Operation(method: "post", path: "/api/messages/read", summary: "Mark messages read up to one", tag: "Messages", secured: true,
                       body: S.ref("ReadRequest"), responses: merge([200: ("Marked", S.object(["success": S.bool]))], errors(400, 401, 403, 404))),
+            Operation(method: "get", path: "/api/sync", summary: "Every change after a cursor, as current state (no `since`: the cursor of now)", tag: "Messages", secured: true,
+                      parameters: [query("since", "a cursor from a previous page, GET /api/sync, or a live event"),
+                                   query("limit", "1–1000 feed rows per page, default 200", type: "integer")],
+                      responses: merge([200: ("A page of changes", S.ref("SyncPage"))], errors(400, 401, 410))),
             Operation(method: "get", path: "/api/messages/{messageId}/edits", summary: "The edit history of a message", tag: "Messages", secured: true,
                       parameters: [path("messageId")], responses: merge([200: ("Edits, oldest first", S.ref("EditHistory"))], errors(401, 403, 404))),
 

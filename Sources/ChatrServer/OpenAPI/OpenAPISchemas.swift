@@ -75,14 +75,26 @@ enum OpenAPISchemas {
                                                              "type": nullableString, "duration": ["type": ["number", "null"]]])]],
         ], required: ["id", "conversationId", "senderId", "content", "type", "status", "createdAt"]),
         "History": object(["messages": ["type": "array", "items": ref("ChatMessage")], "hasMore": bool], required: ["messages", "hasMore"]),
-        "ConversationList": object(["conversations": ["type": "array", "items": object([
+        "ConversationList": object(["conversations": ["type": "array", "items": ref("ConversationItem")]], required: ["conversations"]),
+        "ConversationItem": object([
             "conversationId": uuid, "kind": ["type": "string", "enum": ["direct", "group"]],
             "user": ["oneOf": [["type": "null"], ref("PublicUser")]],
             "group": ["oneOf": [["type": "null"], object(["id": uuid, "name": string, "description": nullableString,
                                                            "avatar": nullableString, "memberCount": ["type": "integer"]])]],
             "lastMessage": ["oneOf": [["type": "null"], ref("ChatMessage")]], "lastMessageAt": dateTime,
             "unreadCount": ["type": "integer"],
-        ])]], required: ["conversations"]),
+        ]),
+        "SyncPage": object([
+            "changes": ["type": "array", "items": ["oneOf": [
+                object(["cursor": string, "type": ["type": "string", "enum": ["message"]], "message": ref("ChatMessage")], required: ["cursor", "type", "message"]),
+                object(["cursor": string, "type": ["type": "string", "enum": ["conversation"]], "conversation": ref("ConversationItem")],
+                       required: ["cursor", "type", "conversation"]),
+                object(["cursor": string, "type": ["type": "string", "enum": ["conversation:removed"]], "conversationId": uuid],
+                       required: ["cursor", "type", "conversationId"]),
+            ]]],
+            "cursor": ["type": "string", "description": "where the next page (or the next sync) starts"],
+            "hasMore": bool,
+        ], required: ["changes", "cursor", "hasMore"]),
         "SendMessageRequest": object([
             "recipientId": uuid, "groupId": uuid, "conversationId": uuid, "content": ["type": "string", "maxLength": 10000],
             "type": ["type": "string", "enum": ["text"]], "clientMessageId": ["type": "string", "maxLength": 100], "replyToId": uuid,
