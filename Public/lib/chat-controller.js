@@ -76,8 +76,15 @@ export class ChatController {
   async loadConversations() {
     const { conversations } = await this.api.get('/api/messages/conversations');
     this.store.update({ conversations });
-    const ids = conversations.filter((c) => c.user).map((c) => c.user.id);
-    if (ids.length) this.socket.emit('presence:request', ids.slice(0, 500));
+    this.requestPresence();
+  }
+
+  /** Status and last seen of the people in the list (and of the open chat's). */
+  requestPresence() {
+    const { conversations, active } = this.store.get();
+    const ids = new Set(conversations.filter((c) => c.user).map((c) => c.user.id));
+    if (active?.kind === 'direct') ids.add(active.user.id);
+    if (ids.size) this.socket.emit('presence:request', [...ids].slice(0, 500));
   }
 
   /** `target`: {kind:'direct', user} or {kind:'group', group}. */

@@ -24,7 +24,7 @@ export function attachRealtimeHandlers(c) {
     // After a reconnect (recovered or not): the queue goes first (its sends are idempotent),
     // then the change feed brings everything else that happened meanwhile. The first connect
     // of a page is synced by `start`.
-    if (connectedBefore) c.flushQueue().then(() => c.syncSoon());
+    if (connectedBefore) c.flushQueue().then(() => { c.syncSoon(); c.requestPresence(); });
     else c.flushQueue();
     connectedBefore = true;
   });
@@ -117,7 +117,15 @@ export function attachRealtimeHandlers(c) {
     for (const { userId, status, lastSeen } of entries) presence[userId] = { status, lastSeen: lastSeen ?? presence[userId]?.lastSeen ?? null };
     store.update({ presence });
   }
-  socket.on('presence:update', ({ onlineUsers = [] }) => setPresence(onlineUsers));
+  // On every connect: the server's whole list of contacts online now. Anyone we thought online
+  // and is not in it went away while we were not listening.
+  socket.on('presence:update', ({ onlineUsers = [] }) => {
+    const online = new Set(onlineUsers.map((u) => u.userId));
+    const gone = Object.entries(store.get().presence)
+      .filter(([userId, p]) => p.status !== 'offline' && !online.has(userId))
+      .map(([userId]) => ({ userId, status: 'offline' }));
+    setPresence([...gone, ...onlineUsers]);
+  });
   socket.on('presence:response', (list) => setPresence(list));
   socket.on('user:status', ({ userId, status, lastSeen }) => setPresence([{ userId, status, lastSeen }]));
 

@@ -202,6 +202,14 @@ final class SyncTests: ChatrTestCase {
         XCTAssertEqual(contents, ["With Cat"], "nothing from before she joined, nothing of others' chats")
         XCTAssertFalse(contents.contains("Before Cat"))
         XCTAssertTrue(entries.contains { $0["conversation"]?["conversationId"]?.string == conversation })
+        // History agrees: members see it from when they joined (SPEC §6), and so does the list.
+        let history = try await send(.GET, "/api/messages/history?groupId=\(group)", token: cat.token)
+        XCTAssertEqual(history.json["messages"]?.array?.compactMap { $0["content"]?.string }, ["With Cat"])
+        let bobHistory = try await send(.GET, "/api/messages/history?groupId=\(group)", token: bob.token)
+        XCTAssertEqual(bobHistory.json["messages"]?.array?.compactMap { $0["content"]?.string }, ["Before Cat", "With Cat"])
+        let catList = try await send(.GET, "/api/messages/conversations", token: cat.token)
+        let item = catList.json["conversations"]?.array?.first { $0["conversationId"]?.string == conversation }
+        XCTAssertEqual(item?["unreadCount"], 1, "only what came after she joined is unread")
         XCTAssertNotEqual(early, late)
 
         // Removed: the feed says so, and shows nothing sent afterwards.

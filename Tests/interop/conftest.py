@@ -51,16 +51,18 @@ CHATR_BIN = os.environ.get("CHATR_BIN", os.path.join(ROOT, ".build", "debug", "c
 
 
 class Chatr:
-    """The real `chatr` binary in a temporary folder (SQLite, or CHATR_E2E_DATABASE_URL)."""
+    """The real `chatr` binary in a temporary folder (SQLite, or CHATR_E2E_DATABASE_URL); `env` adds
+    settings of the test's own (RECOVERY_WINDOW_SECONDS, say)."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, env=None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATR_", "DATABASE_URL", "JWT_"))}
+        extra, env = env or {}, {k: v for k, v in os.environ.items() if not k.startswith(("CHATR_", "DATABASE_URL", "JWT_"))}
         env["CHATR_ENV"] = "testing"
         if os.environ.get("CHATR_E2E_DATABASE_URL"):
             env["DATABASE_URL"] = os.environ["CHATR_E2E_DATABASE_URL"]
             reset_postgres_if_used()  # each test starts from an empty database, as on SQLite
+        env.update(extra)
         self.log = open(os.path.join(workdir, "chatr.log"), "w+")
         self.proc = subprocess.Popen([CHATR_BIN, "serve", "--hostname", "127.0.0.1", "--port", str(self.port)],
                                      cwd=workdir, env=env, stdout=self.log, stderr=subprocess.STDOUT)

@@ -39,13 +39,15 @@ struct ConversationList {
         enum CodingKeys: String, CodingKey { case conversationId, kind, user, group, lastMessage, lastMessageAt, unreadCount }
     }
 
-    func list(for user: User) async throws -> [Item] {
+    /// `only`: just these of the user's conversations (the change feed asks for those a page touched).
+    func list(for user: User, only: Set<UUID>? = nil) async throws -> [Item] {
         let me = try user.requireID()
         // 1. My conversations.
-        let conversations = try await Conversation.query(on: db)
+        var query = Conversation.query(on: db)
             .join(Member.self, on: \Conversation.$id == \Member.$conversationID)
             .filter(Member.self, \.$userID == me)
-            .all()
+        if let only { query = query.filter(\.$id ~~ Array(only)) }
+        let conversations = try await query.all()
         guard !conversations.isEmpty else { return [] }
         let ids = conversations.compactMap(\.id)
         // 2. Everyone in them.

@@ -70,6 +70,13 @@ struct Conversations {
         return positions
     }
 
+    /// The last message number before `user` joined (0: they see everything).
+    func historyFloor(of user: UUID, in conversationID: UUID) async throws -> Int64 {
+        let row = try await (db as! any SQLDatabase).raw(
+            "SELECT history_from_seq FROM members WHERE conversation_id = \(bind: conversationID) AND user_id = \(bind: user)").first()
+        return try row?.decode(column: "history_from_seq", as: Int64.self) ?? 0
+    }
+
     /// A conversation and its members, if `me` is one of them (403 otherwise, 404 if it is gone).
     func membership(of conversationID: UUID, me: UUID) async throws -> (Conversation, [Member]) {
         guard let conversation = try await Conversation.find(conversationID, on: db) else {

@@ -381,7 +381,9 @@ struct MessageService {
         var afterSeq: Int64?, beforeSeq: Int64?
         if let after { afterSeq = try await anchor(after) }
         if let before { beforeSeq = try await anchor(before) }
-        var page = try await store.page(of: conversationID, before: beforeSeq, after: afterSeq, limit: limit + 1)
+        // A group member sees what was said from when they joined.
+        let floor = kind == .group ? try await conversations.historyFloor(of: me, in: conversationID) : 0
+        var page = try await store.page(of: conversationID, before: beforeSeq, after: afterSeq, floor: floor, limit: limit + 1)
         if after == nil { page.reverse() }
         let hasMore = page.count > limit
         page = after == nil ? Array(page.suffix(limit)) : Array(page.prefix(limit))

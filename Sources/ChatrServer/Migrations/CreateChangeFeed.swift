@@ -14,7 +14,9 @@ import SQLKit
 /// | `conversation` | a group's name, description, avatar or owner changes; a member comes or goes | the conversation's members |
 ///
 /// `members.joined_seq` is the feed position of the member's arrival: a member never sees a
-/// change from before they joined. On PostgreSQL the rows are written under a transaction-scoped
+/// change from before they joined. `members.history_from_seq` is the conversation's last message
+/// number when they joined: members see history from when they joined (SPEC §6) — someone
+/// added to a group, or back after leaving it, does not read what was said before. On PostgreSQL the rows are written under a transaction-scoped
 /// advisory lock, so sequence order is commit order (a reader never sees seq 11 while seq 10 is
 /// still uncommitted, which would let a client's cursor jump over it). SQLite has one writer.
 struct CreateChangeFeed: AsyncMigration {
@@ -40,6 +42,7 @@ struct CreateChangeFeed: AsyncMigration {
         try await sql.raw("DROP TABLE IF EXISTS changes").run()
         try await sql.raw("DROP TABLE IF EXISTS change_horizon").run()
         try await sql.raw("ALTER TABLE members DROP COLUMN joined_seq").run()
+        try await sql.raw("ALTER TABLE members DROP COLUMN history_from_seq").run()
     }
 
     private static let sqlite: [String] = [
@@ -57,6 +60,7 @@ struct CreateChangeFeed: AsyncMigration {
         "CREATE TABLE change_horizon (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL)",
         "INSERT INTO change_horizon (id, seq) VALUES (1, 0)",
         "ALTER TABLE members ADD COLUMN joined_seq INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE members ADD COLUMN history_from_seq INTEGER NOT NULL DEFAULT 0",
         """
         CREATE TRIGGER messages_feed_insert AFTER INSERT ON messages BEGIN
           INSERT INTO changes (kind, conversation_id, entity_id) VALUES ('message', NEW.conversation_id, NEW.id);
@@ -89,7 +93,8 @@ struct CreateChangeFeed: AsyncMigration {
         """
         CREATE TRIGGER members_feed_insert AFTER INSERT ON members BEGIN
           INSERT INTO changes (kind, conversation_id, user_id, entity_id) VALUES ('membership', NEW.conversation_id, NEW.user_id, NEW.user_id);
-          UPDATE members SET joined_seq = last_insert_rowid() WHERE id = NEW.id;
+          UPDATE members SET joined_seq = last_insert_rowid(),
+            history_from_seq = (SELECT last_seq FROM conversations WHERE id = NEW.conversation_id) WHERE id = NEW.id;
           INSERT INTO changes (kind, conversation_id) VALUES ('conversation', NEW.conversation_id);
         END
         """,
@@ -125,6 +130,7 @@ struct CreateChangeFeed: AsyncMigration {
         "CREATE TABLE change_horizon (id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL)",
         "INSERT INTO change_horizon (id, seq) VALUES (1, 0)",
         "ALTER TABLE members ADD COLUMN joined_seq BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE members ADD COLUMN history_from_seq BIGINT NOT NULL DEFAULT 0",
         // Every feed row goes through here: the lock (held to commit) makes numbering order commit order.
         """
         CREATE FUNCTION chatr_feed(k text, conversation uuid, member uuid, entity uuid) RETURNS bigint AS $$
@@ -153,6 +159,7 @@ struct CreateChangeFeed: AsyncMigration {
         CREATE FUNCTION chatr_feed_member_insert() RETURNS trigger AS $$
         BEGIN
           NEW.joined_seq := chatr_feed('membership', NEW.conversation_id, NEW.user_id, NEW.user_id);
+          NEW.history_from_seq := COALESCE((SELECT last_seq FROM conversations WHERE id = NEW.conversation_id), 0);
           PERFORM chatr_feed('conversation', NEW.conversation_id, NULL, NULL);
           RETURN NEW;
         END $$ LANGUAGE plpgsql

@@ -18,6 +18,9 @@ final class Member: Model, @unchecked Sendable {
     /// Sequence number of the newest message read; unread = messages after it from others.
     @Field(key: "last_read_seq") var lastReadSeq: Int64
     @OptionalField(key: "last_read_at") var lastReadAt: Date?
+    /// The conversation's last message number when they joined: they see the messages after it
+    /// (set by the database when the row is inserted: `CreateChangeFeed`).
+    @Field(key: "history_from_seq") var historyFromSeq: Int64
 
     init() {}
 
@@ -27,5 +30,6 @@ final class Member: Model, @unchecked Sendable {
         self.role = role
         self.joinedAt = joinedAt
         lastReadSeq = 0
+        historyFromSeq = 0
     }
 }

@@ -7,6 +7,7 @@ import Foundation
 /// from another installation) is refused (400) instead of being read as a position.
 struct SyncCursors: Sendable {
     private let key: SymmetricKey
+    private static let digits = Array("0123456789abcdef".utf8)
 
     init(secret: String) {
         key = SymmetricKey(data: SHA256.hash(data: Data(("chatr-sync-cursor:" + secret).utf8)))
@@ -25,6 +26,13 @@ struct SyncCursors: Sendable {
 
     private func mac(_ seq: Int64) -> String {
         let code = HMAC<SHA256>.authenticationCode(for: Data(String(seq).utf8), using: key)
-        return code.prefix(8).map { String(format: "%02x", $0) }.joined()
+        // Hex by table: a page has a cursor per entry, and `String(format:)` is slow.
+        var hex = [UInt8]()
+        hex.reserveCapacity(16)
+        for byte in code.prefix(8) {
+            hex.append(Self.digits[Int(byte >> 4)])
+            hex.append(Self.digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 }

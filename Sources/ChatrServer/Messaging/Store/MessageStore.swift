@@ -15,16 +15,18 @@ protocol MessageStore: Sendable {
     func message(_ id: UUID) async throws -> Message?
     /// The message a sender already sent with this client id (an idempotent retry).
     func message(sender: UUID, clientMessageID: String) async throws -> Message?
-    /// Up to `limit` messages by sequence number: the newest before `before` (newest first), or
-    /// the oldest after `after` (oldest first).
-    func page(of conversationID: UUID, before: Int64?, after: Int64?, limit: Int) async throws -> [Message]
+    /// Up to `limit` messages by sequence number, none at or below `floor` (what a member who
+    /// joined later does not see): the newest before `before` (newest first), or the oldest after
+    /// `after` (oldest first).
+    func page(of conversationID: UUID, before: Int64?, after: Int64?, floor: Int64, limit: Int) async throws -> [Message]
     /// The newest message of a conversation that `user` did not send.
     func newest(in conversationID: UUID, notFrom user: UUID) async throws -> Message?
-    /// The last message of every conversation `member` belongs to.
+    /// The last message of every conversation `member` belongs to (if from after they joined).
     func lastMessages(ofConversationsOf member: UUID) async throws -> [Message]
     /// Who sent the messages with `after < seq <= upTo`, other than `user` (whom a read reached).
     func senders(in conversationID: UUID, after: Int64, upTo: Int64, notFrom user: UUID) async throws -> Set<UUID>
-    /// Per conversation of `member`: messages from others after their read position, not unsent.
+    /// Per conversation of `member`: messages from others after their read position (and after
+    /// they joined), not unsent.
     func unreadCounts(of member: UUID) async throws -> [UUID: Int]
 
     /// Writes a message's changed fields (status, unsend, waveform…).

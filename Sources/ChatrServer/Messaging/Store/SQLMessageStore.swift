@@ -20,9 +20,9 @@ extension SQLMessageStore {
         try await Message.query(on: db).filter(\.$senderID == sender).filter(\.$clientMessageID == clientMessageID).first()
     }
 
-    func page(of conversationID: UUID, before: Int64?, after: Int64?, limit: Int) async throws -> [Message] {
+    func page(of conversationID: UUID, before: Int64?, after: Int64?, floor: Int64, limit: Int) async throws -> [Message] {
         // One range scan of the `(conversation_id, seq)` index.
-        var condition = SQLQueryString("conversation_id = \(bind: conversationID)")
+        var condition = SQLQueryString("conversation_id = \(bind: conversationID) AND seq > \(bind: floor)")
         if let before { condition.appendInterpolation(SQLRaw(" AND seq < ")); condition.appendInterpolation(bind: before) }
         if let after { condition.appendInterpolation(SQLRaw(" AND seq > ")); condition.appendInterpolation(bind: after) }
         let order = SQLRaw(after == nil ? "DESC" : "ASC")
@@ -41,7 +41,7 @@ extension SQLMessageStore {
         try await sql.raw("""
             SELECT \(SQLRaw(MessageColumns.names.map { "m.\"\($0)\"" }.joined(separator: ", "))) FROM messages m
             JOIN conversations c ON c.id = m.conversation_id AND m.seq = c.last_seq
-            JOIN members mb ON mb.conversation_id = c.id AND mb.user_id = \(bind: member)
+            JOIN members mb ON mb.conversation_id = c.id AND mb.user_id = \(bind: member) AND m.seq > mb.history_from_seq
             """).all().map(MessageColumns.message(from:))
     }
 
@@ -58,7 +58,7 @@ extension SQLMessageStore {
         for row in try await sql.raw("""
             SELECT m.conversation_id AS conversation_id, COUNT(*) AS unread FROM messages m
             JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = \(bind: member)
-            WHERE m.seq > mb.last_read_seq AND m.sender_id <> \(bind: member) AND m.deleted_at IS NULL
+            WHERE m.seq > mb.last_read_seq AND m.seq > mb.history_from_seq AND m.sender_id <> \(bind: member) AND m.deleted_at IS NULL
             GROUP BY m.conversation_id
             """).all() {
             unread[try row.decode(column: "conversation_id", as: UUID.self)] = try row.decode(column: "unread", as: Int.self)
