@@ -57,6 +57,7 @@ export class ChatController {
   }
 
   stop() {
+    this.stopped = true;
     clearTimeout(this.retryTimer);
     clearTimeout(this.catchUpTimer);
     clearTimeout(this.syncTimer);
@@ -181,22 +182,28 @@ export class ChatController {
    * keeps (410) means reloading the list and the open chat, then carrying on from now.
    */
   async sync() {
-    if (this.syncing) return this.syncing;
+    // A sync asked for while one runs (a reconnect during it) runs again after it: the running
+    // one may have read its last page before the changes of that drop.
+    if (this.syncing) { this.syncAgain = true; return this.syncing; }
     this.syncing = (async () => {
       try {
+        this.syncAgain = false;
         for (let pages = 0; pages < 1000; pages++) {
+          if (this.stopped) return;
           const since = this.cursor.get();
           if (!since) { this.cursor.set((await this.api.get('/api/sync')).cursor); await this.reloadAll(); return; }
           let page;
           try {
-            page = await this.api.get(`/api/sync${query({ since, limit: 500 })}`);
+            page = await this.api.get(`/api/sync${query({ since, limit: 1000 })}`);
           } catch (error) {
             if (error instanceof ApiError && (error.status === 410 || error.status === 400)) { this.cursor.clear(); continue; }
             throw error;
           }
+          if (this.stopped) return;
           this.applyChanges(page.changes);
           this.cursor.set(page.cursor);
-          if (!page.hasMore) break;
+          if (!page.hasMore && !this.syncAgain) break;
+          this.syncAgain = false;
         }
         this.markActiveRead();
       } finally {
@@ -214,11 +221,12 @@ export class ChatController {
     });
   }
 
-  /** The list from scratch, and the open chat's newest page (after a 410). */
+  /** The list from scratch, every chat forgotten, and the open chat's newest page (after a 410). */
   async reloadAll() {
+    this.store.update({ chats: {} });
     await this.loadConversations();
     const key = this.store.get().active?.key;
-    if (key) { this.setChat(key, { messages: [], loaded: false, hasMore: false }); await this.loadPage(key); await this.showQueued(key); }
+    if (key) { await this.loadPage(key); await this.showQueued(key); }
   }
 
   /** One page of the feed into the state: messages into the chats held, the list entries, and removals. */

@@ -154,7 +154,7 @@ export class SocketClient {
       case Packet.EVENT: {
         const [event, ...args] = packet.data;
         // A broadcast's last argument is its offset (we asked for them with `recover: true`).
-        if (this.pid && packet.id === undefined && args.length > 1 && /^[0-9a-z]+-[0-9a-z]+$/.test(args[args.length - 1])) {
+        if (this.pid && packet.id === undefined && args.length >= 1 && /^[0-9a-z]+-[0-9a-z]+$/.test(args[args.length - 1])) {
           this.offset = args.pop();
         }
         this.notifyAny('in', event, args);

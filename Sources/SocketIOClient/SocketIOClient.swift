@@ -162,6 +162,14 @@ public final class SocketIOClient: Sendable {
         for attachment in encoded.attachments { ws.send(attachment) }
     }
 
+    /// `<base36>-<base36>`, the form of the server's offsets.
+    static func looksLikeOffset(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        return parts.count == 2 && parts.allSatisfy { part in
+            !part.isEmpty && part.utf8.allSatisfy { (48...57).contains($0) || (97...122).contains($0) }
+        }
+    }
+
     /// The auth, with what recovery needs when it is on.
     private var connectPayload: SocketValue? {
         guard options.recover else { return options.auth }
@@ -229,8 +237,7 @@ public final class SocketIOClient: Sendable {
             args.removeFirst()
             let handler = state.withLockedValue { state -> Handler? in
                 // A broadcast's offset comes last (we asked for offsets).
-                if options.recover, state.pid != nil, packet.id == nil, args.count > 1, let offset = args.last?.stringValue,
-                   offset.contains("-") {
+                if options.recover, state.pid != nil, packet.id == nil, let offset = args.last?.stringValue, Self.looksLikeOffset(offset) {
                     state.offset = offset
                     args.removeLast()
                 }

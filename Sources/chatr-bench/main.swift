@@ -301,7 +301,7 @@ struct Catchup: AsyncParsableCommand {
     @OptionGroup var common: Common
     @Option(help: "Conversations with messages for the away user (needs that many + 1 users)") var conversations = 100
     @Option(help: "Messages sent while away, spread evenly") var messages = 10_000
-    @Option(help: "Feed page size") var limit = 1_000
+    @Option(help: "Feed page size (rows of the feed)") var limit = 5_000
 
     func run() async throws {
         let users = try common.loadTokens()
@@ -310,12 +310,14 @@ struct Catchup: AsyncParsableCommand {
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let base = common.urls[0]
 
-        func get(_ path: String, token: String) async throws -> (json: [String: Any], bytes: Int) {
+        // Parsed as a client would, with the Socket.IO library's JSON parser.
+        func get(_ path: String, token: String) async throws -> (json: SocketValue, bytes: Int) {
             var request = HTTPClientRequest(url: base + path)
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
             let response = try await client.execute(request, timeout: .seconds(60))
             let body = try await response.body.collect(upTo: 256 << 20)
-            guard response.status == .ok, let json = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] else {
+            let json = body.withUnsafeReadableBytes { bytes in try? JSONCodec.parse(bytes.assumingMemoryBound(to: UInt8.self)) }
+            guard response.status == .ok, let json else {
                 print("FAILED: \(path) answered \(response.status)")
                 throw ExitCode.failure
             }
@@ -323,7 +325,7 @@ struct Catchup: AsyncParsableCommand {
         }
 
         let start = try await get("/api/sync", token: away.token)
-        guard let since = start.json["cursor"] as? String else { throw ExitCode.failure }
+        guard let since = start.json["cursor"]?.stringValue else { throw ExitCode.failure }
 
         // While away: every sender writes its share, 32 requests in flight.
         let sendStarted = DispatchTime.now().uptimeNanoseconds
@@ -357,12 +359,12 @@ struct Catchup: AsyncParsableCommand {
             let page = try await get("/api/sync?since=\(cursor)&limit=\(limit)", token: away.token)
             bytes += page.bytes
             pages += 1
-            for change in page.json["changes"] as? [[String: Any]] ?? [] {
-                if let message = change["message"] as? [String: Any], let id = message["id"] as? String { messageIDs.insert(id) }
-                if let item = change["conversation"] as? [String: Any], let id = item["conversationId"] as? String { conversationIDs.insert(id) }
+            for change in page.json["changes"]?.arrayValue ?? [] {
+                if let id = change["message"]?["id"]?.stringValue { messageIDs.insert(id) }
+                if let id = change["conversation"]?["conversationId"]?.stringValue { conversationIDs.insert(id) }
             }
-            cursor = page.json["cursor"] as? String ?? cursor
-            if page.json["hasMore"] as? Bool != true { break }
+            cursor = page.json["cursor"]?.stringValue ?? cursor
+            if page.json["hasMore"]?.boolValue != true { break }
         }
         let syncMillis = Double(DispatchTime.now().uptimeNanoseconds - syncStarted) / 1e6
         try await client.shutdown()

@@ -222,6 +222,21 @@ final class SyncTests: ChatrTestCase {
         XCTAssertEqual(after.first?["conversationId"]?.string, conversation)
     }
 
+    func testEveryReaderOfAGroupMessageReachesItsSenderThroughTheFeed() async throws {
+        let (group, _) = try await createGroup(ann.token, "Readers", members: [bob.id, cat.id])
+        let posted = try await sendToGroup(ann.token, group, "Read me")
+        let since = try await cursor(ann.token)
+        for reader in [bob.token, cat.token] {
+            let read = try await send(.POST, "/api/messages/read", json: ["groupId": .string(group), "upToMessageId": .string(posted)], token: reader)
+            XCTAssertEqual(read.status, .ok, read.text)
+        }
+        let (entries, _) = try await feed(ann.token, since: since, limit: 100)
+        let synced = entries.last { $0["message"]?["id"]?.string == posted }?["message"]
+        let history = try await send(.GET, "/api/messages/history?groupId=\(group)", token: ann.token).json["messages"]?.array?.first
+        XCTAssertEqual(synced?["readBy"]?.array?.count, 2, "both readers, not only the first")
+        XCTAssertEqual(synced, history)
+    }
+
     func testBadCursorsAreRefusedAndPrunedOnesAreGone() async throws {
         let since = try await cursor(ann.token)
         _ = try await sendText(bob.token, to: ann.id, "one")
@@ -233,7 +248,7 @@ final class SyncTests: ChatrTestCase {
             XCTAssertEqual(reply.status, .badRequest, "\(bad): \(reply.text)")
             XCTAssertEqual(reply.json["code"], "invalid_cursor", bad)
         }
-        for limit in ["0", "1001", "x"] {
+        for limit in ["0", "5001", "x"] {
             let value8 = try await send(.GET, "/api/sync?since=\(since)&limit=\(limit)", token: ann.token).status
             XCTAssertEqual(value8, .badRequest, limit)
         }

@@ -196,7 +196,7 @@ final class RecoveryTests: XCTestCase {
     func testTheReplayLogIsBounded() async throws {
         let store = RecoveryStore(ConnectionStateRecovery(maxPackets: 3))
         let packet = EncodedPacket(SocketPacket(.event, data: ["note", "x"]))
-        let offsets = (0..<5).map { _ in store.append(packet, options: BroadcastOptions(rooms: ["r"])).offset! }
+        let offsets = (0..<5).map { _ in store.stamped(packet, number: store.append(packet, options: BroadcastOptions(rooms: ["r"]))).offset! }
         store.persist(RecoverableSession(pid: "p", socketID: "s", rooms: ["r"], storage: [:], key: nil, disconnectedAt: .now()))
         XCTAssertNil(store.take(pid: "p", offset: offsets[0]), "an offset no longer kept cannot be replayed from")
         let taken = try XCTUnwrap(store.take(pid: "p", offset: offsets[1]))

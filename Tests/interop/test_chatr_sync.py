@@ -402,7 +402,7 @@ def test_the_feed_shows_each_user_only_their_own_and_refuses_bad_input(chatr):
     for cursor in bad:
         r = requests.get(url + "/api/sync", params={"since": cursor}, headers={"Authorization": f"Bearer {ann_t}"}, timeout=5)
         assert r.status_code == 400 and r.json().get("code") == "invalid_cursor" and r.json().get("error"), (cursor, r.status_code, r.text)
-    for limit in (0, 1001, 5000, -1):
+    for limit in (0, 5001, 100000, -1):
         r = requests.get(url + "/api/sync", params={"since": good, "limit": limit}, headers={"Authorization": f"Bearer {ann_t}"}, timeout=5)
         assert r.status_code == 400 and r.json().get("code") == "invalid_limit", (limit, r.status_code, r.text)
     assert requests.get(url + "/api/sync", params={"since": good, "limit": 1000}, headers={"Authorization": f"Bearer {ann_t}"}, timeout=5).status_code == 200

@@ -19,6 +19,13 @@ import SQLKit
 /// added to a group, or back after leaving it, does not read what was said before. On PostgreSQL the rows are written under a transaction-scoped
 /// advisory lock, so sequence order is commit order (a reader never sees seq 11 while seq 10 is
 /// still uncommitted, which would let a client's cursor jump over it). SQLite has one writer.
+/// Lock order on PostgreSQL is always the conversation's row, then the feed's lock: sends lock
+/// their conversations first (the batch writer's `FOR UPDATE`), so the member triggers lock the
+/// conversation before writing to the feed — a member leaving, whose transaction then updates
+/// the group, cannot deadlock with a rename or a send.
+///
+/// A read in a group changes who has read the messages it covers (`readBy`, seen by their
+/// senders): each such message gets a row for its sender.
 struct CreateChangeFeed: AsyncMigration {
     func prepare(on database: any Database) async throws {
         let sql = database as! any SQLDatabase
@@ -38,7 +45,12 @@ struct CreateChangeFeed: AsyncMigration {
             let table = trigger.components(separatedBy: "_").first!
             try await sql.raw(SQLQueryString(isSQLite ? "DROP TRIGGER IF EXISTS \(trigger)" : "DROP TRIGGER IF EXISTS \(trigger) ON \(table)")).run()
         }
-        if !isSQLite { try await sql.raw("DROP FUNCTION IF EXISTS chatr_feed(text, uuid, uuid, uuid)").run() }
+        if !isSQLite {
+            for function in ["chatr_feed_messages()", "chatr_feed_reactions()", "chatr_feed_member_insert()", "chatr_feed_member_read()",
+                             "chatr_feed_member_delete()", "chatr_feed_conversation()", "chatr_feed(text, uuid, uuid, uuid)"] {
+                try await sql.raw(SQLQueryString("DROP FUNCTION IF EXISTS \(function)")).run()
+            }
+        }
         try await sql.raw("DROP TABLE IF EXISTS changes").run()
         try await sql.raw("DROP TABLE IF EXISTS change_horizon").run()
         try await sql.raw("ALTER TABLE members DROP COLUMN joined_seq").run()
@@ -101,6 +113,9 @@ struct CreateChangeFeed: AsyncMigration {
         """
         CREATE TRIGGER members_feed_read AFTER UPDATE OF last_read_seq ON members WHEN NEW.last_read_seq <> OLD.last_read_seq BEGIN
           INSERT INTO changes (kind, conversation_id, user_id, entity_id) VALUES ('read', NEW.conversation_id, NEW.user_id, NEW.user_id);
+          INSERT INTO changes (kind, conversation_id, user_id, entity_id)
+          SELECT 'message', m.conversation_id, m.sender_id, m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id AND c.kind = 'group'
+          WHERE m.conversation_id = NEW.conversation_id AND m.seq > OLD.last_read_seq AND m.seq <= NEW.last_read_seq AND m.sender_id <> NEW.user_id;
         END
         """,
         """
@@ -158,6 +173,7 @@ struct CreateChangeFeed: AsyncMigration {
         """
         CREATE FUNCTION chatr_feed_member_insert() RETURNS trigger AS $$
         BEGIN
+          PERFORM 1 FROM conversations WHERE id = NEW.conversation_id FOR NO KEY UPDATE;
           NEW.joined_seq := chatr_feed('membership', NEW.conversation_id, NEW.user_id, NEW.user_id);
           NEW.history_from_seq := COALESCE((SELECT last_seq FROM conversations WHERE id = NEW.conversation_id), 0);
           PERFORM chatr_feed('conversation', NEW.conversation_id, NULL, NULL);
@@ -166,11 +182,19 @@ struct CreateChangeFeed: AsyncMigration {
         """,
         """
         CREATE FUNCTION chatr_feed_member_read() RETURNS trigger AS $$
-        BEGIN PERFORM chatr_feed('read', NEW.conversation_id, NEW.user_id, NEW.user_id); RETURN NULL; END $$ LANGUAGE plpgsql
+        BEGIN
+          PERFORM chatr_feed('read', NEW.conversation_id, NEW.user_id, NEW.user_id);
+          INSERT INTO changes (kind, conversation_id, user_id, entity_id)
+          SELECT 'message', m.conversation_id, m.sender_id, m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id AND c.kind = 'group'
+          WHERE m.conversation_id = NEW.conversation_id AND m.seq > OLD.last_read_seq AND m.seq <= NEW.last_read_seq AND m.sender_id <> NEW.user_id
+          ORDER BY m.seq;
+          RETURN NULL;
+        END $$ LANGUAGE plpgsql
         """,
         """
         CREATE FUNCTION chatr_feed_member_delete() RETURNS trigger AS $$
         BEGIN
+          PERFORM 1 FROM conversations WHERE id = OLD.conversation_id FOR NO KEY UPDATE;
           PERFORM chatr_feed('membership', OLD.conversation_id, OLD.user_id, OLD.user_id);
           PERFORM chatr_feed('conversation', OLD.conversation_id, NULL, NULL);
           RETURN NULL;

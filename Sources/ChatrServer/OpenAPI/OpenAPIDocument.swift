@@ -136,7 +136,7 @@ enum OpenAPIDocument {
                       body: S.ref("ReadRequest"), responses: merge([200: ("Marked", S.object(["success": S.bool]))], errors(400, 401, 403, 404))),
             Operation(method: "get", path: "/api/sync", summary: "Every change after a cursor, as current state (no `since`: the cursor of now)", tag: "Messages", secured: true,
                       parameters: [query("since", "a cursor from a previous page, GET /api/sync, or a live event"),
-                                   query("limit", "1–1000 feed rows per page, default 200", type: "integer")],
+                                   query("limit", "1–5000 feed rows per page, default 200", type: "integer")],
                       responses: merge([200: ("A page of changes", S.ref("SyncPage"))], errors(400, 401, 410))),
             Operation(method: "get", path: "/api/messages/{messageId}/edits", summary: "The edit history of a message", tag: "Messages", secured: true,
                       parameters: [path("messageId")], responses: merge([200: ("Edits, oldest first", S.ref("EditHistory"))], errors(401, 403, 404))),

@@ -44,11 +44,10 @@ enum ChatrRealtime {
                 let conversationRooms = Set(conversationIDs.map { "conversation:" + $0.wire })
                 socket.join(conversationRooms)
                 socket[ConversationRooms.self] = conversationIDs
-                if socket.recovered {
-                    // Rooms come back as they were; memberships may have changed meanwhile (a
-                    // removed member must hear nothing more, nor be replayed what was missed there).
-                    for room in socket.rooms.subtracting(conversationRooms.union(rooms).union([socket.id])) { socket.leave(room) }
-                }
+                // A recovered socket's old rooms come back after this; memberships may have
+                // changed meanwhile (a removed member must hear nothing more from there, nor be
+                // replayed what was said), and the session may be another: declined.
+                for room in socket.restoredRooms.subtracting(conversationRooms.union(rooms)) { socket.leave(room) }
             } catch {
                 app.logger.error("socket connect: could not load conversations", metadata: [
                     "socket": .string(socket.id), "user": .string(signedIn.id.wire), "error": .string(String(describing: error))])

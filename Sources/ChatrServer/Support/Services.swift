@@ -20,6 +20,7 @@ public struct ChatrServices: Sendable {
     let events: EventPublisher
     let typing: TypingTracker
     let syncCursors: SyncCursors
+    let feedPosition = FeedPosition()
 }
 
 extension Application {

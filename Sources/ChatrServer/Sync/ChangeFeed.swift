@@ -23,7 +23,8 @@ struct ChangeFeed {
     let db: any Database
 
     static let defaultLimit = 200
-    static let maxLimit = 1_000
+    /// A page of 5,000 rows is a few megabytes: a client far behind catches up in few requests.
+    static let maxLimit = 5_000
 
     /// One entry of a page.
     enum Entry {
@@ -75,6 +76,8 @@ struct ChangeFeed {
               SELECT 1 FROM members m WHERE m.conversation_id = c.conversation_id AND m.user_id = \(bind: me) AND m.joined_seq < c.seq)))
             ORDER BY c.seq LIMIT \(literal: limit + 1)
             """).all()
+        // Pruned while this page was read: what it read may have a hole — the client reloads.
+        if try await bounds().horizon > since { throw ChangeFeed.expired }
         let hasMore = rows.count > limit
         var latestOfMessage: [UUID: Int64] = [:]
         var latestOfConversation: [UUID: Int64] = [:]
@@ -171,7 +174,8 @@ extension ChatrServices {
     func publishChanges(_ events: [RealtimeEvent], db: any Database) async {
         guard !events.isEmpty else { return }
         do {
-            let cursor = SocketValue.string(syncCursors.string(for: try await ChangeFeed(services: self, db: db).latest()))
+            let position = try await feedPosition.read { [self] in try await ChangeFeed(services: self, db: db).latest() }
+            let cursor = SocketValue.string(syncCursors.string(for: position))
             self.events.publish(events.map { event in
                 guard case .object(var payload) = event.payload else { return event }
                 var stamped = event

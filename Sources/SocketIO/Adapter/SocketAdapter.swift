@@ -85,6 +85,8 @@ public struct EncodedPacket: Sendable {
     /// Set on a broadcast numbered for connection state recovery: its offset (also the last
     /// argument in the packet).
     public internal(set) var offset: String?
+    /// Its number in the recovery log, with `offset`.
+    var recoveryNumber: UInt64?
     public var messages: [EngineMessage] { prepared.messages }
 
     public init(_ packet: SocketPacket) {

@@ -142,10 +142,11 @@ final class Client: Sendable {
         }
         let socket = Socket(namespace: namespace, client: self, handshake: SocketHandshake(auth: packet.data, request: session.handshake),
                             restoring: restoring?.session)
-        // In the namespace (and its own room, and a recovered socket's rooms) before the
-        // middleware runs, so rooms it joins receive from the start; what arrives is held until
-        // the CONNECT reply (`Socket.open`).
-        namespace.add(socket, rooms: restoring?.session.rooms ?? [])
+        // In the namespace (and its own room) before the middleware runs, so rooms it joins
+        // receive from the start; what arrives is held until the CONNECT reply (`Socket.open`).
+        // A recovering socket's old rooms come back after the middleware, which may decline
+        // some; what was broadcast to them meanwhile is in the replay.
+        namespace.add(socket)
         do {
             try await namespace.runMiddleware(socket)
         } catch let rejection as SocketConnectError {
@@ -169,9 +170,13 @@ final class Client: Sendable {
             await connect(packet, mayRecover: false)
             return
         }
-        // What it missed, read before the held packets are taken (`open` drops the overlap);
-        // only for rooms it still has after the middleware (which may have left some).
-        let missed = restoring.map { namespace.recovery?.missed(after: $0.after, rooms: socket.rooms.intersection($0.session.rooms.union([socket.id]))) ?? [] } ?? []
+        // Its rooms back, then what it missed in them, read before the held packets are taken
+        // (`open` drops the overlap).
+        var missed: [EncodedPacket] = []
+        if let restoring {
+            socket.join(socket.roomsToRestore)
+            missed = namespace.recovery?.missed(after: restoring.after, rooms: socket.roomsToRestore.union([socket.id])) ?? []
+        }
         let accepted = state.withLockedValue { state -> Bool in
             guard !state.closed else { return false }
             state.sockets[packet.namespace] = socket
@@ -179,7 +184,11 @@ final class Client: Sendable {
             state.connectTimer = nil
             return true
         }
-        guard accepted else { socket.abandon(); return }
+        guard accepted else {
+            socket.abandon()
+            if let restoring { namespace.recovery?.putBack(restoring.session) }
+            return
+        }
         guard socket.open(missed: missed) else {
             // Disconnected by the server while its middleware ran (its session revoked, say).
             remove(socket)

@@ -62,26 +62,32 @@ final class RecoveryStore: Sendable {
     }
 
     let settings: ConnectionStateRecovery
-    private let epoch = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+    fileprivate let epoch = String(UInt32.random(in: 0...UInt32.max), radix: 36)
     private let state = NIOLockedValueBox(State())
 
     init(_ settings: ConnectionStateRecovery) {
         self.settings = settings
     }
 
-    /// Numbers a broadcast and keeps it; returns the packet with its offset appended, for the
-    /// sockets that take offsets.
-    func append(_ packet: EncodedPacket, options: BroadcastOptions) -> EncodedPacket {
+    /// Numbers a broadcast and keeps it as it is; returns its number. The copy with the offset
+    /// appended is made only for sockets that take offsets (`stamped`), and at replay.
+    func append(_ packet: EncodedPacket, options: BroadcastOptions) -> UInt64 {
         let now = NIODeadline.now()
         return state.withLockedValue { state in
             let number = state.next
             state.next += 1
-            let stamped = packet.appendingOffset(epoch + "-" + String(number, radix: 36))
-            state.log.append(Entry(number: number, at: now, packet: stamped, options: options))
+            state.log.append(Entry(number: number, at: now, packet: packet, options: options))
             prune(&state, now: now)
             if number % 4096 == 0 { pruneSessions(&state, now: now) }
-            return stamped
+            return number
         }
+    }
+
+    /// The broadcast numbered `number`, with its offset as the last argument.
+    func stamped(_ packet: EncodedPacket, number: UInt64) -> EncodedPacket {
+        var stamped = packet.appendingOffset(epoch + "-" + String(number, radix: 36))
+        stamped.recoveryNumber = number
+        return stamped
     }
 
     func persist(_ session: RecoverableSession) {
@@ -109,16 +115,23 @@ final class RecoveryStore: Sendable {
         state.withLockedValue { $0.sessions[session.pid] = session }
     }
 
-    /// The broadcasts after `number` that reach a socket in `rooms` (with `socketID`), oldest first.
+    /// The broadcasts after `number` that reach a socket in `rooms` (with `socketID`), oldest
+    /// first. Only the tail after `number` is copied under the lock (found by bisection: the log
+    /// is in number order), and filtered outside it — a reconnect storm does not stall broadcasts.
     func missed(after number: UInt64, rooms: Set<String>) -> [EncodedPacket] {
-        state.withLockedValue { state in
-            state.log.filter { entry in
-                guard entry.number > number else { return false }
-                let options = entry.options
-                if !options.rooms.isEmpty && options.rooms.isDisjoint(with: rooms) { return false }
-                return options.except.isDisjoint(with: rooms)
-            }.map(\.packet)
+        let tail: [Entry] = state.withLockedValue { state in
+            var low = state.log.startIndex, high = state.log.endIndex
+            while low < high {
+                let middle = state.log.index(low, offsetBy: state.log.distance(from: low, to: high) / 2)
+                if state.log[middle].number <= number { low = state.log.index(after: middle) } else { high = middle }
+            }
+            return Array(state.log[low...])
         }
+        return tail.filter { entry in
+            let options = entry.options
+            if !options.rooms.isEmpty && options.rooms.isDisjoint(with: rooms) { return false }
+            return options.except.isDisjoint(with: rooms)
+        }.map { stamped($0.packet, number: $0.number) }
     }
 
     /// An offset of this process that is still in the log, or the newest one issued.
@@ -157,5 +170,14 @@ extension EncodedPacket {
         var stamped = EncodedPacket(messages: messages)
         stamped.offset = offset
         return stamped
+    }
+}
+
+extension RecoveryStore {
+    /// The number in one of this process's offsets.
+    func number(inOffset offset: String) -> UInt64? {
+        let parts = offset.split(separator: "-")
+        guard parts.count == 2, parts[0] == epoch else { return nil }
+        return UInt64(parts[1], radix: 36)
     }
 }

@@ -118,18 +118,31 @@ public final class Namespace: Sendable {
         for handler in connectionHandlers.withLockedValue({ $0 }) { await handler(socket) }
     }
 
+    /// Takes `socket` out — only that socket: one that has taken its id back since stays.
     func remove(_ socket: Socket) {
-        _ = sockets.withLockedValue { $0.removeValue(forKey: socket.id) }
-        adapter.leaveAll(socket.id)
+        let removed = sockets.withLockedValue { table -> Bool in
+            guard table[socket.id] === socket else { return false }
+            table[socket.id] = nil
+            return true
+        }
+        if removed { adapter.leaveAll(socket.id) }
     }
 
     private func deliverLocally(_ ids: Set<String>, _ packet: EncodedPacket, _ options: BroadcastOptions) {
         // Numbered and kept first, even when no socket here is in its rooms: one that is away
         // may come back for it.
-        let stamped = recovery?.append(packet, options: options)
+        let number = recovery?.append(packet, options: options)
         guard !ids.isEmpty else { return }
         let targets = sockets.withLockedValue { table in ids.compactMap { table[$0] } }
-        for socket in targets { socket.send(stamped != nil && socket.takesOffsets ? stamped! : packet) }
+        var stamped: EncodedPacket?
+        for socket in targets {
+            if let number, let recovery, socket.takesOffsets {
+                if stamped == nil { stamped = recovery.stamped(packet, number: number) }
+                socket.send(stamped!)
+            } else {
+                socket.send(packet)
+            }
+        }
         delivered.withLockedValue { $0 += targets.count }
     }
 

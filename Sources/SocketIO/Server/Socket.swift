@@ -40,6 +40,11 @@ public final class Socket: Sendable {
         var phase = Phase.connecting([])
         var storage: [ObjectIdentifier: any Sendable] = [:]
         var recoveryKey: String?
+        /// Recovery: the newest broadcast replayed; a live copy of it (sent while the replay was
+        /// read) is dropped, not sent twice.
+        var replayedUpTo: UInt64 = 0
+        /// Recovery: rooms the middleware left out of those coming back.
+        var declinedRooms: Set<String> = []
 
         /// A closing socket lets go of its handlers (they hold the app's objects) and hands
         /// back what must still be told: disconnect handlers to run, acks to fail.
@@ -64,6 +69,9 @@ public final class Socket: Sendable {
     public let recovered: Bool
     /// Whether broadcasts reach this client with their offset as the last argument.
     let takesOffsets: Bool
+    /// The rooms a recovering socket had when it was lost; it joins them once its middleware has
+    /// run, less those the middleware `leave`s (a room the user may no longer be in).
+    public let restoredRooms: Set<String>
 
     init(namespace: Namespace, client: Client, handshake: SocketHandshake, restoring session: RecoverableSession? = nil) {
         id = session?.socketID ?? EngineServer.newSessionID()
@@ -71,6 +79,7 @@ public final class Socket: Sendable {
         self.client = client
         self.handshake = handshake
         recovered = session != nil
+        restoredRooms = session?.rooms ?? []
         if let settings = namespace.recovery?.settings {
             pid = session?.pid ?? EngineServer.newSessionID()
             switch settings.offsets {
@@ -190,6 +199,7 @@ public final class Socket: Sendable {
     /// what was held is written), dropped once it is gone.
     func send(_ packet: EncodedPacket) {
         let now: Bool = state.withLockedValue { state in
+            if let number = packet.recoveryNumber, number <= state.replayedUpTo { return false }
             switch state.phase {
             case .connecting(var held):
                 held.append(packet)
@@ -219,8 +229,9 @@ public final class Socket: Sendable {
             guard case .connecting(let held) = state.phase else { return [] }
             state.phase = .flushing([])
             let heldOffsets = Set(held.compactMap(\.offset))
-            return [EncodedPacket(SocketPacket(.connect, namespace: namespace.name, data: .object(reply)))]
-                + missed.filter { !heldOffsets.contains($0.offset ?? "") } + held
+            let replay = missed.filter { !heldOffsets.contains($0.offset ?? "") }
+            state.replayedUpTo = replay.compactMap(\.recoveryNumber).max() ?? 0
+            return [EncodedPacket(SocketPacket(.connect, namespace: namespace.name, data: .object(reply)))] + replay + held
         }
         guard !batch.isEmpty else { return false }
         while !batch.isEmpty {
@@ -271,7 +282,13 @@ public final class Socket: Sendable {
 
     public func join(_ rooms: String...) { namespace.adapter.join(id, rooms: Set(rooms)) }
     public func join(_ rooms: Set<String>) { namespace.adapter.join(id, rooms: rooms) }
-    public func leave(_ room: String) { namespace.adapter.leave(id, room: room) }
+    public func leave(_ room: String) {
+        if restoredRooms.contains(room) { state.withLockedValue { _ = $0.declinedRooms.insert(room) } }
+        namespace.adapter.leave(id, room: room)
+    }
+
+    /// The restored rooms the middleware did not decline.
+    var roomsToRestore: Set<String> { restoredRooms.subtracting(state.withLockedValue { $0.declinedRooms }) }
     public var rooms: Set<String> { namespace.adapter.rooms(of: id) }
 
     /// Broadcast to rooms, excluding this socket.
@@ -323,13 +340,15 @@ public final class Socket: Sendable {
             return (handlers, acks, keep)
         }
         guard let taken else { return }
-        if var keep = taken.keep, let recovery = namespace.recovery {
-            // Its rooms as they are now, before it leaves them.
-            keep.rooms = rooms.subtracting([id])
-            recovery.persist(keep)
-        }
+        // Its rooms as they are now, before it leaves them; kept once it is out of the namespace
+        // (a socket taking the session back must not be removed in its place).
+        let keptRooms = taken.keep == nil ? [] : rooms.subtracting([id])
         client.remove(self)
         namespace.remove(self)
+        if var keep = taken.keep, let recovery = namespace.recovery {
+            keep.rooms = keptRooms
+            recovery.persist(keep)
+        }
         for ack in taken.acks { ack.resume(throwing: SocketAckError.disconnected) }
         if !taken.handlers.isEmpty {
             client.server.track { for handler in taken.handlers { await handler(reason) } }
