@@ -379,3 +379,124 @@ def test_presence_of_someone_who_left_while_i_was_offline_matches_a_reload(serve
     alice.screenshot("sync-07-presence-reloaded")
     assert fresh["headerDot"] == "offline"
     assert back == fresh, f"presence after the reconnect {back} / after a reload {fresh}"
+
+
+# The page's own socket and controller, reached through their modules (the instances the app made
+# are of these same classes): each connect is recorded with whether the server took the old
+# session back; the controller is kept once it draws a chat.
+WATCH_PAGE = r"""
+return Promise.all([import('/lib/socket.js'), import('/lib/chat-controller.js')]).then(([{ SocketClient }, { ChatController }]) => {
+  if (!window.__connects) {
+    window.__connects = [];
+    const dispatch = SocketClient.prototype.dispatch;
+    SocketClient.prototype.dispatch = function (event, args) {
+      window.__socket = this;
+      if (event === 'connect') window.__connects.push({ recovered: this.recovered, sid: this.id });
+      return dispatch.call(this, event, args);
+    };
+    const chat = ChatController.prototype.chat;
+    ChatController.prototype.chat = function (key) { window.__controller = this; return chat.call(this, key); };
+  }
+  return true;
+});
+"""
+
+
+def watch_page(b, back_to):
+    """Installs WATCH_PAGE, and redraws the chat (Test Lab and back) so the controller is reached."""
+    b.js(WATCH_PAGE)
+    b.js("location.hash = '#/lab'")
+    b.find(".lab")
+    b.js("location.hash = '#/'")
+    b.wait_text(".chat-name", back_to)
+    b.wait(lambda: b.js("return !!window.__controller"), message="the controller was not reached")
+
+
+def my_statuses(b, key):
+    """Status of each of my messages in the page's state (the screen shows only the last one's)."""
+    return b.js("const c = window.__controller;"
+                " return c.chat(arguments[0]).messages.filter((m) => m.senderId === c.me.id).map((m) => [m.id, m.status]);", key)
+
+
+def socket_state(b):
+    return b.js("const s = window.__socket; return s && { state: s.state, sid: s.id, pid: s.pid, offset: s.offset,"
+                " recovered: s.recovered, connects: window.__connects };")
+
+
+# A server killed (kill -9) and started again on the same database knows nothing of the sessions
+# it had: the page, holding a pid and an offset, asks to recover and is given a new session, so
+# only the change feed can bring what happened while it was away — and must bring all of it.
+def test_a_server_killed_and_restarted_meanwhile_changes_nothing_the_screen_ends_with(server, browsers):
+    api, accounts = people(server)
+    a, b = api["alice"], api["bob"]
+    a.send("Hi Bob, are we still on for Saturday?", to=b.id)
+    b.send("Yes! Where do we meet?", to=a.id)
+    typo = b.send("At the statoin at nine", to=a.id)
+    liked = a.send("Perfect, see you there", to=b.id)
+
+    alice = browsers("alice")
+    sign_in_as(alice, accounts["alice"])
+    open_conversation(alice, f"u:{b.id}", "Bob")
+    alice.wait_text(".msg .bubble", "Perfect, see you there")
+    watch_page(alice, "Bob")
+    # Live broadcasts: the page now holds an offset to ask the server to recover from.
+    b.send("Packing now", to=a.id)
+    alice.wait_text(".msg .bubble", "Packing now")
+    last = a.send("Great, see you there", to=b.id)  # Bob has not read it yet
+    alice.wait_text(".msg .bubble", "Great, see you there")
+    alice.wait(lambda: capture(alice)["chat"]["delivery"] == [{"text": "Sent", "under": last["id"]}],
+               message="her last message is not shown as sent (and not read)")
+    before = socket_state(alice)
+    assert before["state"] == "connected" and before["pid"] and before["offset"], f"no recovery offset: {before}"
+
+    server.kill()
+    # Her socket goes down with the server: the page keeps trying.
+    alice.wait(lambda: connection(alice) == "connecting", message="indicator did not show connecting after the kill")
+    alice.screenshot("sync-08-server-killed")
+    # Held offline while the server restarts and Bob writes, so that she reconnects only after
+    # all of it (her backoff would otherwise race Bob's changes).
+    go_offline(alice)
+    server.start()
+
+    b.send("Running ten minutes late", to=a.id)
+    b.send("Save me a seat", to=a.id)
+    bob = device(server, accounts["bob"])  # his token still works after the restart
+    try:
+        act(bob, "message:edit", {"messageId": typo["id"], "content": "At the station at nine"})
+        act(bob, "message:react", {"messageId": liked["id"], "emoji": "👍"})
+    finally:
+        bob.disconnect()
+    b.read(other=a.id)
+    gap_end = a.feed_position()
+    held = socket_state(alice)
+    assert held["state"] != "connected" and held["connects"] == before["connects"], f"she reconnected too early: {held}"
+
+    come_back(alice)
+    alice.wait_text(".msg .bubble", "Save me a seat", timeout=20)
+    caught_up(alice, a, gap_end)
+    back = settled(alice)
+    alice.screenshot("sync-09-back-after-restart")
+    after = socket_state(alice)
+    assert len(after["connects"]) == len(before["connects"]) + 1, f"expected one reconnect: {after['connects']}"
+    assert after["recovered"] is False and after["connects"][-1]["recovered"] is False, f"the restarted server recovered a session: {after}"
+    assert after["sid"] != before["sid"], f"same socket id after the restart: {after}"
+    check_session(alice, False, "Save me a seat", "Bob")
+    # Bob's read shows on no bubble (his messages are the last), but the page knows it.
+    statuses_back = my_statuses(alice, f"u:{b.id}")
+
+    reload_with_chat(alice, "Bob")
+    alice.wait_text(".msg .bubble", "Save me a seat")
+    fresh = settled(alice)
+    watch_page(alice, "Bob")
+    statuses_fresh = my_statuses(alice, f"u:{b.id}")
+    alice.screenshot("sync-10-reloaded-after-restart")
+
+    messages = fresh["chat"]["messages"]
+    bubbles = [m["text"] for m in messages]
+    assert "At the station at nine" in bubbles and "At the statoin at nine" not in bubbles
+    assert next(m for m in messages if m["id"] == typo["id"])["edited"]
+    assert any(r.startswith("👍 1") for r in next(m for m in messages if m["id"] == liked["id"])["reactions"])
+    assert bubbles[-2:] == ["Running ten minutes late", "Save me a seat"]
+    assert [status for _, status in statuses_fresh] == ["read"] * 3, statuses_fresh
+    assert statuses_back == statuses_fresh, f"her messages after the reconnect {statuses_back} / after a reload {statuses_fresh}"
+    assert_same_screen(back, fresh)
