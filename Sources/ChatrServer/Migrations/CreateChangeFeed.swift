@@ -60,7 +60,7 @@ struct CreateChangeFeed: AsyncMigration {
     private static let sqlite: [String] = [
         """
         CREATE TABLE changes (
-          seq INTEGER PRIMARY KEY AUTOINCREMENT,
+          seq INTEGER PRIMARY KEY,
           kind TEXT NOT NULL,
           conversation_id BLOB NOT NULL,
           user_id BLOB,
@@ -68,6 +68,8 @@ struct CreateChangeFeed: AsyncMigration {
           at INTEGER NOT NULL DEFAULT (strftime('%s', 'now'))
         )
         """,
+        // A rowid, not AUTOINCREMENT (which writes `sqlite_sequence` on every insert): numbers
+        // only grow because `ChangeFeed.prune` never deletes the newest row.
         // What `prune` deleted up to: a cursor before it answers 410.
         "CREATE TABLE change_horizon (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL)",
         "INSERT INTO change_horizon (id, seq) VALUES (1, 0)",

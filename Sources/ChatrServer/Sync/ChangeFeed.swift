@@ -139,7 +139,10 @@ struct ChangeFeed {
     @discardableResult
     func prune(olderThan age: Duration, now: Date) async throws -> Int {
         let cutoff = Int64(now.timeIntervalSince1970) - age.components.seconds
-        guard let row = try await sql.raw("SELECT MAX(seq) AS seq FROM changes WHERE at < \(bind: cutoff)").first(),
+        // Never the newest row: on SQLite the next number is the highest kept plus one.
+        guard let row = try await sql.raw("""
+            SELECT MAX(seq) AS seq FROM changes WHERE at < \(bind: cutoff) AND seq < (SELECT MAX(seq) FROM changes)
+            """).first(),
               let upTo = try row.decode(column: "seq", as: Int64?.self) else { return 0 }
         // The horizon moves first: a reader between the two statements is sent to reload, never
         // handed a page with a hole in it.
