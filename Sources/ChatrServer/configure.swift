@@ -57,8 +57,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         app.chatrCluster = cluster
     }
     let server = ChatrRealtime.mount(on: app)  // kept in app.socketIOServer
-    app.lifecycle.use(SessionSweeper())
-    app.lifecycle.use(ChangePruner())
+    app.lifecycle.use(SessionSweeper.task())
+    app.lifecycle.use(ChangePruner.task())
     try await cluster?.attach(to: server.sockets, app: app)
 }
 

@@ -9,29 +9,9 @@ import Vapor
 /// here: every `interval`, the sessions of this node's sockets are looked up (one query per 500),
 /// and sockets whose session is no longer valid are disconnected. (Logout and password reset on
 /// a node disconnect at once, on every node, through the cluster.)
-final class SessionSweeper: LifecycleHandler, Sendable {
-    private let interval: Duration
-    private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
-
-    init(interval: Duration = .seconds(30)) {
-        self.interval = interval
-    }
-
-    func didBootAsync(_ application: Application) async {
-        let interval = self.interval
-        task.withLockedValue { task in
-            task = Task { [weak application] in
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: interval)
-                    guard let application, !Task.isCancelled else { return }
-                    await Self.sweep(application)
-                }
-            }
-        }
-    }
-
-    func shutdownAsync(_ application: Application) async {
-        task.withLockedValue { $0 }?.cancel()
+enum SessionSweeper {
+    static func task(every interval: Duration = .seconds(30)) -> PeriodicTask {
+        PeriodicTask(every: interval) { app in await sweep(app) }
     }
 
     /// Disconnects the sockets whose session was revoked, expired, or whose user was disabled or
