@@ -64,8 +64,12 @@ def test_groups_from_creation_to_invite_link(server, browsers):
     carol.type("dialog input", invite)
     carol.find("dialog [type=submit]").click()
     carol.wait_text(".chat-name", "Book club")
-    carol.wait_text(".msg .bubble", "Glad to be here")
     alice.wait_text("[data-chat-sub]", "3 members")
+    # Members see history from when they joined (SPEC §6): what was said before she came back
+    # stays with those who were there; what is said now reaches her.
+    send(bob, "Welcome back, Carol")
+    carol.wait_text(".msg .bubble", "Welcome back, Carol")
+    assert all("Glad to be here" not in e.text for e in carol.find_all(".msg .bubble"))
 
     # Bob leaves (confirmed): the chat closes for him and the group leaves his list.
     bob.find("[data-action=info]").click()
