@@ -1,3 +1,4 @@
+import Fluent
 import XCTVapor
 @testable import ChatrServer
 
@@ -162,6 +163,44 @@ final class RegistrationTests: ChatrTestCase {
         XCTAssertEqual(sixth.json["code"], "code_locked")
         let user = try await User.find(UUID(uuidString: userId.string!), on: app.db)
         XCTAssertEqual(user?.emailVerified, false)
+    }
+
+    /// Issue 16 (1): wrong codes sent at once cannot outrun the lock — at most five are ever
+    /// compared, and the right code is refused after them.
+    func testConcurrentWrongCodesAreCountedBeforeTheyAreCompared() async throws {
+        let registered = try await send(.POST, "/api/auth/register", json: ["email": "race@example.com", "username": "racer", "password": "Passw0rd!"])
+        let userId = try XCTUnwrap(registered.json["userId"]?.string)
+        let good = try code(to: "race@example.com")
+        let wrong = good == "999999" ? "888888" : "999999"
+        let app = self.app!
+        let codes = await withTaskGroup(of: String.self) { group -> [String] in
+            for _ in 0..<20 {
+                group.addTask {
+                    var headers = HTTPHeaders()
+                    headers.contentType = .json
+                    let body = ByteBuffer(string: #"{"userId":"\#(userId)","code":"\#(wrong)"}"#)
+                    guard let reply = try? await app.sendRequest(.POST, "/api/auth/verify-email", headers: headers, body: body),
+                          let json = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: reply.body)) else { return "no answer" }
+                    return json["code"]?.string ?? "status \(reply.status.code)"
+                }
+            }
+            var codes: [String] = []
+            for await code in group { codes.append(code) }
+            return codes
+        }
+        XCTAssertEqual(codes.filter { $0 == "invalid_code" }.count, 4, "\(codes)")
+        XCTAssertEqual(codes.filter { $0 == "code_locked" }.count, 16, "\(codes)")
+        let stored = try await VerificationCode.query(on: app.db).filter(\.$userID == UUID(uuidString: userId)!).first()
+        XCTAssertEqual(stored?.attempts, 5)
+        let right = try await send(.POST, "/api/auth/verify-email", json: ["userId": .string(userId), "code": .string(good)])
+        XCTAssertEqual(right.json["code"], "code_locked")
+    }
+
+    /// Issue 16 (2): an unknown account is checked against a hash as costly as a real one.
+    func testTheDecoyHashCostsWhatARealHashCosts() async throws {
+        let real = try await services.passwords.hash("Passw0rd!")
+        XCTAssertEqual(services.passwords.decoy.split(separator: "$")[1], real.split(separator: "$")[1], "same bcrypt cost")
+        XCTAssertEqual(String(services.passwords.decoy.split(separator: "$")[1]), String(format: "%02d", services.passwords.cost))
     }
 
     func testResendIsThrottledAndRetiresTheOldCode() async throws {

@@ -42,23 +42,36 @@ struct VerificationCodes: Sendable {
         guard record.expiresAt > clock.now else {
             throw ChatrError.badRequest("This code has expired; request a new one", code: "code_expired")
         }
-        guard record.attempts < Self.maxAttempts else {
+        // An attempt is counted before the code is compared, in one conditional UPDATE: of any
+        // number of concurrent tries, at most `maxAttempts` are ever compared (counting after
+        // comparing let 31 of 59 concurrent guesses through, their increments overwriting each
+        // other). The right code gives its attempt back.
+        let sql = db as! any SQLDatabase
+        let id = try record.requireID()
+        guard let counted = try await sql.raw("""
+            UPDATE verification_codes SET attempts = attempts + 1
+            WHERE id = \(bind: id) AND attempts < \(bind: Self.maxAttempts) AND consumed_at IS NULL RETURNING attempts
+            """).first()?.decode(column: "attempts", as: Int.self) else {
             throw ChatrError.badRequest("Too many wrong attempts; request a new code", code: "code_locked")
         }
         let trimmed = code.filter { !$0.isWhitespace }
         guard constantTimeEquals(hash(trimmed, userID: userID, purpose: purpose), record.codeHash) else {
-            try await recordFailure(record, on: db)
-            let left = Self.maxAttempts - record.attempts
+            record.attempts = counted
+            let left = Self.maxAttempts - counted
             throw ChatrError(.badRequest, left > 0 ? "Invalid code" : "Too many wrong attempts; request a new code",
                              code: left > 0 ? "invalid_code" : "code_locked", details: ["attemptsLeft": String(left)])
         }
+        try await sql.raw("UPDATE verification_codes SET attempts = attempts - 1 WHERE id = \(bind: id) AND attempts > 0").run()
+        record.attempts = counted - 1
         if consume { try await self.consume(record, on: db) }
         return record
     }
 
+    /// A wrong second factor after a right code: one more attempt, counted atomically.
     func recordFailure(_ record: VerificationCode, on db: any Database) async throws {
+        try await (db as! any SQLDatabase).raw(
+            "UPDATE verification_codes SET attempts = attempts + 1 WHERE id = \(bind: try record.requireID())").run()
         record.attempts += 1
-        try await record.save(on: db)
     }
 
     func consume(_ record: VerificationCode, on db: any Database) async throws {
