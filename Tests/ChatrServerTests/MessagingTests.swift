@@ -58,6 +58,17 @@ final class MessagingTests: ChatrTestCase {
         // Another user may use the same clientMessageId.
         let bobsOwn = try await sendText("Same id", from: bob, to: ann.id, clientMessageId: "c-1")
         XCTAssertNotEqual(bobsOwn["id"], message["id"])
+        // Issue 16 (7): the same key for another message — other words, or another recipient —
+        // is refused, not answered with the first message (which silently dropped this one).
+        let cat = try await makeUser("cat")
+        for body: JSONValue in [["recipientId": .string(bob.id), "content": "Something else", "clientMessageId": "c-1"],
+                                ["recipientId": .string(cat.id), "content": "Hi Bob", "clientMessageId": "c-1"]] {
+            let reused = try await send(.POST, "/api/messages", json: body, token: ann.token)
+            XCTAssertEqual(reused.status, .conflict, reused.text)
+            XCTAssertEqual(reused.json["code"], "idempotency_key_reused")
+        }
+        let stored = try await Message.query(on: app.db).count()
+        XCTAssertEqual(stored, 3)
     }
 
     func testBadSendsChangeNothing() async throws {
@@ -80,6 +91,11 @@ final class MessagingTests: ChatrTestCase {
             XCTAssertEqual(reply.status, status, "\(body): \(reply.text)")
             XCTAssertNotNil(reply.error)
         }
+        // Issue 16 (8): a refused first message leaves no empty conversation in Bob's list.
+        let bobsList = try await send(.GET, "/api/messages/conversations", token: bob.token)
+        XCTAssertEqual(bobsList.json["conversations"], [])
+        let conversations = try await Conversation.query(on: app.db).count()
+        XCTAssertEqual(conversations, 0)
         let exactly = try await send(.POST, "/api/messages", json: ["recipientId": .string(bob.id), "content": .string(String(repeating: "é", count: 10_000))], token: ann.token)
         XCTAssertEqual(exactly.status, .created, "10,000 characters is allowed")
         let count = try await Message.query(on: app.db).count()

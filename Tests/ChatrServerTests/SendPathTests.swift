@@ -29,9 +29,10 @@ final class SendPathTests: ChatrTestCase {
         let results = try await withThrowingTaskGroup(of: (MessageDTO, Bool).self) { group in
             for index in 0..<120 {
                 let (from, to) = routes[index % routes.count]
-                // Sends 0 and 4 are both ann → bob with the same clientMessageId.
+                // Sends 0 and 4 are both ann → bob: the same message, retried with its clientMessageId.
                 let clientID = index == 4 ? "burst-0" : "burst-\(index)"
-                let input = MessageService.SendInput(address: .user(try to.requireID()), content: "m\(index)", clientMessageID: clientID)
+                let input = MessageService.SendInput(address: .user(try to.requireID()), content: index == 4 ? "m0" : "m\(index)",
+                                                     clientMessageID: clientID)
                 let service = self.service
                 group.addTask { let sent = try await service.send(from: from, input); return (sent.message, sent.created) }
             }

@@ -44,7 +44,14 @@ struct MessageService {
                 throw ChatrError.badRequest("clientMessageId must be 1–\(MessageRules.maxClientMessageID) characters", code: "invalid_client_message_id")
             }
         }
-        guard let target = try await self.target(input.address, for: senderID, create: true) else { throw ChatrError.notFound("Conversation not found") }
+        // Everything is checked before a conversation is created: a refused first message must
+        // leave no empty conversation behind (nor let its sender type at the recipient).
+        var found = try await self.target(input.address, for: senderID, create: false)
+        if found == nil {
+            if input.replyToID != nil { throw Self.notInConversation }
+            found = try await self.target(input.address, for: senderID, create: true)
+        }
+        guard let target = found else { throw ChatrError.notFound("Conversation not found") }
         let conversationID = target.id
         let reply = try await replySnapshot(input.replyToID, in: conversationID)
         let others = target.members.filter { $0 != senderID }
@@ -95,6 +102,11 @@ struct MessageService {
             if let storedKey { try? await services.files.delete(key: storedKey) }
             guard let clientID = input.clientMessageID, let existing = try await store.message(sender: senderID, clientMessageID: clientID) else {
                 throw ChatrError.conflict("The message could not be stored: \(String(describing: error))")
+            }
+            // The same key for another message (another recipient, other words) is a client bug
+            // that would silently drop this one: refused, as payment APIs do.
+            guard existing.conversationID == conversationID, existing.content == message.content, existing.type == message.type else {
+                throw ChatrError.conflict("This clientMessageId was already used for a different message", code: "idempotency_key_reused")
             }
             let (_, conversation, members) = try await messageForMember(existing.requireID(), me: senderID)
             return (try await assembler.dto(existing, conversation: conversation, members: members, knownUsers: [sender]), false, [])
@@ -147,11 +159,11 @@ struct MessageService {
 
     private struct ReplySnapshot { var id: UUID; var content: String; var senderName: String; var type: String; var duration: Double? }
 
+    private static let notInConversation = ChatrError.badRequest("The message you reply to is not in this conversation", code: "invalid_reply")
+
     private func replySnapshot(_ id: UUID?, in conversationID: UUID) async throws -> ReplySnapshot? {
         guard let id else { return nil }
-        guard let original = try await store.message(id), original.conversationID == conversationID else {
-            throw ChatrError.badRequest("The message you reply to is not in this conversation", code: "invalid_reply")
-        }
+        guard let original = try await store.message(id), original.conversationID == conversationID else { throw Self.notInConversation }
         let sender = try await User.find(original.senderID, on: db)
         return ReplySnapshot(id: id, content: original.isUnsent ? "" : String(original.content.prefix(500)),
                              senderName: sender?.displayName ?? "", type: original.type.rawValue, duration: original.audioDuration)

@@ -131,7 +131,7 @@ enum OpenAPIDocument {
             Operation(method: "post", path: "/api/messages", summary: "Send a text message (idempotent by clientMessageId)", tag: "Messages", secured: true,
                       body: S.ref("SendMessageRequest"),
                       responses: merge([201: ("Stored and delivered", S.ref("ChatMessage")), 200: ("Already sent with this clientMessageId", S.ref("ChatMessage"))],
-                                       errors(400, 401, 403, 404))),
+                                       errors(400, 401, 403, 404, 409))),
             Operation(method: "post", path: "/api/messages/read", summary: "Mark messages read up to one", tag: "Messages", secured: true,
                       body: S.ref("ReadRequest"), responses: merge([200: ("Marked", S.object(["success": S.bool]))], errors(400, 401, 403, 404))),
             Operation(method: "get", path: "/api/sync", summary: "Every change after a cursor, as current state (no `since`: the cursor of now)", tag: "Messages", secured: true,
