@@ -174,8 +174,9 @@ final class Client: Sendable {
         // (`open` drops the overlap).
         var missed: [EncodedPacket] = []
         if let restoring {
-            socket.join(socket.roomsToRestore)
-            missed = namespace.recovery?.missed(after: restoring.after, rooms: socket.roomsToRestore.union([socket.id])) ?? []
+            let rooms = socket.roomsToRestore
+            socket.join(rooms)
+            missed = namespace.recovery?.missed(after: restoring.after, rooms: rooms.union([socket.id])) ?? []
         }
         let accepted = state.withLockedValue { state -> Bool in
             guard !state.closed else { return false }

@@ -62,7 +62,7 @@ final class RecoveryStore: Sendable {
     }
 
     let settings: ConnectionStateRecovery
-    fileprivate let epoch = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+    private let epoch = String(UInt32.random(in: 0...UInt32.max), radix: 36)
     private let state = NIOLockedValueBox(State())
 
     init(_ settings: ConnectionStateRecovery) {
@@ -173,11 +173,3 @@ extension EncodedPacket {
     }
 }
 
-extension RecoveryStore {
-    /// The number in one of this process's offsets.
-    func number(inOffset offset: String) -> UInt64? {
-        let parts = offset.split(separator: "-")
-        guard parts.count == 2, parts[0] == epoch else { return nil }
-        return UInt64(parts[1], radix: 36)
-    }
-}
