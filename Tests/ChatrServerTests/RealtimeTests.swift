@@ -321,7 +321,16 @@ final class RealtimeTests: ChatrTestCase {
         let statuses = Dictionary(uniqueKeysWithValues: (response.first?.arrayValue ?? []).compactMap { item in
             item["userId"]?.stringValue.map { ($0, item["status"]?.stringValue ?? "") }
         })
-        XCTAssertEqual(statuses, [bob.id: "offline", cat.id: "online"])
+        // Cat is online but shares no conversation with Ann: a stranger sees a hidden user, as for
+        // an id nobody has.
+        let nobody = UUID().uuidString
+        let strangers = try await annSocket.call("presence:request", [.string(cat.id), .string(nobody)])
+        XCTAssertEqual(statuses, [bob.id: "offline", cat.id: "offline"])
+        XCTAssertEqual(strangers["users"]?.arrayValue?.compactMap { $0["status"]?.stringValue }, ["offline", "offline"])
+        XCTAssertEqual(strangers["users"]?.arrayValue?.compactMap { $0["lastSeen"] }, [.null, .null])
+        _ = try await send(.POST, "/api/messages", json: ["recipientId": .string(cat.id), "content": "hello cat"], token: ann.token)
+        let contact = try await annSocket.call("presence:request", [.string(cat.id)])
+        XCTAssertEqual(contact["users"]?[0]?["status"], "online", "once they share a conversation, Ann sees Cat online")
         let tooMany = try await annSocket.call("presence:request", .array(Array(repeating: .string(bob.id), count: 10_000)))
         XCTAssertEqual(tooMany["ok"], false)
     }

@@ -128,4 +128,25 @@ final class UserTests: ChatrTestCase {
         let profile = try await send(.GET, "/api/users/ann", token: me.token)
         XCTAssertEqual(profile.json["lastSeen"], .null)
     }
+
+    func testOnlyContactsSeeWhenSomeoneWasLastSeen() async throws {
+        let stranger = try await makeUser("stranger")
+        let friend = try await makeUser("friend")
+        let ann = try await makeUser("ann")
+        let user = try await User.find(UUID(uuidString: ann.id), on: app.db)!
+        user.lastSeen = Date()
+        try await user.save(on: app.db)
+        _ = try await send(.POST, "/api/messages", json: ["recipientId": .string(ann.id), "content": "hi"], token: friend.token)
+
+        for path in ["/api/users/ann", "/api/users/search?q=ann", "/api/users?limit=200"] {
+            let seenByStranger = try await send(.GET, path, token: stranger.token)
+            let seenByFriend = try await send(.GET, path, token: friend.token)
+            XCTAssertEqual(seenByStranger.status, .ok, path)
+            func annIn(_ json: JSONValue) -> JSONValue? {
+                json["users"]?.array?.first { $0["username"] == "ann" } ?? (json["username"] == "ann" ? json : nil)
+            }
+            XCTAssertEqual(annIn(seenByStranger.json)?["lastSeen"], .null, "\(path): a stranger does not learn when Ann was last seen")
+            XCTAssertNotNil(annIn(seenByFriend.json)?["lastSeen"]?.string, "\(path): a contact does")
+        }
+    }
 }

@@ -31,7 +31,7 @@ struct GroupDTO: Content {
         createdAt = group.createdAt
         lastMessageAt = group.lastMessageAt
         self.members = includeMembers ? members.sorted { $0.joinedAt < $1.joinedAt }.compactMap { member in
-            users[member.userID].map { MemberDTO(user: PublicUserDTO($0, files: files), role: member.role.rawValue, joinedAt: member.joinedAt) }
+            users[member.userID].map { MemberDTO(user: PublicUserDTO($0, files: files, isContact: true), role: member.role.rawValue, joinedAt: member.joinedAt) }
         } : nil
     }
 }

@@ -84,7 +84,7 @@ struct ConversationList {
                                avatar: conversation.avatar.map(services.files.url(for:)), memberCount: membersByConversation[id]?.count ?? 0)
                 : nil
             return Item(conversationId: id.wire, kind: conversation.kind.rawValue,
-                        user: other.map { PublicUserDTO($0, files: services.files) }, group: group,
+                        user: other.map { PublicUserDTO($0, files: services.files, isContact: true) }, group: group,
                         lastMessage: lastByConversation[id.wire], lastMessageAt: conversation.lastMessageAt ?? conversation.createdAt,
                         unreadCount: unread[id] ?? 0)
         }

@@ -108,6 +108,18 @@ struct Conversations {
         return Set(try rows.map { try $0.decode(column: "user_id", as: UUID.self) })
     }
 
+    /// Which of `others` share a conversation with `user`: the people allowed to see whether the
+    /// user's contacts are online and when they were last seen (a stranger sees neither).
+    func contacts(of user: UUID, among others: [UUID]) async throws -> Set<UUID> {
+        guard !others.isEmpty else { return [] }
+        let rows = try await (db as! any SQLDatabase).raw("""
+            SELECT DISTINCT other.user_id AS user_id FROM members mine
+            JOIN members other ON other.conversation_id = mine.conversation_id AND other.user_id <> mine.user_id
+            WHERE mine.user_id = \(bind: user) AND other.user_id IN (\(binds: others))
+            """).all()
+        return Set(try rows.map { try $0.decode(column: "user_id", as: UUID.self) })
+    }
+
     private func createDirect(_ a: UUID, _ b: UUID) async throws -> (Conversation, [Member]) {
         let now = clock.now
         do {

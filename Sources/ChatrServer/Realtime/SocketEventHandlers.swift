@@ -95,16 +95,22 @@ struct SocketEventHandlers {
             if me.showOnlineStatus { try await announce(status, as: me) }
             return ["status": .string(status.rawValue)]
         }
-        handle("presence:request", [String].self) { list, _ in
+        handle("presence:request", [String].self) { list, me in
             guard list.count <= MessageRules.maxPresenceRequest else {
                 throw ChatrError.badRequest("At most \(MessageRules.maxPresenceRequest) ids per request", code: "too_many_ids")
             }
             let ids = try list.map { try uuid($0, "user id") }
-            let users = ids.isEmpty ? [] : try await User.query(on: app.db).filter(\.$id ~~ ids).all()
-            let answer: [SocketValue] = users.map { other in
+            // Only people who share a conversation with the asker may see their presence; anyone
+            // else is answered like a user who hides it (offline, no lastSeen) — a stranger
+            // learns neither whether an id exists nor whether its owner is online.
+            let visible = try await Conversations(db: app.db, clock: services.clock).contacts(of: me.id, among: ids)
+            let users = visible.isEmpty ? [] : try await User.query(on: app.db).filter(\.$id ~~ Array(visible)).all()
+            let known = Dictionary(users.compactMap { user in user.id.map { ($0, user) } }, uniquingKeysWith: { a, _ in a })
+            let answer: [SocketValue] = ids.map { id in
+                guard let other = known[id] else { return ["userId": .string(id.wire), "status": .string("offline"), "lastSeen": .null] }
                 let status = Presence.visibleStatus(of: other, registry: services.presence)
                 let lastSeen = other.showOnlineStatus ? other.lastSeen.map { SocketValue.string(ISO8601.string(from: $0)) } ?? .null : .null
-                return ["userId": .string(other.id!.wire), "status": .string(status.rawValue), "lastSeen": lastSeen]
+                return ["userId": .string(id.wire), "status": .string(status.rawValue), "lastSeen": lastSeen]
             }
             socket.emit("presence:response", .array(answer))
             return ["users": .array(answer)]

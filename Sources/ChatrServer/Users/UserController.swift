@@ -40,7 +40,7 @@ struct UserController: RouteCollection {
             return id
         }
         let page = try await service(req).list(excluding: try req.currentUser.requireID(), limit: limit, after: cursorID)
-        return UserPage(users: page.users.map { PublicUserDTO($0, files: req.chatr.files) }, nextCursor: page.nextCursor?.wire)
+        return UserPage(users: try await publicDTOs(page.users, req), nextCursor: page.nextCursor?.wire)
     }
 
     @Sendable static func me(_ req: Request) async throws -> UserDTO {
@@ -96,14 +96,21 @@ struct UserController: RouteCollection {
         let q = try req.query.get(String?.self, at: "q") ?? ""
         guard q.count <= 100 else { throw ChatrError.badRequest("Search text is too long") }
         let users = try await service(req).search(q, excluding: try req.currentUser.requireID())
-        return SearchResult(users: users.map { PublicUserDTO($0, files: req.chatr.files) })
+        return SearchResult(users: try await publicDTOs(users, req))
     }
 
     @Sendable static func profile(_ req: Request) async throws -> PublicUserDTO {
         guard let user = try await service(req).find(username: req.parameters.get("username") ?? ""), user.isVerified else {
             throw ChatrError.notFound("User not found")
         }
-        return PublicUserDTO(user, files: req.chatr.files)
+        return try await publicDTOs([user], req)[0]
+    }
+
+    /// Others as the signed-in user may see them: last seen only for their contacts.
+    static func publicDTOs(_ users: [User], _ req: Request) async throws -> [PublicUserDTO] {
+        let contacts = try await Conversations(db: req.db, clock: req.chatr.clock)
+            .contacts(of: try req.currentUser.requireID(), among: users.compactMap(\.id))
+        return users.map { PublicUserDTO($0, files: req.chatr.files, isContact: $0.id.map(contacts.contains) ?? false) }
     }
 
     // MARK: Images

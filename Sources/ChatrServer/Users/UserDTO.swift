@@ -18,7 +18,7 @@ struct UserDTO: Content {
     var lastSeen: Date?
     var createdAt: Date?
 
-    init(_ user: User, files: any FileStorage) {
+    init(_ user: User, files: any FileStorage, isContact: Bool) {
         id = user.id!.wire
         email = user.email
         phoneNumber = user.phoneNumber
@@ -57,8 +57,9 @@ struct UserDTO: Content {
     }
 }
 
-/// Another user as anyone signed in may see them: no email, phone or 2FA fields, and no
-/// `lastSeen` when they hide their online status.
+/// Another user as anyone signed in may see them: no email, phone or 2FA fields, and
+/// `lastSeen` only for contacts (people who share a conversation with the viewer), and never
+/// when the user hides their online status.
 struct PublicUserDTO: Content {
     var id: String
     var username: String
@@ -71,7 +72,7 @@ struct PublicUserDTO: Content {
     var lastSeen: Date?
     var createdAt: Date?
 
-    init(_ user: User, files: any FileStorage) {
+    init(_ user: User, files: any FileStorage, isContact: Bool) {
         id = user.id!.wire
         username = user.username
         displayName = user.displayName
@@ -80,7 +81,7 @@ struct PublicUserDTO: Content {
         profileImage = user.profileImage.map(files.url(for:))
         coverImage = user.coverImage.map(files.url(for:))
         showOnlineStatus = user.showOnlineStatus
-        lastSeen = user.showOnlineStatus ? user.lastSeen : nil
+        lastSeen = isContact && user.showOnlineStatus ? user.lastSeen : nil
         createdAt = user.createdAt
     }
 
