@@ -140,6 +140,8 @@ private func makeServices(_ app: Application, config: AppConfig) async -> ChatrS
                                frontendURL: config.frontendOrigins.first ?? config.backendURL, logger: app.logger),
         files: makeFileStorage(app, config: config, clock: clock),
         rateLimiter: RateLimiter(clock: clock),
+        loginBackoff: FailureBackoff(clock: clock, free: config.rateLimits.loginFailuresBeforeBackoff,
+                                     cap: config.rateLimits.loginBackoffCap, forgetAfter: config.rateLimits.loginWindow),
         presence: PresenceRegistry(),
         audioProbe: AudioProbe(executable: AudioProbe.find(), threadPool: app.threadPool),
         messageStorage: makeMessageStorage(config.database),

@@ -104,6 +104,53 @@ final class LoginTests: ChatrTestCase {
     }
 }
 
+/// Login limits keyed by account and source. In-process requests have no peer address
+/// ("unknown"), so the tests trust it as a proxy and give each "client" its own X-Real-IP.
+final class LoginSourceLimitTests: ChatrTestCase {
+    override func adjust(_ config: inout AppConfig) {
+        config.trustedProxies = ["unknown"]
+    }
+
+    func login(_ account: String, _ password: String, from ip: String) async throws -> Reply {
+        try await send(.POST, "/api/auth/login", json: ["email": .string(account), "password": .string(password)], headers: ["X-Real-IP": ip])
+    }
+
+    func testWrongPasswordsLockOutTheirSourceNotTheAccountOwner() async throws {
+        _ = try await makeUser("victim")
+        let attacker = "203.0.113.9", owner = "198.51.100.7"
+        for _ in 1...10 {
+            let reply = try await login("victim", "Wrong-pass1", from: attacker)
+            XCTAssertEqual(reply.status, .unauthorized)
+        }
+        let attackerAgain = try await login("victim", Self.password, from: attacker)
+        XCTAssertEqual(attackerAgain.status, .tooManyRequests, "the attacker's address is locked out of this account")
+        let ownerLogin = try await login("victim", Self.password, from: owner)
+        XCTAssertEqual(ownerLogin.status, .ok, "the owner, elsewhere, still signs in: \(ownerLogin.text)")
+        XCTAssertEqual(ownerLogin.json["requiresLoginVerification"], true)
+    }
+
+    func testFailuresFromOneSourceBackOffExponentially() async throws {
+        let guesser = "203.0.113.10"
+        for index in 1...10 {  // free failures, on as many accounts
+            let reply = try await login("nobody\(index)", "Wrong-pass1", from: guesser)
+            XCTAssertEqual(reply.status, .unauthorized)
+        }
+        var waits: [Int] = []
+        for _ in 1...4 {
+            let failed = try await login("someone", "Wrong-pass1", from: guesser)
+            XCTAssertEqual(failed.status, .unauthorized, "allowed once the wait is over, and wrong")
+            let closed = try await login("someone", "Wrong-pass1", from: guesser)
+            XCTAssertEqual(closed.status, .tooManyRequests)
+            let wait = try XCTUnwrap(closed.headers.first(name: "Retry-After").flatMap(Int.init))
+            waits.append(wait)
+            services.clock.advance(by: TimeInterval(wait))
+        }
+        XCTAssertEqual(waits, [1, 2, 4, 8], "each failure doubles the wait")
+        let other = try await login("someone", "Wrong-pass1", from: "192.0.2.1")
+        XCTAssertEqual(other.status, .unauthorized, "another source is not slowed down")
+    }
+}
+
 final class AuthRateLimitPerIPTests: ChatrTestCase {
     func testThirtyAuthRequestsPerMinutePerIP() async throws {
         for index in 1...30 {

@@ -143,7 +143,7 @@ final class UserTests: ChatrTestCase {
             let seenByFriend = try await send(.GET, path, token: friend.token)
             XCTAssertEqual(seenByStranger.status, .ok, path)
             func annIn(_ json: JSONValue) -> JSONValue? {
-                json["users"]?.array?.first { $0["username"] == "ann" } ?? (json["username"] == "ann" ? json : nil)
+                json["users"]?.array?.first { $0["username"] == "@ann" } ?? (json["username"] == "@ann" ? json : nil)
             }
             XCTAssertEqual(annIn(seenByStranger.json)?["lastSeen"], .null, "\(path): a stranger does not learn when Ann was last seen")
             XCTAssertNotNil(annIn(seenByFriend.json)?["lastSeen"]?.string, "\(path): a contact does")

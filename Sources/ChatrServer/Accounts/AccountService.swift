@@ -99,13 +99,9 @@ struct AccountService {
         case needsLoginCode(User, CodeDelivery.Channel)
     }
 
-    func login(identifier: String, password: String, method: CodeDelivery.Channel?) async throws -> LoginOutcome {
-        let user = try await findUser(byIdentifier: identifier)
-        try await limitLoginAttempts(user: user, identifier: identifier)
-        guard await services.passwords.verify(password, against: user?.passwordHash), let user else {
-            throw ChatrError.unauthorized("Invalid credentials")
-        }
-        try Self.refuseIfDisabled(user)
+    /// `source` is the client's address: login limits are per account *and* source.
+    func login(identifier: String, password: String, method: CodeDelivery.Channel?, source: String) async throws -> LoginOutcome {
+        let user = try await checkPassword(identifier: identifier, password: password, source: source)
         if !user.isVerified {
             let channel = try CodeDelivery.channel(for: user, preferred: method)
             try await sendCode(to: user, purpose: channel == .email ? .email : .phone, via: channel, throttled: false)
@@ -136,18 +132,14 @@ struct AccountService {
             }
         }
         try await services.codes.consume(record, on: db)
-        try await resetLoginAttempts(Self.loginKey(user.id!.uuidString))
+        try await resetLoginAttempts(user.id!)
         return .signedIn(SignedIn(token: try await services.tokens.issue(for: user, userAgent: userAgent, on: db), user: user))
     }
 
     /// The original Chatr's one-request form: credentials and `loginVerificationCode` together.
-    func loginWithCode(identifier: String, password: String, code: String, twoFactorCode: String?, userAgent: String?) async throws -> LoginVerifyOutcome {
-        let user = try await findUser(byIdentifier: identifier)
-        try await limitLoginAttempts(user: user, identifier: identifier)
-        guard await services.passwords.verify(password, against: user?.passwordHash), let user else {
-            throw ChatrError.unauthorized("Invalid credentials")
-        }
-        try Self.refuseIfDisabled(user)
+    func loginWithCode(identifier: String, password: String, code: String, twoFactorCode: String?, userAgent: String?,
+                       source: String) async throws -> LoginVerifyOutcome {
+        let user = try await checkPassword(identifier: identifier, password: password, source: source)
         return try await verifyLogin(userID: user.id!, code: code, twoFactorCode: twoFactorCode, userAgent: userAgent)
     }
 
@@ -196,12 +188,28 @@ struct AccountService {
         guard user.disabledAt == nil else { throw ChatrError(.forbidden, "This account is disabled; ask the administrator", code: "account_disabled") }
     }
 
-    static func loginKey(_ account: String) -> String { "login:" + account.lowercased() }
+    /// The limits, then the password. A wrong one counts against the source's back-off.
+    private func checkPassword(identifier: String, password: String, source: String) async throws -> User {
+        if let wait = services.loginBackoff.wait(for: source) {
+            throw ChatrError.tooManyRequests(retryAfter: wait, "Too many failed logins from your address; try again later")
+        }
+        let user = try await findUser(byIdentifier: identifier)
+        try await limitLoginAttempts(key: Self.loginKey(user?.id?.uuidString ?? identifier, from: source))
+        guard await services.passwords.verify(password, against: user?.passwordHash), let user else {
+            services.loginBackoff.recordFailure(from: source)
+            throw ChatrError.unauthorized("Invalid credentials")
+        }
+        try Self.refuseIfDisabled(user)
+        return user
+    }
 
-    /// Per account; in cluster mode counted in the database, so every node sees every attempt.
-    private func limitLoginAttempts(user: User?, identifier: String) async throws {
+    /// Keyed by account *and* source: ten wrong passwords for someone else's account lock out
+    /// the address that typed them, not the account's owner.
+    static func loginKey(_ account: String, from source: String) -> String { "login:" + account.lowercased() + "|" + source }
+
+    /// In cluster mode counted in the database, so every node sees every attempt.
+    private func limitLoginAttempts(key: String) async throws {
         let limits = services.config.rateLimits
-        let key = Self.loginKey(user?.id?.uuidString ?? identifier)
         let retryAfter = if let shared = sharedLimitDatabase {
             try await SharedRateLimit.hit(key, limit: limits.loginPerAccount, per: limits.loginWindow, on: shared)
         } else {
@@ -210,8 +218,10 @@ struct AccountService {
         if let retryAfter { throw ChatrError.tooManyRequests(retryAfter: retryAfter, "Too many login attempts; try again later") }
     }
 
-    private func resetLoginAttempts(_ key: String) async throws {
-        if let shared = sharedLimitDatabase { try await SharedRateLimit.reset(key, on: shared) } else { services.rateLimiter.reset(key) }
+    /// After a sign-in: the account's counters from every source start again.
+    private func resetLoginAttempts(_ user: UUID) async throws {
+        let prefix = "login:" + user.uuidString.lowercased() + "|"
+        if let shared = sharedLimitDatabase { try await SharedRateLimit.reset(prefix: prefix, on: shared) } else { services.rateLimiter.reset(prefix: prefix) }
     }
 
     private var sharedLimitDatabase: (any SQLDatabase)? { services.config.cluster ? db as? any SQLDatabase : nil }

@@ -60,10 +60,12 @@ struct AuthController: RouteCollection {
         let service = accounts(req)
         if let code = body.loginVerificationCode {
             let outcome = try await service.loginWithCode(identifier: body.email, password: body.password, code: code,
-                                                          twoFactorCode: body.twoFactorCode, userAgent: req.headers.first(name: .userAgent))
+                                                          twoFactorCode: body.twoFactorCode, userAgent: req.headers.first(name: .userAgent),
+                                                          source: req.clientAddress)
             return response(for: outcome, req: req)
         }
-        switch try await service.login(identifier: body.email, password: body.password, method: try AuthDTO.channel(body.verificationMethod)) {
+        switch try await service.login(identifier: body.email, password: body.password, method: try AuthDTO.channel(body.verificationMethod),
+                                       source: req.clientAddress) {
         case .needsContactVerification(let user, let channel):
             return AuthDTO.LoginResponse(message: "Verify your account with the code we sent",
                                          requiresEmailVerification: channel == .email ? true : nil,

@@ -30,8 +30,11 @@ final class RateLimiter: Sendable {
         }
     }
 
-    /// Clears a key, e.g. an account's login counter after a successful sign-in.
-    func reset(_ key: String) {
-        _ = windows.withLockedValue { $0.removeValue(forKey: key) }
+    /// Clears every key that starts with `prefix`, e.g. an account's login counters (one per
+    /// source) after a successful sign-in.
+    func reset(prefix: String) {
+        windows.withLockedValue { table in
+            for key in table.keys where key.hasPrefix(prefix) { table.removeValue(forKey: key) }
+        }
     }
 }

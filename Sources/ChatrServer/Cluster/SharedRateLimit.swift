@@ -24,8 +24,9 @@ enum SharedRateLimit {
         return count > limit ? max(1, try row.decode(column: "remaining", as: Int.self)) : nil
     }
 
-    static func reset(_ key: String, on db: any SQLDatabase) async throws {
-        try await db.delete(from: table).where("key", .equal, key).run()
+    /// Clears every key starting with `prefix` (which holds no `%` or `_`).
+    static func reset(prefix: String, on db: any SQLDatabase) async throws {
+        try await db.raw("DELETE FROM \(unsafeRaw: table) WHERE key LIKE \(bind: prefix + "%")").run()
     }
 
     struct SharedRateLimitError: Error {}

@@ -76,9 +76,13 @@ public struct AppConfig: Sendable {
         /// Auth requests per IP per window.
         public var authPerIP: Int = 30
         public var authWindow: TimeInterval = 60
-        /// Login attempts per account per window.
+        /// Login attempts per account from one source (IP address) per window.
         public var loginPerAccount: Int = 10
         public var loginWindow: TimeInterval = 15 * 60
+        /// Failed logins from one source, on any accounts, before each further one closes the
+        /// source for twice as long as the last (1 s, 2 s, 4 s … up to `loginBackoffCap`).
+        public var loginFailuresBeforeBackoff: Int = 10
+        public var loginBackoffCap: TimeInterval = 15 * 60
         /// Minimum gap between two codes sent to the same user.
         public var resendInterval: TimeInterval = 30
         public init() {}

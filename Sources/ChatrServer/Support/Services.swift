@@ -12,6 +12,8 @@ public struct ChatrServices: Sendable {
     let delivery: CodeDelivery
     let files: any FileStorage
     let rateLimiter: RateLimiter
+    /// Failed logins per source (per node, like the per-IP limits).
+    let loginBackoff: FailureBackoff
     let presence: PresenceRegistry
     let audioProbe: AudioProbe
     let messageStorage: MessageStorage

@@ -18,7 +18,7 @@ struct UserDTO: Content {
     var lastSeen: Date?
     var createdAt: Date?
 
-    init(_ user: User, files: any FileStorage, isContact: Bool) {
+    init(_ user: User, files: any FileStorage) {
         id = user.id!.wire
         email = user.email
         phoneNumber = user.phoneNumber
