@@ -9,6 +9,7 @@ import Vapor
 public func configure(_ app: Application, config: AppConfig) async throws {
     app.http.server.configuration.hostname = config.host
     app.http.server.configuration.port = config.port
+    app.http.server.configuration.idleTimeout = .seconds(Int64(config.connections.idleTimeout))
     app.routes.defaultMaxBodySize = "1mb"
     configureJSON()
     // Before the first request: Vapor reports HTTP metrics to the process's metrics system.

@@ -7,10 +7,13 @@ extension Application {
     /// Mounts a Socket.IO server at `path` (default `/socket.io/`): long-polling GET and POST,
     /// CORS preflight, and the WebSocket upgrade on the same path. Sessions are closed when the
     /// application shuts down.
-    public func socketIO(_ server: SocketIOServer, path: [PathComponent] = ["socket.io"]) {
+    /// `clientAddress` says who a request comes from (for `maxSessionsPerAddress`): by default the
+    /// TCP peer; behind a reverse proxy, the address the proxy reports.
+    public func socketIO(_ server: SocketIOServer, path: [PathComponent] = ["socket.io"],
+                         clientAddress: @escaping @Sendable (Request) -> String? = { $0.remoteAddress?.ipAddress }) {
         let maxPayload = server.options.engine.maxPayload
         routes.get(path) { req async throws -> Response in
-            let request = EngineRequest(req)
+            let request = EngineRequest(req, remoteAddress: clientAddress(req))
             if req.headers.first(name: .upgrade)?.lowercased() == "websocket" {
                 if let error = server.engine.websocketError(for: request) {
                     return Response(engine: EngineResponse(status: error.status, contentType: "application/json", body: error.body))
@@ -29,15 +32,15 @@ extension Application {
         // for payloads just over it; far larger bodies are cut off by Vapor (also 413).
         routes.on(.POST, path, body: .collect(maxSize: ByteCount(value: maxPayload + 1024))) { req async throws -> Response in
             let body = req.body.data.map { String(buffer: $0) } ?? ""
-            return Response(engine: await server.engine.handle(EngineRequest(req), body: body))
+            return Response(engine: await server.engine.handle(EngineRequest(req, remoteAddress: clientAddress(req)), body: body))
         }
         routes.on(.OPTIONS, path) { req async throws -> Response in
-            Response(engine: await server.engine.handle(EngineRequest(req), body: nil))
+            Response(engine: await server.engine.handle(EngineRequest(req, remoteAddress: clientAddress(req)), body: nil))
         }
         // Other methods get the protocol's JSON 400 from the engine, not a 404 from the router.
         for method in [HTTPMethod.PUT, .DELETE, .PATCH] {
             routes.on(method, path, body: .collect(maxSize: ByteCount(value: maxPayload + 1024))) { req async throws -> Response in
-                Response(engine: await server.engine.handle(EngineRequest(req), body: nil))
+                Response(engine: await server.engine.handle(EngineRequest(req, remoteAddress: clientAddress(req)), body: nil))
             }
         }
         lifecycle.use(SocketIOLifecycle(server: server))
@@ -52,7 +55,7 @@ private struct SocketIOLifecycle: LifecycleHandler {
 }
 
 extension EngineRequest {
-    init(_ req: Request) {
+    init(_ req: Request, remoteAddress: String?) {
         let method: Method
         switch req.method {
         case .GET: method = .get
@@ -70,7 +73,7 @@ extension EngineRequest {
             }
         }
         self.init(method: method, query: query, headers: req.headers.map { (name: $0.name, value: $0.value) },
-                  remoteAddress: req.remoteAddress?.ipAddress)
+                  remoteAddress: remoteAddress)
     }
 }
 

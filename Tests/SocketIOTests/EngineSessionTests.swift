@@ -48,6 +48,28 @@ final class EngineSessionTests: XCTestCase {
         return (engine, sessions, reasons, messages)
     }
 
+    func testSessionsPerAddressAreCapped() async throws {
+        let (engine, sessions, _, _) = makeEngine { $0.maxSessionsPerAddress = 2 }
+        func handshake(from address: String) async -> EngineResponse {
+            await engine.handle(EngineRequest(method: .get, query: ["EIO": "4", "transport": "polling"], headers: [], remoteAddress: address), body: nil)
+        }
+        let first = await handshake(from: "192.0.2.1"), second = await handshake(from: "192.0.2.1")
+        XCTAssertEqual([first.status, second.status], [200, 200])
+        let third = await handshake(from: "192.0.2.1")
+        XCTAssertEqual(third.status, 429)
+        XCTAssertEqual(try JSONCodec.parse(third.body)["code"], 4)
+        let websocket = EngineRequest(method: .get, query: ["EIO": "4", "transport": "websocket"], headers: [], remoteAddress: "192.0.2.1")
+        XCTAssertEqual(engine.websocketError(for: websocket), .tooManySessions, "refused before the upgrade")
+        let elsewhere = await handshake(from: "192.0.2.2")
+        XCTAssertEqual(elsewhere.status, 200, "another address is not affected")
+        // A closed session frees its place.
+        sessions.withLockedValue { $0[0] }.close(reason: "test")
+        let deadline = ContinuousClock.now + .seconds(5)
+        while engine.sessionCount > 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        let again = await handshake(from: "192.0.2.1")
+        XCTAssertEqual(again.status, 200)
+    }
+
     func testPollingHandshakeAndOpenPacket() async throws {
         let (engine, sessions, _, _) = makeEngine()
         let open = try openPayload(await engine.handle(request(["EIO": "4", "transport": "polling"]), body: nil))

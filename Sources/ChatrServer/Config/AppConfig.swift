@@ -48,6 +48,27 @@ public struct AppConfig: Sendable {
     /// `RECOVERY_WINDOW_SECONDS` (default 120): how long a disconnected socket's
     /// state is kept for Socket.IO connection state recovery.
     public var recoveryWindow: Duration = .seconds(120)
+    /// How long connections may stay idle or half-open, and how many one address may hold.
+    public var connections = ConnectionLimits()
+
+    /// Timeouts that close connections which send nothing (bare TCP, a request head that never
+    /// ends, a WebSocket that never sends CONNECT or stops answering pings) and a cap per client
+    /// address, so half-open connections cannot pile up.
+    public struct ConnectionLimits: Sendable {
+        /// `HTTP_IDLE_TIMEOUT_SECONDS`: no byte either way for this long closes the TCP
+        /// connection — including a WebSocket whose closing handshake is never answered.
+        public var idleTimeout: Int = 60
+        /// `MAX_CONNECTIONS_PER_IP`: Socket.IO connections (WebSocket or polling) open at once
+        /// from one client address; more answer 429.
+        public var maxSocketsPerAddress: Int = 256
+        /// `SOCKET_PING_INTERVAL_MS`, `SOCKET_PING_TIMEOUT_MS`: Engine.IO heartbeats.
+        public var pingInterval: Int = 25_000
+        public var pingTimeout: Int = 20_000
+        /// `SOCKET_CONNECT_TIMEOUT_MS`: an Engine.IO session that has not sent Socket.IO CONNECT
+        /// by then is closed.
+        public var connectTimeout: Int = 45_000
+        public init() {}
+    }
 
     public struct S3Settings: Sendable {
         public var bucket: String
@@ -203,6 +224,16 @@ extension AppConfig {
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         config.syncRetention = .seconds(try integer("SYNC_RETENTION_DAYS", default: 30) * 86_400)
         config.recoveryWindow = .seconds(try integer("RECOVERY_WINDOW_SECONDS", default: 120))
+        let defaults = ConnectionLimits()
+        config.connections.idleTimeout = try integer("HTTP_IDLE_TIMEOUT_SECONDS", default: defaults.idleTimeout)
+        config.connections.maxSocketsPerAddress = try integer("MAX_CONNECTIONS_PER_IP", default: defaults.maxSocketsPerAddress)
+        config.connections.pingInterval = try integer("SOCKET_PING_INTERVAL_MS", default: defaults.pingInterval)
+        config.connections.pingTimeout = try integer("SOCKET_PING_TIMEOUT_MS", default: defaults.pingTimeout)
+        config.connections.connectTimeout = try integer("SOCKET_CONNECT_TIMEOUT_MS", default: defaults.connectTimeout)
+        guard config.connections.idleTimeout * 1000 > config.connections.pingInterval else {
+            // Polling requests are held open for up to a ping interval with nothing sent.
+            throw ConfigError(description: "HTTP_IDLE_TIMEOUT_SECONDS must be longer than SOCKET_PING_INTERVAL_MS")
+        }
         return config
     }
 

@@ -10,12 +10,17 @@ enum ChatrRealtime {
         var options = SocketIOOptions()
         options.engine.maxPayload = 1_000_000
         options.inboundLimit = inboundLimit
+        let connections = app.chatr.config.connections
+        options.engine.pingInterval = connections.pingInterval
+        options.engine.pingTimeout = connections.pingTimeout
+        options.engine.maxSessionsPerAddress = connections.maxSocketsPerAddress
+        options.connectTimeout = connections.connectTimeout
         // Offsets only for clients that ask (the web client does): a python-socketio handler
         // taking one argument would break on an extra one.
         options.connectionStateRecovery = ConnectionStateRecovery(maxDisconnectionDuration: app.chatr.config.recoveryWindow,
                                                                   offsets: .socketsThatAsk)
         let server = SocketIOServer(options: options, group: app.eventLoopGroup)
-        app.socketIO(server)
+        app.socketIO(server, clientAddress: { $0.clientAddress })
         let logger = app.logger
         server.onError { [weak server] failure in
             logger.error("\(failure.description)", metadata: ["user": .string(failure.socketID.flatMap { id in

@@ -13,6 +13,9 @@ public struct EngineOptions: Sendable {
     /// Origins whose browsers may poll with credentials: the engine adds the CORS headers and
     /// answers preflights. `nil` leaves CORS to the web framework; `["*"]` allows any origin.
     public var corsOrigins: [String]? = nil
+    /// Most sessions open at once from one client address (`EngineRequest.remoteAddress`);
+    /// a handshake beyond it answers 429. `nil`: no limit.
+    public var maxSessionsPerAddress: Int? = nil
 
     public init() {}
 }
@@ -25,6 +28,8 @@ public enum EngineHTTPError: Int, Error, Sendable {
     case badRequest = 3
     case forbidden = 4
     case unsupportedVersion = 5
+    /// Not one of the protocol's codes: sent as 4 (forbidden) with HTTP 429.
+    case tooManySessions = 100
 
     public var message: String {
         switch self {
@@ -34,10 +39,20 @@ public enum EngineHTTPError: Int, Error, Sendable {
         case .badRequest: return "Bad request"
         case .forbidden: return "Forbidden"
         case .unsupportedVersion: return "Unsupported protocol version"
+        case .tooManySessions: return "Too many connections from this address"
         }
     }
 
-    public var status: Int { self == .forbidden ? 403 : 400 }
+    public var status: Int {
+        switch self {
+        case .forbidden: return 403
+        case .tooManySessions: return 429
+        default: return 400
+        }
+    }
 
-    public var body: String { #"{"code":\#(rawValue),"message":"\#(message)"}"# }
+    /// The code on the wire: the protocol's own, or 4 (forbidden) for what it has no code for.
+    public var code: Int { self == .tooManySessions ? EngineHTTPError.forbidden.rawValue : rawValue }
+
+    public var body: String { #"{"code":\#(code),"message":"\#(message)"}"# }
 }

@@ -8,7 +8,12 @@ import NIOCore
 public final class EngineServer: Sendable {
     public let options: EngineOptions
     private let group: any EventLoopGroup
-    private let sessions = NIOLockedValueBox<[String: EngineSocket]>([:])
+    private let sessions = NIOLockedValueBox<Sessions>(Sessions())
+    /// The open sessions, and how many each client address holds (for `maxSessionsPerAddress`).
+    private struct Sessions {
+        var byID: [String: EngineSocket] = [:]
+        var perAddress: [String: Int] = [:]
+    }
     private let connectionHandler = NIOLockedValueBox<(@Sendable (EngineSocket) -> Void)?>(nil)
 
     public init(options: EngineOptions = EngineOptions(), group: any EventLoopGroup) {
@@ -21,9 +26,9 @@ public final class EngineServer: Sendable {
         connectionHandler.withLockedValue { $0 = handler }
     }
 
-    public var sessionCount: Int { sessions.withLockedValue { $0.count } }
+    public var sessionCount: Int { sessions.withLockedValue { $0.byID.count } }
 
-    public func session(_ id: String) -> EngineSocket? { sessions.withLockedValue { $0[id] } }
+    public func session(_ id: String) -> EngineSocket? { sessions.withLockedValue { $0.byID[id] } }
 
     // MARK: HTTP long-polling
 
@@ -76,7 +81,7 @@ public final class EngineServer: Sendable {
     }
 
     private func openPollingSession(_ request: EngineRequest) -> EngineResponse {
-        let session = makeSession(request, transport: .polling)
+        guard let session = makeSession(request, transport: .polling) else { return .error(.tooManySessions) }
         let open = EnginePacket(.open, openPayload(sid: session.id, upgrades: options.allowWebSocket ? ["websocket"] : []))
         announce(session)
         return EngineResponse(status: 200, body: EngineCodec.encode(open))
@@ -96,6 +101,8 @@ public final class EngineServer: Sendable {
         if let sid = request.query["sid"] {
             guard let session = session(sid) else { return .unknownSession }
             guard session.transportName == "polling" else { return .badRequest }
+        } else if isFull(request.remoteAddress) {
+            return .tooManySessions
         }
         return nil
     }
@@ -110,7 +117,11 @@ public final class EngineServer: Sendable {
             }
             return EngineWebSocketReceiver(session: session, socket: socket)
         }
-        let session = makeSession(request, transport: .websocket(socket))
+        // Checked before the upgrade too; this catches handshakes that raced past that check.
+        guard let session = makeSession(request, transport: .websocket(socket)) else {
+            socket.close()
+            return EngineWebSocketReceiver(session: nil, socket: socket)
+        }
         socket.send(text: EngineCodec.encode(EnginePacket(.open, openPayload(sid: session.id, upgrades: []))))
         announce(session)
         return EngineWebSocketReceiver(session: session, socket: socket)
@@ -118,13 +129,31 @@ public final class EngineServer: Sendable {
 
     // MARK: Sessions
 
-    private func makeSession(_ request: EngineRequest, transport: EngineSocket.Transport) -> EngineSocket {
+    /// A new session, counted against its address; nil when the address has its maximum.
+    private func makeSession(_ request: EngineRequest, transport: EngineSocket.Transport) -> EngineSocket? {
+        let address = request.remoteAddress ?? ""
+        let admitted = sessions.withLockedValue { sessions in
+            let held = sessions.perAddress[address] ?? 0
+            if let max = options.maxSessionsPerAddress, held >= max { return false }
+            sessions.perAddress[address] = held + 1
+            return true
+        }
+        guard admitted else { return nil }
         let session = EngineSocket(id: Self.newSessionID(), handshake: request, transport: transport, options: options,
                                    eventLoop: group.next(), removeFromServer: { [weak self] id in
-                                       _ = self?.sessions.withLockedValue { $0.removeValue(forKey: id) }
+                                       self?.sessions.withLockedValue { sessions in
+                                           guard sessions.byID.removeValue(forKey: id) != nil else { return }
+                                           let left = (sessions.perAddress[address] ?? 1) - 1
+                                           sessions.perAddress[address] = left > 0 ? left : nil
+                                       }
                                    })
-        sessions.withLockedValue { $0[session.id] = session }
+        sessions.withLockedValue { $0.byID[session.id] = session }
         return session
+    }
+
+    private func isFull(_ address: String?) -> Bool {
+        guard let max = options.maxSessionsPerAddress else { return false }
+        return sessions.withLockedValue { ($0.perAddress[address ?? ""] ?? 0) >= max }
     }
 
     private func announce(_ session: EngineSocket) {
@@ -146,7 +175,7 @@ public final class EngineServer: Sendable {
 
     /// Closes every session (server shutdown).
     public func closeAll(reason: String = "server shutting down") {
-        let all = sessions.withLockedValue { Array($0.values) }
+        let all = sessions.withLockedValue { Array($0.byID.values) }
         for session in all { session.close(reason: reason) }
     }
 }

@@ -1,0 +1,200 @@
+"""Abuse of the real `chatr` binary (issue 16): half-open connections of every kind are closed
+within their timeouts, one address cannot hold more than its share of Socket.IO connections,
+and another user's messages still go through meanwhile.
+
+The server runs with short timeouts so each kind is closed within seconds; the defaults (60 s
+idle, 25 s + 20 s heartbeats, 45 s to CONNECT) are the same code with larger numbers."""
+import base64
+import os
+import socket
+import struct
+import threading
+import time
+
+import pytest
+import requests
+
+from conftest import Chatr
+from test_chatr_messaging import device
+
+IDLE_SECONDS = 2
+TIMEOUTS = {
+    "HTTP_IDLE_TIMEOUT_SECONDS": str(IDLE_SECONDS),
+    "SOCKET_PING_INTERVAL_MS": "1000",
+    "SOCKET_PING_TIMEOUT_MS": "500",
+    "SOCKET_CONNECT_TIMEOUT_MS": "1000",
+    "MAX_CONNECTIONS_PER_IP": "50",
+    "TRUSTED_PROXIES": "127.0.0.1",
+}
+EACH = 20  # connections of each kind
+
+
+@pytest.fixture
+def server(tmp_path):
+    s = Chatr(str(tmp_path), env=TIMEOUTS)
+    yield s
+    s.stop()
+
+
+def tcp(server):
+    conn = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    conn.settimeout(0.2)
+    return conn
+
+
+def websocket_handshake(server, query, headers=""):
+    conn = tcp(server)
+    key = base64.b64encode(os.urandom(16)).decode()
+    conn.sendall((f"GET /socket.io/?EIO=4&transport=websocket{query} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                  f"Sec-WebSocket-Version: 13\r\n{headers}\r\n").encode())
+    conn.settimeout(5)
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = conn.recv(4096)
+        assert chunk, "closed during the WebSocket handshake"
+        head += chunk
+    assert head.startswith(b"HTTP/1.1 101"), head[:200]
+    conn.settimeout(0.2)
+    return RawWebSocket(conn, head.split(b"\r\n\r\n", 1)[1])
+
+
+class RawWebSocket:
+    """Just enough WebSocket to misbehave: reads the server's frames and answers only what the
+    test says — so it can ignore pings, or a closing handshake."""
+
+    def __init__(self, conn, pending=b""):
+        self.conn, self.buffer, self.texts, self.got_close, self.eof = conn, pending, [], False, False
+
+    def send_text(self, text):
+        payload, mask = text.encode(), os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        size = bytes([0x80 | len(payload)]) if len(payload) < 126 else bytes([0x80 | 126]) + struct.pack(">H", len(payload))
+        self.conn.sendall(bytes([0x81]) + size + mask + masked)
+
+    def pump(self, answer_pings=False):
+        """Reads what has arrived; True once the server has closed the TCP connection."""
+        if self.eof:
+            return True
+        try:
+            chunk = self.conn.recv(65536)
+            if not chunk:
+                self.eof = True
+            self.buffer += chunk
+        except socket.timeout:
+            pass
+        except (ConnectionResetError, BrokenPipeError):
+            self.eof = True
+        while len(self.buffer) >= 2:
+            opcode, length, offset = self.buffer[0] & 0x0F, self.buffer[1] & 0x7F, 2
+            if length == 126:
+                if len(self.buffer) < 4:
+                    break
+                length, offset = struct.unpack(">H", self.buffer[2:4])[0], 4
+            if len(self.buffer) < offset + length:
+                break
+            payload, self.buffer = self.buffer[offset:offset + length], self.buffer[offset + length:]
+            if opcode == 0x8:
+                self.got_close = True  # and never answered
+            elif opcode == 0x1:
+                text = payload.decode()
+                self.texts.append(text)
+                if text == "2" and answer_pings:
+                    self.send_text("3")
+        return self.eof
+
+
+def closed_by_server(conn, deadline):
+    """True when the server closes `conn` (EOF or reset) before `deadline`; reads and drops data."""
+    while time.time() < deadline:
+        try:
+            if not conn.recv(65536):
+                return True
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+    return False
+
+
+def wait_all(items, is_closed, limit, what):
+    started = time.time()
+    deadline = started + limit
+    open_ones = list(items)
+    while open_ones and time.time() < deadline:
+        open_ones = [item for item in open_ones if not is_closed(item)]
+    assert not open_ones, f"{len(open_ones)} of {len(items)} {what} still open after {limit} s"
+    return time.time() - started
+
+
+def test_half_open_connections_are_closed_and_others_still_talk(server):
+    ann_id, ann_token = server.register("ann")
+    bob_id, bob_token = server.register("bob")
+    eve_id, eve_token = server.register("eve")
+    ann, _ = device(server, ann_token)
+    bob, bob_inbox = device(server, bob_token)
+
+    bare = [tcp(server) for _ in range(EACH)]
+    partial = [tcp(server) for _ in range(EACH)]
+    for conn in partial:
+        conn.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+    # Answers heartbeats but never sends CONNECT: the Socket.IO connect timeout closes it.
+    silent = [websocket_handshake(server, "") for _ in range(EACH)]
+    # Connects as a real user, then answers nothing — no pong, no closing handshake.
+    deaf = []
+    for _ in range(EACH):
+        ws = websocket_handshake(server, "")
+        ws.send_text('40{"token":"%s"}' % eve_token)
+        deaf.append(ws)
+
+    # Meanwhile, Ann's message reaches Bob as usual.
+    ack = ann.call("message:send", {"recipientId": bob_id, "content": "still here?", "clientMessageId": "c-1"}, timeout=5)
+    assert ack["ok"] is True, ack
+    assert bob_inbox.wait("message:received")[0]["content"] == "still here?"
+
+    limit = IDLE_SECONDS + 6
+    t_bare = wait_all(bare, lambda c: closed_by_server(c, time.time() + 0.05), limit, "bare TCP connections")
+    t_partial = wait_all(partial, lambda c: closed_by_server(c, time.time() + 0.05), limit, "partial request heads")
+    # 1 s to CONNECT, then the unanswered close frame waits out the idle timeout.
+    t_silent = wait_all(silent, lambda ws: ws.pump(answer_pings=True), 1 + limit, "WebSockets that never sent CONNECT")
+    assert all(ws.got_close for ws in silent), "the server said goodbye before closing"
+    assert all(any(t.startswith("0{") for t in ws.texts) for ws in silent)
+    # 1 s ping + 0.5 s for the pong, then the same.
+    t_deaf = wait_all(deaf, lambda ws: ws.pump(answer_pings=False), 1.5 + limit, "WebSockets that stopped answering")
+    assert all(any(t.startswith("40{") for t in ws.texts) for ws in deaf), "each had connected as Eve"
+    print(f"\nclosed within: bare TCP {t_bare:.1f} s, partial head {t_partial:.1f} s, "
+          f"no CONNECT {t_silent:.1f} s, no pong {t_deaf:.1f} s (idle timeout {IDLE_SECONDS} s)")
+
+    # Nothing leaked: Eve is offline again, and the pair still talks.
+    ack = bob.call("message:send", {"recipientId": ann_id, "content": "yes", "clientMessageId": "c-2"}, timeout=5)
+    assert ack["ok"] is True, ack
+    for sio in (ann, bob):
+        sio.disconnect()
+
+
+def test_one_address_holds_at_most_its_share_of_socket_connections(server):
+    _, token = server.register("ann")
+    cap = int(TIMEOUTS["MAX_CONNECTIONS_PER_IP"])
+    poll = server.url + "/socket.io/?EIO=4&transport=polling"
+    crowd = {"X-Real-IP": "198.51.100.7"}  # through the trusted proxy, as nginx would say
+    for n in range(cap):
+        r = requests.get(poll, headers=crowd, timeout=5)
+        assert r.status_code == 200, f"handshake {n + 1}: {r.status_code} {r.text}"
+    refused = requests.get(poll, headers=crowd, timeout=5)
+    assert refused.status_code == 429, refused.text
+    assert refused.json() == {"code": 4, "message": "Too many connections from this address"}
+    ws_refused = requests.get(server.url + "/socket.io/?EIO=4&transport=websocket", timeout=5, headers={
+        **crowd, "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode()})
+    assert ws_refused.status_code == 429, "a WebSocket from the same address is refused before the upgrade"
+    # Someone else — another address — connects and signs in as usual.
+    sio, _ = device(server, token)
+    sio.disconnect()
+    # The crowd's sessions never CONNECT: they are closed, and the address may connect again.
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        again = requests.get(poll, headers=crowd, timeout=5)
+        if again.status_code == 200:
+            break
+        time.sleep(0.2)
+    assert again.status_code == 200, "the places free up once the idle sessions are closed"
