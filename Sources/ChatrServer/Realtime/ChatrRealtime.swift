@@ -20,7 +20,9 @@ enum ChatrRealtime {
         options.connectionStateRecovery = ConnectionStateRecovery(maxDisconnectionDuration: app.chatr.config.recoveryWindow,
                                                                   offsets: .socketsThatAsk)
         let server = SocketIOServer(options: options, group: app.eventLoopGroup)
-        app.socketIO(server, clientAddress: { $0.clientAddress })
+        // Loopback is not counted against the per-address cap: a local proxy without
+        // TRUSTED_PROXIES (every client would share its address) or a load generator.
+        app.socketIO(server, clientAddress: { $0.clientIsLoopback ? nil : $0.clientAddress })
         let logger = app.logger
         server.onError { [weak server] failure in
             logger.error("\(failure.description)", metadata: ["user": .string(failure.socketID.flatMap { id in

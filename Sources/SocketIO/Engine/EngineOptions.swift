@@ -14,7 +14,8 @@ public struct EngineOptions: Sendable {
     /// answers preflights. `nil` leaves CORS to the web framework; `["*"]` allows any origin.
     public var corsOrigins: [String]? = nil
     /// Most sessions open at once from one client address (`EngineRequest.remoteAddress`);
-    /// a handshake beyond it answers 429. `nil`: no limit.
+    /// a handshake beyond it answers 429. `nil`: no limit. Requests without an address are not
+    /// counted.
     public var maxSessionsPerAddress: Int? = nil
 
     public init() {}

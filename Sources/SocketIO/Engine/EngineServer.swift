@@ -129,10 +129,12 @@ public final class EngineServer: Sendable {
 
     // MARK: Sessions
 
-    /// A new session, counted against its address; nil when the address has its maximum.
+    /// A new session, counted against its address (a request without one is not counted); nil
+    /// when the address has its maximum.
     private func makeSession(_ request: EngineRequest, transport: EngineSocket.Transport) -> EngineSocket? {
-        let address = request.remoteAddress ?? ""
+        let address = request.remoteAddress
         let admitted = sessions.withLockedValue { sessions in
+            guard let address else { return true }
             let held = sessions.perAddress[address] ?? 0
             if let max = options.maxSessionsPerAddress, held >= max { return false }
             sessions.perAddress[address] = held + 1
@@ -142,7 +144,7 @@ public final class EngineServer: Sendable {
         let session = EngineSocket(id: Self.newSessionID(), handshake: request, transport: transport, options: options,
                                    eventLoop: group.next(), removeFromServer: { [weak self] id in
                                        self?.sessions.withLockedValue { sessions in
-                                           guard sessions.byID.removeValue(forKey: id) != nil else { return }
+                                           guard sessions.byID.removeValue(forKey: id) != nil, let address else { return }
                                            let left = (sessions.perAddress[address] ?? 1) - 1
                                            sessions.perAddress[address] = left > 0 ? left : nil
                                        }
@@ -152,8 +154,8 @@ public final class EngineServer: Sendable {
     }
 
     private func isFull(_ address: String?) -> Bool {
-        guard let max = options.maxSessionsPerAddress else { return false }
-        return sessions.withLockedValue { ($0.perAddress[address ?? ""] ?? 0) >= max }
+        guard let max = options.maxSessionsPerAddress, let address else { return false }
+        return sessions.withLockedValue { ($0.perAddress[address] ?? 0) >= max }
     }
 
     private func announce(_ session: EngineSocket) {
