@@ -386,4 +386,30 @@ final class RealtimeTests: ChatrTestCase {
         XCTAssertEqual(refusals.first?.first?["code"], "rate_limited")
         XCTAssertFalse(socket.isClosed, "but the socket stays")
     }
+
+    func testOneUsersSocketsShareOneBudget() async throws {
+        _ = try await send(.POST, "/api/messages", json: ["recipientId": .string(bob.id), "content": "hi"], token: ann.token)
+        // Five sockets, each well within its own burst of 60: together they are one user.
+        var sockets: [RawClient] = []
+        for _ in 0..<5 { sockets.append(try await connect(ann.token)) }
+        let bobSocket = try await connect(bob.token)
+        for (n, socket) in sockets.enumerated() {
+            for index in 0..<40 {
+                socket.emit("message:send", ["recipientId": .string(bob.id), "content": .string("flood \(n)-\(index)")], ack: 1000 + index)
+            }
+        }
+        let deadline = ContinuousClock.now + .seconds(10)
+        func answered() -> Int { sockets.reduce(0) { $0 + $1.received().acks.count } }
+        while answered() < 200 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        XCTAssertEqual(answered(), 200)
+        let accepted = sockets.reduce(0) { total, socket in total + socket.received().acks.values.filter { $0.first?["ok"] == true }.count }
+        // The shared burst (60), plus what refills while the 200 arrive.
+        XCTAssertGreaterThanOrEqual(accepted, 60)
+        XCTAssertLessThan(accepted, 120, "200 sent over five sockets, but one user's budget holds")
+        let stored = try await Message.query(on: app.db).filter(\.$content ~~ "flood").count()
+        XCTAssertEqual(stored, accepted)
+        // Bob, meanwhile, is not held back by Ann's flood.
+        let reply = try await bobSocket.call("message:send", ["recipientId": .string(ann.id), "content": "calm"])
+        XCTAssertEqual(reply["ok"], true)
+    }
 }

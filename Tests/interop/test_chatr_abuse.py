@@ -198,3 +198,63 @@ def test_one_address_holds_at_most_its_share_of_socket_connections(server):
             break
         time.sleep(0.2)
     assert again.status_code == 200, "the places free up once the idle sessions are closed"
+
+
+def test_one_user_flooding_through_many_sockets_gets_one_users_rate(server):
+    mallory_id, mallory_token = server.register("mallory")
+    ann_id, ann_token = server.register("ann")
+    bob_id, bob_token = server.register("bob")
+    requests.post(server.url + "/api/messages", json={"recipientId": ann_id, "content": "hello"},
+                  headers={"Authorization": f"Bearer {mallory_token}"}, timeout=5).raise_for_status()
+    flooders = [device(server, mallory_token)[0] for _ in range(20)]
+    ann, _ = device(server, ann_token)
+    bob, bob_inbox = device(server, bob_token)
+
+    per_socket, started = 150, time.time()
+
+    def flood(sio, n):
+        for i in range(per_socket):
+            try:
+                sio.emit("message:send", {"recipientId": ann_id, "content": f"flood {n}-{i}"})
+            except Exception:  # the server may close a socket that keeps flooding: that is the point
+                return
+
+    threads = [threading.Thread(target=flood, args=(sio, n)) for n, sio in enumerate(flooders)]
+    for t in threads:
+        t.start()
+    # Meanwhile Ann and Bob talk; each of their sends is acknowledged and delivered.
+    latencies = []
+    for i in range(10):
+        t0 = time.time()
+        ack = ann.call("message:send", {"recipientId": bob_id, "content": f"calm {i}", "clientMessageId": f"calm-{i}"}, timeout=10)
+        latencies.append(time.time() - t0)
+        assert ack["ok"] is True, ack
+    for t in threads:
+        t.join(timeout=30)
+    elapsed = time.time() - started
+    bob_inbox.wait("message:received", count=10, timeout=10)
+
+    # Each connection handles its events in order: once an event of its own is accepted and
+    # answered, everything it admitted before is stored. (Refusals are answered at once, so
+    # ask until one is accepted, as the budget refills.)
+    for sio in flooders:
+        deadline = time.time() + 15
+        while sio.connected and time.time() < deadline:
+            try:
+                if sio.call("presence:request", [], timeout=10).get("ok", True) is not False:
+                    break
+            except Exception:
+                break
+    # What Mallory got stored: at most the shared burst plus the rate for the time it took.
+    history = requests.get(server.url + "/api/messages/history", params={"otherUserId": ann_id, "limit": 200},
+                           headers={"Authorization": f"Bearer {mallory_token}"}, timeout=5).json()["messages"]
+    flooded = [m for m in history if m["content"].startswith("flood")]
+    allowed = 60 + 30 * (elapsed + 1)
+    print(f"\n{20 * per_socket} flood events over 20 sockets in {elapsed:.1f} s: {len(flooded)} stored "
+          f"(allowed {allowed:.0f}); Ann's sends meanwhile: median {sorted(latencies)[5] * 1000:.0f} ms")
+    assert len(flooded) <= allowed, f"{len(flooded)} stored from one user in {elapsed:.1f} s"
+    for sio in flooders + [ann, bob]:
+        try:
+            sio.disconnect()
+        except Exception:
+            pass

@@ -10,6 +10,7 @@ enum ChatrRealtime {
         var options = SocketIOOptions()
         options.engine.maxPayload = 1_000_000
         options.inboundLimit = inboundLimit
+        options.sharedInboundLimit = userLimit
         let connections = app.chatr.config.connections
         options.engine.pingInterval = connections.pingInterval
         options.engine.pingTimeout = connections.pingTimeout
@@ -41,6 +42,9 @@ enum ChatrRealtime {
             socket[SocketUser.self] = signedIn
             // Only this user may take this socket's state back after a disconnect.
             socket.recoveryKey = signedIn.id.wire
+            // All of a user's sockets (on this node) draw on one budget: twenty connections
+            // do not send twenty times as fast.
+            socket.budgetKey = signedIn.id.wire
             // The user's and the session's rooms at once: what is sent to the user from now on,
             // and a logout of this session, reach the socket even while the query below runs.
             var rooms = ["user:" + signedIn.id.wire]
@@ -80,6 +84,10 @@ enum ChatrRealtime {
         limit.refusalEvent = ("error", [["message": .string(message), "code": "rate_limited"]])
         return limit
     }
+
+    /// All of one user's sockets together: the per-connection rate, shared. A person typing on
+    /// two devices at once stays far below it; a script with twenty sockets gets no more.
+    static let userLimit = SharedInboundLimit(eventsPerSecond: 30, burst: 60)
 
     /// The CONNECT packet's `{token}`, else `Authorization: Bearer`, else `?token=`.
     static func token(from handshake: SocketHandshake) -> String? {

@@ -80,7 +80,14 @@ final class Client: Sendable {
     /// connection of a client that keeps flooding.
     private func admit(_ packet: SocketPacket) {
         let isEvent = packet.type == .event || packet.type == .binaryEvent
-        let verdict = state.withLockedValue { $0.inbound.admit(isEvent: isEvent, now: .now()) }
+        let now = NIODeadline.now()
+        let sharedKey = isEvent && server.sharedBudgets != nil ? socket(for: packet.namespace)?.budgetKey : nil
+        let verdict = state.withLockedValue { state in
+            state.inbound.admit(isEvent: isEvent, now: now) {
+                guard let sharedKey, let budgets = server.sharedBudgets else { return true }
+                return budgets.take(sharedKey, now: now)
+            }
+        }
         switch verdict {
         case .accept:
             queue.yield(packet)

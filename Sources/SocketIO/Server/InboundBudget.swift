@@ -23,7 +23,9 @@ struct InboundBudget {
         refilledAt = now
     }
 
-    mutating func admit(isEvent: Bool, now: NIODeadline) -> Verdict {
+    /// `shared` is asked last, only for an event this budget would accept: it takes the event's
+    /// token from a budget other connections share (false refuses it).
+    mutating func admit(isEvent: Bool, now: NIODeadline, shared: () -> Bool = { true }) -> Verdict {
         if isEvent, let rate = limit.eventsPerSecond {
             let elapsed = Double((now - refilledAt).nanoseconds) / 1e9
             tokens = min(limit.burst, tokens + max(0, elapsed) * rate)
@@ -37,7 +39,7 @@ struct InboundBudget {
             return .disconnect(streak: streak)
         }
         let overRate = isEvent && limit.eventsPerSecond != nil && tokens < 1
-        guard !overRate, queued < limit.maxQueued else {
+        guard !overRate, queued < limit.maxQueued, !isEvent || shared() else {
             streak += 1
             return streak >= limit.refusalsBeforeDisconnect ? .disconnect(streak: streak) : .refuse(streak: streak)
         }

@@ -40,6 +40,7 @@ public final class Socket: Sendable {
         var phase = Phase.connecting([])
         var storage: [ObjectIdentifier: any Sendable] = [:]
         var recoveryKey: String?
+        var budgetKey: String?
         /// Recovery: the newest broadcast replayed; a live copy of it (sent while the replay was
         /// read) is dropped, not sent twice.
         var replayedUpTo: UInt64 = 0
@@ -99,6 +100,13 @@ public final class Socket: Sendable {
     public var recoveryKey: String? {
         get { state.withLockedValue { $0.recoveryKey } }
         set { state.withLockedValue { $0.recoveryKey = newValue } }
+    }
+
+    /// The shared inbound budget this socket's events draw from (`SocketIOOptions.sharedInboundLimit`):
+    /// set it in middleware, to the user's id say, so that many sockets cannot multiply a user's rate.
+    public var budgetKey: String? {
+        get { state.withLockedValue { $0.budgetKey } }
+        set { state.withLockedValue { $0.budgetKey = newValue } }
     }
 
     /// Whether the client has been told it is connected and has not gone away.

@@ -12,6 +12,9 @@ public struct SocketIOOptions: Sendable {
     /// How fast one client may send events, and how many may wait for their turn. Applied as
     /// packets arrive, before they are queued: a flood costs neither memory nor handler time.
     public var inboundLimit = InboundLimit()
+    /// A budget shared by every socket with the same `Socket.budgetKey` (one user's devices),
+    /// checked as packets arrive like `inboundLimit`; refusals count toward the same streak.
+    public var sharedInboundLimit: SharedInboundLimit?
     /// Connection state recovery (`nil`: off, as in the reference server).
     public var connectionStateRecovery: ConnectionStateRecovery?
     public init() {}
@@ -42,6 +45,7 @@ public final class SocketIOServer: Sendable {
     public let options: SocketIOOptions
     public let engine: EngineServer
     let group: any EventLoopGroup
+    let sharedBudgets: SharedBudgets?
     private let namespaces = NIOLockedValueBox<[String: Namespace]>([:])
     private let pendingWork = NIOLockedValueBox<(next: Int, tasks: [Int: Task<Void, Never>])>((0, [:]))
     private let failureHandler = NIOLockedValueBox<@Sendable (SocketIOFailure) -> Void>({ failure in
@@ -53,6 +57,7 @@ public final class SocketIOServer: Sendable {
         self.options = options
         self.group = group
         engine = EngineServer(options: options.engine, group: group)
+        sharedBudgets = options.sharedInboundLimit.map(SharedBudgets.init)
         _ = of("/")
         engine.onConnection { [weak self] session in
             guard let self else { return }
