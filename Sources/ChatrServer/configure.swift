@@ -28,6 +28,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.middleware = Middlewares()
     app.middleware.use(ResponseHeadersMiddleware(fileOrigins: fileOrigins(config)))
     app.middleware.use(JSONErrorMiddleware())
+    app.middleware.use(MethodGuardMiddleware())
     app.middleware.use(CORSMiddleware(configuration: .init(
         allowedOrigin: .any(config.frontendOrigins),
         allowedMethods: [.GET, .POST, .PUT, .PATCH, .DELETE, .OPTIONS],

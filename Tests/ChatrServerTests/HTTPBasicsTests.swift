@@ -46,6 +46,29 @@ final class HTTPBasicsTests: ChatrTestCase {
         }
     }
 
+    func testOddRequestsGetAnErrorInTheSpecFormat() async throws {
+        for path in ["/", "/api/health", "/api/nope"] {
+            let trace = try await send(.TRACE, path)
+            XCTAssertEqual(trace.status, .methodNotAllowed, path)
+            XCTAssertEqual(trace.json["code"], "method_not_allowed", path)
+            XCTAssertEqual(trace.headers.first(name: "Allow"), "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
+        }
+        // A folder of the uploads is not a file: 404 in JSON (it used to close the connection).
+        try FileManager.default.createDirectory(atPath: uploadsDirectory + "/messages", withIntermediateDirectories: true)
+        for path in ["/uploads/messages", "/uploads/messages/", "/uploads/"] {
+            let folder = try await send(.GET, path)
+            XCTAssertEqual(folder.status, .notFound, path)
+            XCTAssertNotNil(folder.error, path)
+        }
+        // A multipart body with no part at all: 400, not 500.
+        let user = try await makeUser("ann")
+        var headers = HTTPHeaders()
+        headers.replaceOrAdd(name: .contentType, value: "multipart/form-data; boundary=X")
+        let empty = try await send(.POST, "/api/messages/upload", raw: "--X--\r\n", token: user.token, headers: headers)
+        XCTAssertEqual(empty.status, .badRequest, empty.text)
+        XCTAssertEqual(empty.json["code"], "invalid_multipart")
+    }
+
     /// Over real HTTP (the in-memory tester skips body collection): a 2 MB JSON body is refused
     /// with 413 before any handler runs.
     func testOversizedBodiesAre413() async throws {

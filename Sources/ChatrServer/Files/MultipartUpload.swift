@@ -77,7 +77,7 @@ struct MultipartUpload {
         }
     }
 
-    enum Problem: Error { case fieldsTooLarge, incomplete }
+    enum Problem: Error { case fieldsTooLarge, incomplete, malformed }
 
     /// The parser's callbacks cannot throw, so failures are remembered and raised after each chunk.
     private struct Reader {
@@ -160,7 +160,8 @@ struct MultipartUpload {
         }
 
         func feed(_ chunk: ByteBuffer) throws {
-            try parser.execute(chunk)
+            // MultipartKit's syntax errors are of a private type: named here, once.
+            do { try parser.execute(chunk) } catch { throw Problem.malformed }
             if let failure = state.failure { throw failure }
         }
 

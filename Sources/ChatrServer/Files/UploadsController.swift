@@ -11,7 +11,10 @@ struct UploadsController: RouteCollection {
 
     @Sendable func serve(_ req: Request) async throws -> Response {
         let key = req.parameters.getCatchall().joined(separator: "/")
-        guard let path = try? storage.path(for: key), FileManager.default.fileExists(atPath: path) else {
+        // A folder is not a file: streaming one would close the connection with no answer.
+        var isFolder: ObjCBool = false
+        guard let path = try? storage.path(for: key), FileManager.default.fileExists(atPath: path, isDirectory: &isFolder),
+              !isFolder.boolValue else {
             throw ChatrError.notFound("File not found")
         }
         let response = try await req.fileio.asyncStreamFile(at: path)
