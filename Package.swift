@@ -154,3 +154,20 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets (Fuzz/, run by scripts/fuzz.sh): only when CHATR_FUZZ is set, because they
+// link only with `-sanitize=fuzzer` (libFuzzer provides `main`).
+if Context.environment["CHATR_FUZZ"] != nil {
+    let fuzzTargets: [(name: String, dependency: Target.Dependency)] = [
+        ("FuzzEngineCodec", .target(name: "SocketIO")),
+        ("FuzzSocketCodec", .target(name: "SocketIO")),
+        ("FuzzJSONCodec", .target(name: "SocketIO")),
+        ("FuzzFileSniffer", .target(name: "ChatrServer")),
+        ("FuzzMultipart", .target(name: "ChatrServer")),
+    ]
+    for (name, dependency) in fuzzTargets {
+        package.targets.append(.executableTarget(name: name, dependencies: [dependency, .product(name: "NIOCore", package: "swift-nio")],
+                                                 path: "Fuzz/\(name)"))
+        package.products.append(.executable(name: name, targets: [name]))
+    }
+}

@@ -215,6 +215,11 @@ private func configureJSON() {
         return date
     }
     ContentConfiguration.global.use(encoder: encoder, for: .json)
+    // JSON routes take JSON only. Vapor would otherwise decode multipart bodies with MultipartKit,
+    // whose parser a crafted part header crashes (uploads use `MultipartStream`), and accept
+    // form-encoded bodies the API does not describe: both are 415 now.
+    ContentConfiguration.global.use(decoder: JSONOnlyDecoder(), for: .formData)
+    ContentConfiguration.global.use(decoder: JSONOnlyDecoder(), for: .urlEncodedForm)
     ContentConfiguration.global.use(decoder: decoder, for: .json)
 }
 
@@ -237,5 +242,16 @@ struct MigrateNowCommand: AsyncCommand {
     func run(using context: CommandContext, signature: Signature) async throws {
         try await context.application.autoMigrate()
         context.console.print("Migrations are up to date.")
+    }
+}
+
+/// The body decoder for media types the JSON routes do not take: always 415.
+private struct JSONOnlyDecoder: ContentDecoder {
+    func decode<D: Decodable>(_ decodable: D.Type, from body: ByteBuffer, headers: HTTPHeaders) throws -> D {
+        throw ChatrError(.unsupportedMediaType, "Send the body as application/json")
+    }
+
+    func decode<D: Decodable>(_ decodable: D.Type, from body: ByteBuffer, headers: HTTPHeaders, userInfo: [CodingUserInfoKey: any Sendable]) throws -> D {
+        throw ChatrError(.unsupportedMediaType, "Send the body as application/json")
     }
 }

@@ -60,13 +60,46 @@ final class HTTPBasicsTests: ChatrTestCase {
             XCTAssertEqual(folder.status, .notFound, path)
             XCTAssertNotNil(folder.error, path)
         }
-        // A multipart body with no part at all: 400, not 500.
+        // A multipart body with no part at all, or malformed: 400, not 500.
         let user = try await makeUser("ann")
         var headers = HTTPHeaders()
         headers.replaceOrAdd(name: .contentType, value: "multipart/form-data; boundary=X")
         let empty = try await send(.POST, "/api/messages/upload", raw: "--X--\r\n", token: user.token, headers: headers)
         XCTAssertEqual(empty.status, .badRequest, empty.text)
-        XCTAssertEqual(empty.json["code"], "invalid_multipart")
+        XCTAssertEqual(empty.json["code"], "missing_file")
+        let garbage = try await send(.POST, "/api/messages/upload", raw: "--X\r\ngarbage\r\n\r\nabc\r\n--X--\r\n", token: user.token, headers: headers)
+        XCTAssertEqual(garbage.json["code"], "invalid_multipart", garbage.text)
+    }
+
+    /// MultipartKit traps on a part header name with a byte ≥ 0x80: one request — even to the
+    /// login route, signed out — used to crash the server. Uploads parse with `MultipartStream`
+    /// now, and JSON routes refuse multipart bodies (415) before any parser sees them.
+    func testACraftedMultipartHeaderCrashesNothing() async throws {
+        let user = try await makeUser("ann")
+        var headers = HTTPHeaders()
+        headers.replaceOrAdd(name: .contentType, value: "multipart/form-data; boundary=X")
+        func crafted(field: String) -> ByteBuffer {
+            var body = ByteBuffer(string: "--X\r\nContent-Disposition: form-data; name=\"\(field)\"; filename=\"a.txt\"\r\n")
+            body.writeBytes([0x8B] + Array("ontent-Type: text/plain\r\n\r\nhello\r\n--X--\r\n".utf8))
+            return body
+        }
+        for (path, field) in [("/api/messages/upload", "file"), ("/api/users/profile-image", "profileImage")] {
+            var signedIn = headers
+            signedIn.bearerAuthorization = .init(token: user.token)
+            let reply = try await app.sendRequest(.POST, path, headers: signedIn, body: crafted(field: field))
+            XCTAssertEqual(reply.status, .badRequest, path)
+        }
+        let raw = String(decoding: crafted(field: "file").readableBytesView, as: UTF8.self)
+        for path in ["/api/auth/login", "/api/messages", "/api/groups"] {
+            let reply = try await send(.POST, path, raw: raw, token: user.token, headers: headers)
+            XCTAssertEqual(reply.status, .unsupportedMediaType, path)
+        }
+        var form = HTTPHeaders()
+        form.contentType = .urlEncodedForm
+        let formBody = try await send(.POST, "/api/auth/login", raw: "email=ann&password=x", headers: form)
+        XCTAssertEqual(formBody.status, .unsupportedMediaType, "only JSON")
+        let health = try await send(.GET, "/api/health")
+        XCTAssertEqual(health.status, .ok, "still up")
     }
 
     /// Over real HTTP (the in-memory tester skips body collection): a 2 MB JSON body is refused

@@ -70,7 +70,7 @@ struct MultipartUpload {
         switch error {
         case FileStager.Failure.tooLarge:
             return tooLarge(maxFileBytes: maxFileBytes)
-        case is MultipartError, is MultipartUpload.Problem:
+        case is MultipartUpload.Problem:
             return ChatrError.badRequest("The multipart body is malformed or incomplete", code: "invalid_multipart")
         default:
             return error
@@ -80,11 +80,12 @@ struct MultipartUpload {
     enum Problem: Error { case fieldsTooLarge, incomplete, malformed }
 
     /// The parser's callbacks cannot throw, so failures are remembered and raised after each chunk.
-    private struct Reader {
+    /// (Internal, not private, for the fuzz target in `Fuzz/FuzzMultipart`.)
+    struct Reader {
         let fileField: String
         let maxFileBytes: Int
         let stagingDirectory: String
-        let parser: MultipartParser
+        let parser: MultipartStream
         let state = Box()
 
         final class Box {
@@ -104,7 +105,7 @@ struct MultipartUpload {
             self.fileField = fileField
             self.maxFileBytes = maxFileBytes
             self.stagingDirectory = stagingDirectory
-            parser = MultipartParser(boundary: boundary)
+            parser = MultipartStream(boundary: boundary)
             let state = self.state
             parser.onHeader = { name, value in state.headers[name.lowercased()] = value }
             parser.onBody = { buffer in
@@ -160,13 +161,13 @@ struct MultipartUpload {
         }
 
         func feed(_ chunk: ByteBuffer) throws {
-            // MultipartKit's syntax errors are of a private type: named here, once.
-            do { try parser.execute(chunk) } catch { throw Problem.malformed }
+            do { try parser.execute(chunk) } catch is MultipartStream.Malformed { throw Problem.malformed }
             if let failure = state.failure { throw failure }
         }
 
         func finish() throws -> MultipartUpload {
             if let failure = state.failure { throw failure }
+            do { try parser.finish() } catch { throw Problem.incomplete }
             // A body cut off inside the file part never completed it.
             guard state.stager == nil else { throw Problem.incomplete }
             return state.result

@@ -17,8 +17,8 @@ struct UserController: RouteCollection {
         secured.put("me", use: Self.updateMe)
         secured.get("search", use: Self.search)
         // Room for multipart framing on top of the file itself.
-        secured.on(.POST, "profile-image", body: .collect(maxSize: ByteCount(value: Self.profileImageLimit + 64 * 1024)), use: Self.uploadProfileImage)
-        secured.on(.POST, "cover-image", body: .collect(maxSize: ByteCount(value: Self.coverImageLimit + 64 * 1024)), use: Self.uploadCoverImage)
+        secured.on(.POST, "profile-image", body: .stream, use: Self.uploadProfileImage)
+        secured.on(.POST, "cover-image", body: .stream, use: Self.uploadCoverImage)
         secured.delete("profile-image", use: Self.deleteProfileImage)
         secured.delete("cover-image", use: Self.deleteCoverImage)
         secured.get(":username", use: Self.profile)
@@ -121,8 +121,8 @@ struct UserController: RouteCollection {
         var limit: Int { self == .profileImage ? UserController.profileImageLimit : UserController.coverImageLimit }
     }
 
-    @Sendable static func uploadProfileImage(_ req: Request) async throws -> ImageResult { try await upload(req, slot: .profileImage) }
-    @Sendable static func uploadCoverImage(_ req: Request) async throws -> ImageResult { try await upload(req, slot: .coverImage) }
+    @Sendable static func uploadProfileImage(_ req: Request) async throws -> Response { try await upload(req, slot: .profileImage) }
+    @Sendable static func uploadCoverImage(_ req: Request) async throws -> Response { try await upload(req, slot: .coverImage) }
     @Sendable static func deleteProfileImage(_ req: Request) async throws -> ImageResult { try await remove(req, slot: .profileImage) }
     @Sendable static func deleteCoverImage(_ req: Request) async throws -> ImageResult { try await remove(req, slot: .coverImage) }
 
@@ -138,21 +138,32 @@ struct UserController: RouteCollection {
         }
     }
 
-    private static func upload(_ req: Request, slot: ImageSlot) async throws -> ImageResult {
+    /// Streamed like message uploads (`MultipartUpload`): staged on disk, refused early when too
+    /// large, and never parsed by MultipartKit (which a crafted part header used to crash).
+    private static func upload(_ req: Request, slot: ImageSlot) async throws -> Response {
         guard req.headers.contentType?.type == "multipart" else {
             throw ChatrError(.unsupportedMediaType, "Send the image as multipart/form-data in the field '\(slot.rawValue)'")
         }
-        guard let file = try? req.content.get(File.self, at: slot.rawValue) else {
+        let form: MultipartUpload
+        do {
+            form = try await MultipartUpload.read(req, fileField: slot.rawValue, maxFileBytes: slot.limit,
+                                                  stagingDirectory: req.chatr.config.uploadsDirectory + "/.staging")
+        } catch let refusal as MultipartUpload.Refusal {
+            return refusal.response(for: req)
+        } catch let error as ChatrError where error.code == "file_too_large" {
+            throw ChatrError(.payloadTooLarge, "Image must be at most \(slot.limit / 1024 / 1024) MB", code: "file_too_large")
+        }
+        guard let file = form.file, file.size > 0 else {
+            form.file?.remove()
             throw ChatrError.badRequest("Missing file field '\(slot.rawValue)'", code: "missing_file")
         }
-        guard file.data.readableBytes <= slot.limit else {
-            throw ChatrError(.payloadTooLarge, "Image must be at most \(slot.limit / 1024 / 1024) MB")
-        }
-        guard let kind = FileSniffer.sniff(file.data.readableBytesView), kind.isImage, kind != .gif else {
+        defer { file.remove() }
+        guard let kind = FileSniffer.sniff(head: file.head, size: file.size), kind.isImage, kind != .gif else {
             throw ChatrError(.unsupportedMediaType, "Only JPEG, PNG or WebP images are accepted", code: "unsupported_image")
         }
+        let data = try await req.fileio.collectFile(at: file.path)
         let user = try req.currentUser
-        let key = try await req.chatr.files.save(file.data, folder: slot.folder, fileExtension: kind.fileExtension, contentType: kind.mimeType)
+        let key = try await req.chatr.files.save(data, folder: slot.folder, fileExtension: kind.fileExtension, contentType: kind.mimeType)
         let previous = slot == .profileImage ? user.profileImage : user.coverImage
         if slot == .profileImage { user.profileImage = key } else { user.coverImage = key }
         do {
@@ -162,7 +173,7 @@ struct UserController: RouteCollection {
             throw error
         }
         if let previous { try? await req.chatr.files.delete(key: previous) }
-        return ImageResult(slot: slot, url: req.chatr.files.url(for: key))
+        return try await ImageResult(slot: slot, url: req.chatr.files.url(for: key)).encodeResponse(for: req)
     }
 
     private static func remove(_ req: Request, slot: ImageSlot) async throws -> ImageResult {
