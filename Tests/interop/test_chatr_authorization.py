@@ -795,11 +795,9 @@ class Row:
         self.public, self.bugs = public, bugs or {}
 
 
-# Known server bugs (each cell: strict xfail, the expectation as it should be).
-BUG_FLOOR = ("server bug: operations on one message (GET /api/messages/{id}/edits, message:react, PATCH waveform — "
-             "MessageService.messageForMember) check membership only, not the member's history floor: someone who joined "
-             "a group by id reads the edit history of, reacts to, and rewrites the waveform of messages from before they "
-             "joined, which history and /api/sync hide from them (SPEC §6: members see history from when they joined)")
+# Known server bugs go in a row's `bugs` (each cell: strict xfail, the expectation as it should
+# be). None now: the late joiner's history floor on single-message operations was one (fixed in
+# MessageService.messageForMember, with replies in replySnapshot).
 
 READ_ROLES = {OWNER: 200, MEMBER: 200, ADMIN: 200, REMOVED: 403, STRANGER: 403, ANON: 401, REVOKED: 401}
 SEND_ROLES = {OWNER: 201, MEMBER: 201, ADMIN: 201, REMOVED: 403, STRANGER: 403, ANON: 401, REVOKED: 401}
@@ -935,12 +933,12 @@ ROUTES = {
     ("POST", "/api/messages/read"): Row({OWNER: 200, MEMBER: 200, REMOVED: 403, STRANGER: 403, STRANGER_DM: 403, ANON: 401, REVOKED: 401},
                                         read_act, setup=group_setup(), ok=read_arrived, unchanged=read_refused),
     ("GET", "/api/messages/{messageId}/edits"): Row({**READ_ROLES, LATE: 403}, lambda w, ctx, role: w.call("GET", f"/api/messages/{ctx.mid}/edits", role, ctx),
-                                                    setup=group_setup(edit=True), ok=edits_shown, bugs={LATE: BUG_FLOOR}),
+                                                    setup=group_setup(edit=True), ok=edits_shown),
     # SPEC §6: "members only" — any member, not only the sender, may set a voice note's waveform.
     ("PATCH", "/api/messages/{messageId}/waveform"): Row({OWNER: 200, MEMBER: 200, REMOVED: 403, STRANGER: 403, LATE: 403, ANON: 401,
                                                           REVOKED: 401},
                                                          waveform_act, setup=group_setup(message=False, voice=True),
-                                                         ok=waveform_changed, unchanged=waveform_unchanged, bugs={LATE: BUG_FLOOR}),
+                                                         ok=waveform_changed, unchanged=waveform_unchanged),
     ("POST", "/api/messages/upload"): Row({OWNER: 201, MEMBER: 201, REMOVED: 403, STRANGER: 403, ANON: 401, REVOKED: 401},
                                           upload_act, setup=group_setup(message=False), ok=upload_arrived, unchanged=upload_refused),
 
@@ -1112,7 +1110,7 @@ EVENTS = {
     "message:read": Row(RECIPIENT_ROLES, lambda w, ctx, role: ctx.mid, setup=group_setup(),
                         ok=lambda w, ctx, role, ack: read_arrived(w, ctx, role, ack), unchanged=read_refused),
     "message:react": Row({**GROUP_EVENT_ROLES, LATE: REFUSED}, lambda w, ctx, role: {"messageId": ctx.mid, "emoji": "👍"},
-                         setup=group_setup(), ok=ev_reacted, unchanged=ev_not_reacted, bugs={LATE: BUG_FLOOR}),
+                         setup=group_setup(), ok=ev_reacted, unchanged=ev_not_reacted),
     "message:unsend": Row(SENDER_ROLES, lambda w, ctx, role: ctx.mid, setup=group_setup(),
                           ok=lambda w, ctx, role, ack: ctx.wait(MEMBER, "message:unsent", messageId=ctx.mid), unchanged=ev_not_unsent),
     "message:edit": Row(SENDER_ROLES, ev_edit, setup=group_setup(),

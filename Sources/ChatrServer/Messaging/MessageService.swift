@@ -53,7 +53,7 @@ struct MessageService {
         }
         guard let target = found else { throw ChatrError.notFound("Conversation not found") }
         let conversationID = target.id
-        let reply = try await replySnapshot(input.replyToID, in: conversationID)
+        let reply = try await replySnapshot(input.replyToID, in: conversationID, by: senderID)
         let others = target.members.filter { $0 != senderID }
         let anyoneOnline = others.contains { services.presence.isConnected($0) }
 
@@ -161,9 +161,11 @@ struct MessageService {
 
     private static let notInConversation = ChatrError.badRequest("The message you reply to is not in this conversation", code: "invalid_reply")
 
-    private func replySnapshot(_ id: UUID?, in conversationID: UUID) async throws -> ReplySnapshot? {
+    private func replySnapshot(_ id: UUID?, in conversationID: UUID, by sender: UUID) async throws -> ReplySnapshot? {
         guard let id else { return nil }
         guard let original = try await store.message(id), original.conversationID == conversationID else { throw Self.notInConversation }
+        // Quoting a message from before one joined would reveal it (SPEC §6).
+        guard original.seq > (try await conversations.historyFloor(of: sender, in: conversationID)) else { throw Self.notInConversation }
         let sender = try await User.find(original.senderID, on: db)
         return ReplySnapshot(id: id, content: original.isUnsent ? "" : String(original.content.prefix(500)),
                              senderName: sender?.displayName ?? "", type: original.type.rawValue, duration: original.audioDuration)
@@ -410,6 +412,11 @@ struct MessageService {
     private func messageForMember(_ messageID: UUID, me: UUID) async throws -> (Message, Conversation, [Member]) {
         guard let message = try await store.message(messageID) else { throw ChatrError.notFound("Message not found") }
         let (conversation, members) = try await conversations.membership(of: message.conversationID, me: me)
+        // A member sees, and acts on, messages from when they joined (SPEC §6), as history and
+        // the change feed show them: not the edits, reactions or waveform of older ones.
+        guard let mine = members.first(where: { $0.userID == me }), message.seq > mine.historyFromSeq else {
+            throw ChatrError.forbidden("This message is from before you joined")
+        }
         return (message, conversation, members)
     }
 }
