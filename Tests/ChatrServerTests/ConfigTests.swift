@@ -22,6 +22,22 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(try AppConfig.fromEnvironment([:], dataDirectory: scratch).jwtSecret, config.jwtSecret)
     }
 
+    func testLimitsAndTimeoutsAreConfigurable() throws {
+        let defaults = try AppConfig.fromEnvironment([:], dataDirectory: scratch)
+        XCTAssertEqual([defaults.rateLimits.authPerIP, defaults.rateLimits.loginPerAccount], [30, 10])
+        XCTAssertEqual([defaults.connections.idleTimeout, defaults.connections.maxSocketsPerAddress], [60, 256])
+        let set = try AppConfig.fromEnvironment([
+            "AUTH_RATE_LIMIT_PER_MINUTE": "100", "LOGIN_ATTEMPTS_PER_ACCOUNT": "3", "HTTP_IDLE_TIMEOUT_SECONDS": "30",
+            "MAX_CONNECTIONS_PER_IP": "10", "SOCKET_PING_INTERVAL_MS": "1000", "SOCKET_PING_TIMEOUT_MS": "500", "SOCKET_CONNECT_TIMEOUT_MS": "2000",
+        ], dataDirectory: scratch)
+        XCTAssertEqual([set.rateLimits.authPerIP, set.rateLimits.loginPerAccount], [100, 3])
+        XCTAssertEqual([set.connections.idleTimeout, set.connections.maxSocketsPerAddress, set.connections.pingInterval,
+                        set.connections.pingTimeout, set.connections.connectTimeout], [30, 10, 1000, 500, 2000])
+        XCTAssertThrowsError(try AppConfig.fromEnvironment(["AUTH_RATE_LIMIT_PER_MINUTE": "0"], dataDirectory: scratch))
+        // Polling requests are held for a ping interval with nothing sent: the idle timeout must be longer.
+        XCTAssertThrowsError(try AppConfig.fromEnvironment(["HTTP_IDLE_TIMEOUT_SECONDS": "20"], dataDirectory: scratch))
+    }
+
     func testProductionRefusesAMissingOrShortSecret() {
         XCTAssertThrowsError(try AppConfig.fromEnvironment(["CHATR_ENV": "production"], dataDirectory: scratch)) { error in
             XCTAssertTrue("\(error)".contains("JWT_SECRET is required"), "\(error)")

@@ -224,6 +224,8 @@ extension AppConfig {
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         config.syncRetention = .seconds(try integer("SYNC_RETENTION_DAYS", default: 30) * 86_400)
         config.recoveryWindow = .seconds(try integer("RECOVERY_WINDOW_SECONDS", default: 120))
+        config.rateLimits.authPerIP = try integer("AUTH_RATE_LIMIT_PER_MINUTE", default: config.rateLimits.authPerIP)
+        config.rateLimits.loginPerAccount = try integer("LOGIN_ATTEMPTS_PER_ACCOUNT", default: config.rateLimits.loginPerAccount)
         let defaults = ConnectionLimits()
         config.connections.idleTimeout = try integer("HTTP_IDLE_TIMEOUT_SECONDS", default: defaults.idleTimeout)
         config.connections.maxSocketsPerAddress = try integer("MAX_CONNECTIONS_PER_IP", default: defaults.maxSocketsPerAddress)
