@@ -836,15 +836,9 @@ ROUTES = {
                                public="Engine.IO handshake; auth at Socket.IO CONNECT"),
     ("POST", "/socket.io"): Row({ANON: 400}, plain("POST", "/socket.io/", params={"EIO": "4", "transport": "polling"}, data="40"),
                                 public="Engine.IO long-polling (400 without a session)"),
-    ("PUT", "/socket.io"): Row({ANON: 400}, plain("PUT", "/socket.io/", params={"EIO": "4", "transport": "polling"}),
-                               public="Engine.IO: method not used"),
-    ("DELETE", "/socket.io"): Row({ANON: 400}, plain("DELETE", "/socket.io/", params={"EIO": "4", "transport": "polling"}),
-                                  public="Engine.IO: method not used"),
-    ("PATCH", "/socket.io"): Row({ANON: 400}, plain("PATCH", "/socket.io/", params={"EIO": "4", "transport": "polling"}),
-                                 public="Engine.IO: method not used"),
     ("OPTIONS", "/socket.io"): Row({ANON: 200}, plain("OPTIONS", "/socket.io/", params={"EIO": "4", "transport": "polling"},
                                                       headers={"Origin": "http://localhost:3001", "Access-Control-Request-Method": "POST"}),
-                                   public="CORS preflight (the document says 204; the CORS middleware answers 200)"),
+                                   public="CORS preflight"),
     # Accounts: the code or password is the credential. The guesser aims at someone else's account.
     ("POST", "/api/auth/register"): Row(
         {ANON: 201, GUESSER: 409},

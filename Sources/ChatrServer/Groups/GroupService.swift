@@ -138,7 +138,10 @@ struct GroupService {
     func addMember(_ id: UUID, userID: UUID, by actor: User) async throws -> Outcome<GroupDTO> {
         let (group, members) = try await membership(id, actor)
         try Self.require(members, actor, in: [.owner, .admin], "Only the owner or an admin can add members")
-        guard let user = try await User.find(userID, on: db), user.isVerified else { throw ChatrError.notFound("User not found") }
+        // 400, as for unknown memberIds at creation: a 404 here would say the group is missing.
+        guard let user = try await User.find(userID, on: db), user.isVerified else {
+            throw ChatrError.badRequest("userId is not a user", code: "invalid_member")
+        }
         guard !members.contains(where: { $0.userID == userID }) else { throw ChatrError.conflict("Already a member", code: "already_member") }
         let member = Member(conversationID: id, userID: userID, role: .member, joinedAt: services.clock.now)
         try await member.create(on: db)

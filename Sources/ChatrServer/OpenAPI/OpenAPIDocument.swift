@@ -26,8 +26,19 @@ enum OpenAPIDocument {
         Dictionary(uniqueKeysWithValues: codes.map { ($0, (errorCodes[$0]!, S.ref("Error"))) })
     }
 
-    private static func query(_ name: String, _ description: String, required: Bool = false, type: String = "string") -> JSONValue {
-        ["name": .string(name), "in": "query", "required": .bool(required), "description": .string(description), "schema": ["type": .string(type)]]
+    private static func query(_ name: String, _ description: String, required: Bool = false, type: String = "string",
+                              schema: JSONValue? = nil) -> JSONValue {
+        ["name": .string(name), "in": "query", "required": .bool(required), "description": .string(description),
+         "schema": schema ?? ["type": .string(type)]]
+    }
+
+    /// `limit`: an integer in 1…`max`.
+    private static func limit(max: Int, default value: Int) -> JSONValue {
+        query("limit", "1–\(max), default \(value)", schema: ["type": "integer", "minimum": 1, "maximum": .number(Double(max))])
+    }
+
+    private static func uuidQuery(_ name: String, _ description: String) -> JSONValue {
+        query(name, description, schema: S.uuid)
     }
 
     private static func path(_ name: String) -> JSONValue {
@@ -88,20 +99,20 @@ enum OpenAPIDocument {
                       responses: merge([200: ("Logged out", S.ref("Message"))], errors(401))),
 
             Operation(method: "get", path: "/api/users", summary: "Verified users except me", tag: "Users", secured: true,
-                      parameters: [query("limit", "1–200, default 50", type: "integer"), query("cursor", "nextCursor of the previous page")],
+                      parameters: [limit(max: 200, default: 50), uuidQuery("cursor", "nextCursor of the previous page")],
                       responses: merge([200: ("A page", S.ref("UserPage"))], errors(400, 401))),
             Operation(method: "get", path: "/api/users/me", summary: "My profile", tag: "Users", secured: true,
                       responses: merge([200: ("Me", S.ref("User"))], errors(401))),
             Operation(method: "put", path: "/api/users/me", summary: "Update my profile", tag: "Users", secured: true,
                       body: S.ref("ProfileUpdate"), responses: merge([200: ("Updated", S.ref("User"))], errors(400, 401))),
             Operation(method: "get", path: "/api/users/check-username", summary: "Is a username free?", tag: "Users",
-                      parameters: [query("username", "with or without @", required: true)],
+                      parameters: [query("username", "with or without @", required: true, schema: ["type": "string", "minLength": 1])],
                       responses: merge([200: ("Answer", S.ref("Availability"))], errors(400))),
             Operation(method: "get", path: "/api/users/suggest-username", summary: "Up to 5 free usernames like this one", tag: "Users",
-                      parameters: [query("username", "the wanted name", required: true)],
+                      parameters: [query("username", "the wanted name", required: true, schema: ["type": "string", "minLength": 1])],
                       responses: merge([200: ("Suggestions", S.ref("Suggestions"))], errors(400))),
             Operation(method: "get", path: "/api/users/search", summary: "Find people by username or display name", tag: "Users", secured: true,
-                      parameters: [query("q", "text contained in the username or display name", required: true)],
+                      parameters: [query("q", "text contained in the username or display name (none: no one)", schema: ["type": "string", "maxLength": 100])],
                       responses: merge([200: ("Up to 20", S.ref("UserList"))], errors(400, 401))),
             Operation(method: "get", path: "/api/users/{username}", summary: "A public profile", tag: "Users", secured: true,
                       parameters: [path("username")], responses: merge([200: ("Profile", S.ref("PublicUser"))], errors(401, 404))),
@@ -124,9 +135,9 @@ enum OpenAPIDocument {
             Operation(method: "get", path: "/api/users/conversations", summary: "Same as /api/messages/conversations", tag: "Messages", secured: true,
                       responses: merge([200: ("Conversations", S.ref("ConversationList"))], errors(401))),
             Operation(method: "get", path: "/api/messages/history", summary: "A page of a conversation's messages, oldest first (marks nothing read)", tag: "Messages", secured: true,
-                      parameters: [query("otherUserId", "the other person of a direct conversation"), query("groupId", "a group"),
-                                   query("conversationId", "a conversation"), query("limit", "1–200, default 50", type: "integer"),
-                                   query("before", "message id: the page before it"), query("after", "message id: the page after it")],
+                      parameters: [uuidQuery("otherUserId", "the other person of a direct conversation (exactly one of these three)"),
+                                   uuidQuery("groupId", "a group"), uuidQuery("conversationId", "a conversation"), limit(max: 200, default: 50),
+                                   uuidQuery("before", "message id: the page before it"), uuidQuery("after", "message id: the page after it")],
                       responses: merge([200: ("Messages", S.ref("History"))], errors(400, 401, 403, 404))),
             Operation(method: "post", path: "/api/messages", summary: "Send a text message (idempotent by clientMessageId)", tag: "Messages", secured: true,
                       body: S.ref("SendMessageRequest"),
@@ -135,8 +146,9 @@ enum OpenAPIDocument {
             Operation(method: "post", path: "/api/messages/read", summary: "Mark messages read up to one", tag: "Messages", secured: true,
                       body: S.ref("ReadRequest"), responses: merge([200: ("Marked", S.object(["success": S.bool]))], errors(400, 401, 403, 404))),
             Operation(method: "get", path: "/api/sync", summary: "Every change after a cursor, as current state (no `since`: the cursor of now)", tag: "Messages", secured: true,
-                      parameters: [query("since", "a cursor from a previous page, GET /api/sync, or a live event"),
-                                   query("limit", "1–5000 feed rows per page, default 200", type: "integer")],
+                      parameters: [query("since", "a cursor from a previous page, GET /api/sync, or a live event",
+                                         schema: ["type": "string", "pattern": "^[0-9]+\\.[0-9a-f]+$"]),
+                                   limit(max: 5000, default: 200)],
                       responses: merge([200: ("A page of changes", S.ref("SyncPage"))], errors(400, 401, 410))),
             Operation(method: "get", path: "/api/messages/{messageId}/edits", summary: "The edit history of a message", tag: "Messages", secured: true,
                       parameters: [path("messageId")], responses: merge([200: ("Edits, oldest first", S.ref("EditHistory"))], errors(401, 403, 404))),
@@ -148,7 +160,7 @@ enum OpenAPIDocument {
                                       "duration": ["type": "number"], "caption": S.string, "replyToId": S.uuid, "clientMessageId": S.string],
                                      required: ["file"]), bodyType: "multipart/form-data",
                       responses: merge([201: ("Stored and delivered", S.ref("UploadResult")), 200: ("Already sent with this clientMessageId", S.ref("UploadResult"))],
-                                       errors(400, 401, 403, 404, 413, 415))),
+                                       errors(400, 401, 403, 404, 409, 413, 415))),
             Operation(method: "patch", path: "/api/messages/{messageId}/waveform", summary: "Store the real waveform of an audio message", tag: "Messages", secured: true,
                       body: S.object(["waveform": ["type": "array", "items": ["type": "number", "minimum": 0, "maximum": 1], "minItems": 1, "maxItems": 200],
                                       "duration": ["type": "number"]], required: ["waveform"]),
@@ -160,7 +172,8 @@ enum OpenAPIDocument {
             Operation(method: "get", path: "/api/groups/{groupId}", summary: "A group with its members (members only)", tag: "Groups", secured: true,
                       parameters: [path("groupId")], responses: merge([200: ("Group", S.ref("Group"))], errors(401, 403, 404))),
             Operation(method: "put", path: "/api/groups/{groupId}", summary: "Rename or describe (owner or admin)", tag: "Groups", secured: true,
-                      body: S.object(["name": S.string, "description": S.string]), parameters: [path("groupId")],
+                      body: S.object(["name": ["type": ["string", "null"], "minLength": 1, "maxLength": 100],
+                                      "description": ["type": ["string", "null"], "maxLength": 500]]), parameters: [path("groupId")],
                       responses: merge([200: ("Group", S.ref("Group"))], errors(400, 401, 403, 404))),
             Operation(method: "delete", path: "/api/groups/{groupId}", summary: "Delete (owner)", tag: "Groups", secured: true,
                       parameters: [path("groupId")], responses: merge([200: ("Deleted", S.object(["success": S.bool]))], errors(401, 403, 404))),
@@ -174,31 +187,45 @@ enum OpenAPIDocument {
             Operation(method: "delete", path: "/api/groups/{groupId}/members/{userId}", summary: "Remove a member (owner or admin)", tag: "Groups", secured: true,
                       parameters: [path("groupId"), path("userId")], responses: merge([200: ("Removed", S.object(["success": S.bool]))], errors(400, 401, 403, 404))),
             Operation(method: "get", path: "/api/groups/{groupId}/messages", summary: "Group history, as /api/messages/history", tag: "Groups", secured: true,
-                      parameters: [path("groupId"), query("limit", "1–200, default 50", type: "integer"), query("before", "message id"), query("after", "message id")],
+                      parameters: [path("groupId"), limit(max: 200, default: 50), uuidQuery("before", "message id"), uuidQuery("after", "message id")],
                       responses: merge([200: ("Messages", S.ref("History"))], errors(400, 401, 403, 404))),
             Operation(method: "post", path: "/api/groups/{groupId}/messages", summary: "Send to the group (idempotent by clientMessageId)", tag: "Groups", secured: true,
-                      body: S.object(["content": S.string, "clientMessageId": S.string, "replyToId": S.uuid], required: ["content"]), parameters: [path("groupId")],
-                      responses: merge([201: ("Stored", S.ref("ChatMessage")), 200: ("Already sent", S.ref("ChatMessage"))], errors(400, 401, 403, 404))),
+                      body: S.object(["content": ["type": "string", "minLength": 1, "maxLength": 10000],
+                                      "clientMessageId": ["type": "string", "minLength": 1, "maxLength": 100], "replyToId": S.uuid],
+                                     required: ["content"]), parameters: [path("groupId")],
+                      responses: merge([201: ("Stored", S.ref("ChatMessage")), 200: ("Already sent", S.ref("ChatMessage"))], errors(400, 401, 403, 404, 409))),
 
             Operation(method: "get", path: "/socket.io", summary: "Socket.IO v4 endpoint: Engine.IO long-polling GET, or the WebSocket upgrade (see SPEC §7 for events)", tag: "Realtime",
-                      parameters: [query("EIO", "4", required: true), query("transport", "polling or websocket", required: true), query("sid", "session id"),
+                      parameters: [query("EIO", "4", required: true, schema: ["type": "string", "enum": ["4"]]),
+                                   query("transport", "polling or websocket", required: true, schema: ["type": "string", "enum": ["polling", "websocket"]]),
+                                   query("sid", "session id"),
                                    query("token", "JWT, when not in the CONNECT payload or the Authorization header")],
                       responses: [200: ("Engine.IO payload", nil), 101: ("Switching to WebSocket", nil), 400: ("Engine.IO error {code, message}", nil)]),
             Operation(method: "post", path: "/socket.io", summary: "Socket.IO long-polling: packets from the client", tag: "Realtime",
-                      parameters: [query("EIO", "4", required: true), query("transport", "polling", required: true), query("sid", "session id", required: true)],
+                      parameters: [query("EIO", "4", required: true, schema: ["type": "string", "enum": ["4"]]),
+                                   query("transport", "polling", required: true, schema: ["type": "string", "enum": ["polling"]]),
+                                   query("sid", "session id", required: true)],
                       responses: [200: ("ok", nil), 400: ("Engine.IO error {code, message}", nil), 413: ("Payload over maxPayload", nil)]),
             Operation(method: "options", path: "/socket.io", summary: "CORS preflight for long-polling", tag: "Realtime",
-                      responses: [204: ("Preflight answered", nil)]),
-        ] + ["put", "delete", "patch"].map { method in
-            // Answered so that a client using the wrong method learns why (the protocol's 400).
-            Operation(method: method, path: "/socket.io", summary: "Not part of the protocol: always the Engine.IO 400 error", tag: "Realtime",
-                      responses: [400: ("Engine.IO error {code: 2 (handshake) or 3, message}", nil)])
-        }
+                      responses: [200: ("Preflight answered", nil), 400: ("Engine.IO error {code, message}", nil)]),
+        ]
+    }
+
+    /// What any operation of its kind can answer besides its own: a malformed query string (400);
+    /// for a JSON body, a missing or malformed one (400), one over the limit (413), another media
+    /// type (415).
+    static func withCommonResponses(_ op: Operation) -> Operation {
+        var op = op
+        var common: [Int] = []
+        if !op.parameters.isEmpty { common.append(400) }
+        if op.body != nil { common += [400, 413, 415] }
+        for code in common where op.responses[code] == nil { op.responses[code] = (errorCodes[code]!, S.ref("Error")) }
+        return op
     }
 
     static func build(serverURL: String, productName: String) -> JSONValue {
         var paths: [String: [String: JSONValue]] = [:]
-        for op in operations {
+        for op in operations.map(withCommonResponses) {
             var operation: [String: JSONValue] = [
                 "summary": .string(op.summary),
                 "tags": [.string(op.tag)],
@@ -211,7 +238,7 @@ enum OpenAPIDocument {
             ]
             if op.secured { operation["security"] = [["bearerAuth": []]] }
             if let body = op.body {
-                operation["requestBody"] = ["required": true, "content": .object([op.bodyType: ["schema": body]])]
+                operation["requestBody"] = ["required": true, "content": .object([op.bodyType: ["schema": S.optionalsAcceptNull(body)]])]
             }
             if !op.parameters.isEmpty { operation["parameters"] = .array(op.parameters) }
             paths[op.path, default: [:]][op.method] = .object(operation)
@@ -223,7 +250,7 @@ enum OpenAPIDocument {
             "servers": [["url": .string(serverURL)]],
             "paths": .object(paths.mapValues { .object($0) }),
             "components": [
-                "schemas": .object(S.all),
+                "schemas": .object(S.all.mapValues(S.optionalsAcceptNull)),
                 "securitySchemes": ["bearerAuth": ["type": "http", "scheme": "bearer", "bearerFormat": "JWT"]],
             ],
         ]

@@ -7,6 +7,45 @@ enum OpenAPISchemas {
     static let bool: JSONValue = ["type": "boolean"]
     static let dateTime: JSONValue = ["type": ["string", "null"], "format": "date-time"]
 
+    /// Request bodies decode `null` as a missing key (Codable's optionals): an optional property
+    /// of an object says so by allowing `null` too. Required properties, response-only schemas
+    /// (which have no optional property typed otherwise) and `$ref`s are left as they are.
+    static func optionalsAcceptNull(_ schema: JSONValue) -> JSONValue {
+        guard case .object(var fields) = schema, case .object(var properties)? = fields["properties"] else { return schema }
+        var required: Set<String> = []
+        if case .array(let names)? = fields["required"] {
+            for case .string(let name) in names { required.insert(name) }
+        }
+        for (name, property) in properties where !required.contains(name) {
+            guard case .object(var spec) = property, let type = spec["type"] else { continue }
+            switch type {
+            case .string(let single): spec["type"] = [.string(single), "null"]
+            case .array(let types) where !types.contains("null"): spec["type"] = .array(types + ["null"])
+            default: continue
+            }
+            properties[name] = .object(spec)
+        }
+        fields["properties"] = .object(properties)
+        return .object(fields)
+    }
+
+    /// A one-time code: six digits.
+    static let code: JSONValue = ["type": "string", "pattern": "^[0-9]{6}$"]
+
+    /// `schema`, with exactly one of `keys` present.
+    static func exactlyOne(of keys: [String], _ schema: JSONValue) -> JSONValue {
+        guard case .object(var fields) = schema else { return schema }
+        fields["oneOf"] = .array(keys.map { ["required": [.string($0)]] })
+        return .object(fields)
+    }
+
+    /// `schema`, with at least one of `keys` present.
+    static func oneOrMore(of keys: [String], _ schema: JSONValue) -> JSONValue {
+        guard case .object(var fields) = schema else { return schema }
+        fields["anyOf"] = .array(keys.map { ["required": [.string($0)]] })
+        return .object(fields)
+    }
+
     static func object(_ properties: [String: JSONValue], required: [String] = []) -> JSONValue {
         var schema: [String: JSONValue] = ["type": "object", "properties": .object(properties)]
         if !required.isEmpty { schema["required"] = .array(required.map { .string($0) }) }
@@ -26,12 +65,13 @@ enum OpenAPISchemas {
             "id": uuid, "username": string, "displayName": string, "firstName": nullableString, "lastName": nullableString,
             "profileImage": nullableString, "coverImage": nullableString, "showOnlineStatus": bool, "lastSeen": dateTime, "createdAt": dateTime,
         ], required: ["id", "username", "displayName"]),
-        "RegisterRequest": object([
-            "email": string, "phoneNumber": ["type": "string", "description": "E.164, e.g. +447700900123"],
-            "username": ["type": "string", "description": "3–20 of [A-Za-z0-9_], with or without a leading @"],
-            "password": ["type": "string", "description": "≥ 8 characters with an uppercase letter and a special character"],
-            "displayName": string,
-        ], required: ["username", "password"]),
+        "RegisterRequest": oneOrMore(of: ["email", "phoneNumber"], object([
+            "email": ["type": "string", "format": "email"], "phoneNumber": ["type": "string", "description": "E.164, e.g. +447700900123"],
+            "username": ["type": "string", "pattern": "^@?[A-Za-z0-9_]{3,20}$", "description": "3–20 of [A-Za-z0-9_], with or without a leading @"],
+            "password": ["type": "string", "minLength": 8, "maxLength": 128,
+                         "description": "8–128 characters with an uppercase letter and a special character"],
+            "displayName": ["type": "string", "maxLength": 50],
+        ], required: ["username", "password"])),
         "RegisterResponse": object(["message": string, "userId": uuid, "verificationMethod": ["type": "string", "enum": ["email", "sms"]]],
                                    required: ["message", "userId", "verificationMethod"]),
         "VerifyCodeRequest": object(["userId": uuid, "code": ["type": "string", "pattern": "^[0-9]{6}$"]], required: ["userId", "code"]),
@@ -42,18 +82,24 @@ enum OpenAPISchemas {
             "loginVerificationCode": ["type": "string", "description": "the original Chatr's one-step form"],
             "twoFactorCode": string,
         ], required: ["email", "password"]),
-        "LoginVerifyRequest": object(["userId": uuid, "code": string, "twoFactorCode": string], required: ["userId", "code"]),
+        "LoginVerifyRequest": object(["userId": uuid, "code": code, "twoFactorCode": string], required: ["userId", "code"]),
         "AuthResponse": object([
             "message": string, "token": string, "user": ref("User"),
             "requiresEmailVerification": bool, "requiresPhoneVerification": bool, "requiresLoginVerification": bool,
             "requiresTwoFactor": bool, "verificationMethod": string, "userId": uuid,
         ]),
         "ForgotPasswordRequest": object(["email": ["type": "string", "description": "email, username or phone number"]], required: ["email"]),
-        "ResetPasswordRequest": object(["email": string, "code": string, "newPassword": string], required: ["email", "code", "newPassword"]),
+        "ResetPasswordRequest": object(["email": string, "code": code,
+                                        "newPassword": ["type": "string", "minLength": 8, "maxLength": 128,
+                                                        "description": "as at sign-up: an uppercase letter and a special character"]],
+                                       required: ["email", "code", "newPassword"]),
         "TwoFactorTokenRequest": object(["token": ["type": "string", "pattern": "^[0-9]{6}$"]], required: ["token"]),
         "TwoFactorSetup": object(["secret": string, "otpauthUrl": string, "qrCode": ["type": "string", "description": "data:image/svg+xml;base64,…"]],
                                  required: ["secret", "otpauthUrl", "qrCode"]),
-        "ProfileUpdate": object(["displayName": string, "firstName": string, "lastName": string, "showOnlineStatus": bool]),
+        // null, like a missing key, leaves the field as it is.
+        "ProfileUpdate": object(["displayName": ["type": ["string", "null"], "minLength": 1, "maxLength": 50, "pattern": "\\S"],
+                                 "firstName": ["type": ["string", "null"], "maxLength": 50], "lastName": ["type": ["string", "null"], "maxLength": 50],
+                                 "showOnlineStatus": ["type": ["boolean", "null"]]]),
         "UserPage": object(["users": ["type": "array", "items": ref("PublicUser")], "nextCursor": ["type": ["string", "null"], "format": "uuid"]]),
         "UserList": object(["users": ["type": "array", "items": ref("PublicUser")]]),
         "Availability": object(["available": bool, "username": string, "reason": string], required: ["available"]),
@@ -95,12 +141,12 @@ enum OpenAPISchemas {
             "cursor": ["type": "string", "description": "where the next page (or the next sync) starts"],
             "hasMore": bool,
         ], required: ["changes", "cursor", "hasMore"]),
-        "SendMessageRequest": object([
-            "recipientId": uuid, "groupId": uuid, "conversationId": uuid, "content": ["type": "string", "maxLength": 10000],
-            "type": ["type": "string", "enum": ["text"]], "clientMessageId": ["type": "string", "maxLength": 100], "replyToId": uuid,
-        ], required: ["content"]),
-        "ReadRequest": object(["conversationId": uuid, "otherUserId": uuid, "groupId": uuid,
-                               "upToMessageId": ["type": "string", "format": "uuid", "description": "default: the newest message"]]),
+        "SendMessageRequest": exactlyOne(of: ["recipientId", "groupId", "conversationId"], object([
+            "recipientId": uuid, "groupId": uuid, "conversationId": uuid, "content": ["type": "string", "minLength": 1, "maxLength": 10000, "pattern": "\\S"],
+            "type": ["type": "string", "enum": ["text"]], "clientMessageId": ["type": "string", "minLength": 1, "maxLength": 100], "replyToId": uuid,
+        ], required: ["content"])),
+        "ReadRequest": exactlyOne(of: ["conversationId", "otherUserId", "groupId"], object(["conversationId": uuid, "otherUserId": uuid, "groupId": uuid,
+                               "upToMessageId": ["type": "string", "format": "uuid", "description": "default: the newest message"]])),
         "EditHistory": object(["messageId": uuid, "edits": ["type": "array", "items": object([
             "id": uuid, "previousContent": string, "editedAt": dateTime,
             "editedBy": object(["id": uuid, "username": string, "displayName": string]),
@@ -111,8 +157,8 @@ enum OpenAPISchemas {
             "members": ["type": "array", "items": object(["user": ref("PublicUser"), "role": string, "joinedAt": dateTime])],
             "createdAt": dateTime, "lastMessageAt": dateTime,
         ], required: ["id", "name", "memberCount"]),
-        "CreateGroupRequest": object(["name": ["type": "string", "minLength": 1, "maxLength": 100],
-                                      "description": ["type": "string", "maxLength": 500],
+        "CreateGroupRequest": object(["name": ["type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"],
+                                      "description": ["type": ["string", "null"], "maxLength": 500],
                                       "memberIds": ["type": "array", "items": uuid]], required: ["name"]),
         "UploadResult": object([
             "success": bool, "messageId": uuid, "message": ref("ChatMessage"), "fileUrl": string, "fileName": string,
