@@ -335,6 +335,22 @@ final class RealtimeTests: ChatrTestCase {
         XCTAssertEqual(tooMany["ok"], false)
     }
 
+    func testStrangersSeeEachOtherOnlineFromTheirFirstMessage() async throws {
+        let annSocket = try await connect(ann.token)
+        let bobSocket = try await connect(bob.token)
+        let before = try await annSocket.call("presence:request", [.string(bob.id)])
+        XCTAssertEqual(before["users"]?[0]?["status"], "offline", "strangers")
+        let first = try await annSocket.call("message:send", ["recipientId": .string(bob.id), "content": "hello stranger"])
+        XCTAssertEqual(first["ok"], true)
+        let bobSeen = try await annSocket.waitForEvent("user:status")
+        XCTAssertEqual(bobSeen.first?["userId"]?.stringValue, bob.id)
+        XCTAssertEqual(bobSeen.first?["status"], "online")
+        let annSeen = try await bobSocket.waitForEvent("user:status")
+        XCTAssertEqual(annSeen.first?["userId"]?.stringValue, ann.id)
+        let after = try await annSocket.call("presence:request", [.string(bob.id)])
+        XCTAssertEqual(after["users"]?[0]?["status"], "online")
+    }
+
     func testHiddenUsersAlwaysAppearOffline() async throws {
         _ = try await send(.POST, "/api/messages", json: ["recipientId": .string(bob.id), "content": "hi"], token: ann.token)
         let annSocket = try await connect(ann.token)

@@ -52,10 +52,11 @@ def test_two_people_chat_live(server, browsers):
     register_in_ui(bob, server, "bob_builder", "Bob Builder")
 
     open_chat_by_search(alice, "bob", "Bob Builder")
-    alice.wait(lambda: "online" in alice.find("[data-chat-sub]").text, message="Bob not shown online")
 
     # Alice writes; Bob sees it live and the conversation appears in his list with the preview.
+    # Until then they were strangers, who do not see each other's presence; now Bob is online.
     send(alice, "Hello Bob!")
+    alice.wait(lambda: "online" in alice.find("[data-chat-sub]").text, message="Bob not shown online")
     bob.wait_text(".conversation[data-key]", "Hello Bob!")
     badge = bob.wait_text(".conversation[data-key] .badge", "1")
     assert badge.text == "1"

@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import SQLKit
+import SocketIO
 
 /// Every rule about messages (SPEC §6–7): who may send, read, edit, unsend and react, idempotent
 /// sends, and status transitions. REST controllers and socket handlers both call it; each
@@ -121,13 +122,34 @@ struct MessageService {
         var events: [RealtimeEvent] = []
         if target.kind == .direct {
             // The first message of a direct conversation: both people's devices join its room.
-            if message.seq == 1 { events.append(RealtimeEvent.join(target.members, to: conversationID)) }
+            if message.seq == 1 {
+                events.append(RealtimeEvent.join(target.members, to: conversationID))
+                events += try await presenceOnFirstContact(sender, others)
+            }
             events += others.map { RealtimeEvent("message:received", to: .user($0), value: payload) }
         } else {
             events.append(RealtimeEvent("group:message:received", to: .conversation(conversationID), except: .user(senderID), value: payload))
         }
         events.append(RealtimeEvent("message:sent", to: .user(senderID), value: payload))
         return (dto, true, events)
+    }
+
+    /// Two people who were strangers until this first message may now see each other's presence
+    /// (`presence:request` answers contacts only): each one online goes to the other as
+    /// `user:status`, as if they had just come online.
+    private func presenceOnFirstContact(_ sender: User, _ others: [UUID]) async throws -> [RealtimeEvent] {
+        let people = try await User.query(on: db).filter(\.$id ~~ others).all() + [sender]
+        var events: [RealtimeEvent] = []
+        for person in people {
+            let status = Presence.visibleStatus(of: person, registry: services.presence)
+            guard status != .offline, let id = person.id else { continue }
+            let payload: SocketObject = ["userId": .string(id.wire), "username": .string(person.username), "status": .string(status.rawValue),
+                                         "timestamp": .string(ISO8601.string(from: services.clock.now))]
+            for viewer in people where viewer.id != id {
+                if let viewerID = viewer.id { events.append(RealtimeEvent("user:status", to: .user(viewerID), value: .object(payload))) }
+            }
+        }
+        return events
     }
 
     /// The conversation a send or a read goes to, with its members; nil when a direct
