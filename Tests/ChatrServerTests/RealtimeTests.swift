@@ -349,6 +349,8 @@ final class RealtimeTests: ChatrTestCase {
         XCTAssertEqual(annSeen.first?["userId"]?.stringValue, ann.id)
         let after = try await annSocket.call("presence:request", [.string(bob.id)])
         XCTAssertEqual(after["users"]?[0]?["status"], "online")
+        let own = try await annSocket.call("presence:request", [.string(ann.id)])
+        XCTAssertEqual(own["users"]?[0]?["status"], "online", "one's own presence is no secret")
     }
 
     func testHiddenUsersAlwaysAppearOffline() async throws {

@@ -103,7 +103,8 @@ struct SocketEventHandlers {
             // Only people who share a conversation with the asker may see their presence; anyone
             // else is answered like a user who hides it (offline, no lastSeen) — a stranger
             // learns neither whether an id exists nor whether its owner is online.
-            let visible = try await Conversations(db: app.db, clock: services.clock).contacts(of: me.id, among: ids)
+            var visible = try await Conversations(db: app.db, clock: services.clock).contacts(of: me.id, among: ids)
+            if ids.contains(me.id) { visible.insert(me.id) }  // one's own presence, as others see it
             let users = visible.isEmpty ? [] : try await User.query(on: app.db).filter(\.$id ~~ Array(visible)).all()
             let known = Dictionary(users.compactMap { user in user.id.map { ($0, user) } }, uniquingKeysWith: { a, _ in a })
             let answer: [SocketValue] = ids.map { id in
