@@ -165,8 +165,9 @@ if Context.environment["CHATR_FUZZ"] != nil {
         ("FuzzFileSniffer", .target(name: "ChatrServer")),
         ("FuzzMultipart", .target(name: "ChatrServer")),
     ]
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))
     for (name, dependency) in fuzzTargets {
-        package.targets.append(.executableTarget(name: name, dependencies: [dependency, .product(name: "NIOCore", package: "swift-nio")],
+        package.targets.append(.executableTarget(name: name, dependencies: [dependency, "FuzzSupport", .product(name: "NIOCore", package: "swift-nio")],
                                                  path: "Fuzz/\(name)"))
         package.products.append(.executable(name: name, targets: [name]))
     }

@@ -1,4 +1,5 @@
 import SocketIO
+import FuzzSupport
 
 /// libFuzzer target: Engine.IO packets and long-polling payloads (`record-separator` framed).
 /// Whatever the bytes, decoding throws or returns packets; what decodes re-encodes to text that
@@ -17,15 +18,7 @@ public func fuzzEngineCodec(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-/// SwiftPM links a debug executable's entry point as `<module>_main`: hand over to libFuzzer.
 @_cdecl("FuzzEngineCodec_main")
 public func FuzzEngineCodecMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    var argc = argc
-    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, fuzzEngineCodec)
+    runFuzzer(argc, argv, fuzzEngineCodec)
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
-                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                         _ test: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt

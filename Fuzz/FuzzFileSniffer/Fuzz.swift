@@ -1,4 +1,5 @@
 @testable import ChatrServer
+import FuzzSupport
 
 /// libFuzzer target: deciding a file's type from its bytes (uploads never trust the client's
 /// Content-Type). Whatever the bytes, an answer or nil — and the same answer from the head alone.
@@ -10,15 +11,7 @@ public func fuzzFileSniffer(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-/// SwiftPM links a debug executable's entry point as `<module>_main`: hand over to libFuzzer.
 @_cdecl("FuzzFileSniffer_main")
 public func FuzzFileSnifferMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    var argc = argc
-    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, fuzzFileSniffer)
+    runFuzzer(argc, argv, fuzzFileSniffer)
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
-                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                         _ test: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt

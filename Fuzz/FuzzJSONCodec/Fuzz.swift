@@ -1,4 +1,5 @@
 import SocketIO
+import FuzzSupport
 
 /// libFuzzer target: the library's own JSON parser. Whatever the bytes, it throws or returns a
 /// value; the value serializes to JSON that parses back and serializes to the same text. (Not
@@ -13,15 +14,7 @@ public func fuzzJSONCodec(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-/// SwiftPM links a debug executable's entry point as `<module>_main`: hand over to libFuzzer.
 @_cdecl("FuzzJSONCodec_main")
 public func FuzzJSONCodecMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    var argc = argc
-    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, fuzzJSONCodec)
+    runFuzzer(argc, argv, fuzzJSONCodec)
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
-                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                         _ test: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 @testable import ChatrServer
+import FuzzSupport
 
 /// libFuzzer target: the streaming multipart reader of uploads. The first byte picks the chunk
 /// size (so part boundaries fall anywhere between chunks); the rest is the body, with boundary
@@ -36,15 +37,7 @@ public func fuzzMultipart(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-/// SwiftPM links a debug executable's entry point as `<module>_main`: hand over to libFuzzer.
 @_cdecl("FuzzMultipart_main")
 public func FuzzMultipartMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    var argc = argc
-    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, fuzzMultipart)
+    runFuzzer(argc, argv, fuzzMultipart)
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
-                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                         _ test: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt

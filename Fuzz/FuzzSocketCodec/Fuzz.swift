@@ -1,4 +1,5 @@
 import SocketIO
+import FuzzSupport
 
 /// libFuzzer target: Socket.IO packets (type, namespace, ack id, JSON data, attachment count).
 /// Whatever the bytes, decoding throws or returns a packet, never traps; a packet re-encodes to
@@ -19,15 +20,7 @@ public func fuzzSocketCodec(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-/// SwiftPM links a debug executable's entry point as `<module>_main`: hand over to libFuzzer.
 @_cdecl("FuzzSocketCodec_main")
 public func FuzzSocketCodecMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    var argc = argc
-    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, fuzzSocketCodec)
+    runFuzzer(argc, argv, fuzzSocketCodec)
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
-                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                         _ test: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
