@@ -14,7 +14,7 @@ import socketio
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "Tests", "support"))
-from chatr_process import BIN, Server, base_env, free_port  # noqa: E402,F401
+from chatr_process import BIN, Server, base_env, free_port, wait_until  # noqa: E402,F401  (wait_until re-exported)
 from nginx_site import NginxSite  # noqa: E402,F401  (re-exported for conftest)
 
 DATABASE_URL = os.environ.get("CHATR_CLUSTER_DATABASE_URL")
@@ -114,18 +114,6 @@ class Device:
             self.sio.shutdown()
         except Exception:
             pass
-
-
-def wait_until(condition, timeout, what, interval=0.05):
-    """Polls `condition` until it returns something truthy (returned) or `timeout` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        time.sleep(interval)
 
 
 # --- the cluster ---------------------------------------------------------------------------------

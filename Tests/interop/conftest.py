@@ -9,7 +9,7 @@ import pytest
 import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
-from chatr_process import ROOT, free_port, reset_postgres_if_used  # noqa: E402
+from chatr_process import ROOT, free_port, register_user, reset_postgres_if_used  # noqa: E402
 
 BIN = os.environ.get("SOCKETIO_ECHO_BIN", os.path.join(ROOT, ".build", "debug", "socketio-echo"))
 
@@ -79,15 +79,7 @@ class Chatr:
 
     def register(self, name, display=None):
         """A verified user: returns (user id, token)."""
-        email = f"{name}@example.com"
-        r = requests.post(self.url + "/api/auth/register", json={
-            "email": email, "username": name, "password": "Interop-pass1!", "displayName": display or name.title()}, timeout=10)
-        assert r.status_code == 201, r.text
-        user_id = r.json()["userId"]
-        code = requests.get(self.url + "/api/dev/outbox", params={"to": email}, timeout=5).json()[-1]["code"]
-        r = requests.post(self.url + "/api/auth/verify-email", json={"userId": user_id, "code": code}, timeout=10)
-        assert r.status_code == 200, r.text
-        return user_id, r.json()["token"]
+        return register_user(self.url, name, "Interop-pass1!", display or name.title())
 
     def stop(self):
         self.proc.terminate()

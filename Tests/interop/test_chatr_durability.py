@@ -26,7 +26,7 @@ from datetime import datetime
 import requests
 import socketio
 
-from chatr_process import Server, base_env, reset_postgres_if_used
+from chatr_process import Server, base_env, register_user, reset_postgres_if_used, wait_until
 
 SENDERS = 4                 # users who send
 DEVICES_PER_SENDER = 2      # sockets per sender (8 in all)
@@ -40,28 +40,9 @@ ACK_TIMEOUT = 5.0           # an ack this late (while connected) means "send it 
 TIMEOUT = 20.0              # any one wait
 
 
-def wait_until(condition, timeout, what, interval=0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        time.sleep(interval)
-
-
 def register(server, name):
     """A verified user: (user id, token)."""
-    email = f"{name}@example.com"
-    r = requests.post(server.url + "/api/auth/register", json={
-        "email": email, "username": name, "password": "Durable-pass1!", "displayName": name.title()}, timeout=10)
-    assert r.status_code == 201, r.text
-    user_id = r.json()["userId"]
-    code = requests.get(server.url + "/api/dev/outbox", params={"to": email}, timeout=5).json()[-1]["code"]
-    r = requests.post(server.url + "/api/auth/verify-email", json={"userId": user_id, "code": code}, timeout=10)
-    assert r.status_code == 200, r.text
-    return user_id, r.json()["token"]
+    return register_user(server.url, name, "Durable-pass1!", name.title())
 
 
 def parse_time(text):

@@ -14,7 +14,7 @@ import time
 import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
-from chatr_process import Server, base_env  # noqa: E402
+from chatr_process import Server, base_env, register_user  # noqa: E402
 
 PASSWORD = "Schema-pass1!"
 MAX_EXAMPLES = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "60")
@@ -49,14 +49,7 @@ BUSINESS_RULES = {
 
 
 def register(url, name):
-    email = f"{name}@example.com"
-    r = requests.post(url + "/api/auth/register", json={"email": email, "username": name, "password": PASSWORD}, timeout=10)
-    assert r.status_code == 201, r.text
-    user_id = r.json()["userId"]
-    code = requests.get(url + "/api/dev/outbox", params={"to": email}, timeout=5).json()[-1]["code"]
-    r = requests.post(url + "/api/auth/verify-email", json={"userId": user_id, "code": code}, timeout=10)
-    assert r.status_code == 200, r.text
-    return user_id, r.json()["token"]
+    return register_user(url, name, PASSWORD)
 
 
 def seed(url):

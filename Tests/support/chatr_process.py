@@ -88,3 +88,30 @@ def reset_postgres_if_used():
     if url:
         subprocess.run(["psql", url, "-q", "-c", "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"],
                        check=True, capture_output=True)
+
+
+def register_user(url, name, password, display=None, headers=None):
+    """A verified user on the server at `url`, by email and the dev outbox: (user id, token)."""
+    email = f"{name}@example.com"
+    body = {"email": email, "username": name, "password": password}
+    if display:
+        body["displayName"] = display
+    r = requests.post(url + "/api/auth/register", json=body, headers=headers, timeout=10)
+    assert r.status_code == 201, r.text
+    user_id = r.json()["userId"]
+    code = requests.get(url + "/api/dev/outbox", params={"to": email}, timeout=5).json()[-1]["code"]
+    r = requests.post(url + "/api/auth/verify-email", json={"userId": user_id, "code": code}, headers=headers, timeout=10)
+    assert r.status_code == 200, r.text
+    return user_id, r.json()["token"]
+
+
+def wait_until(condition, timeout, what, interval=0.05):
+    """Polls `condition` until it returns something truthy (returned) or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        time.sleep(interval)
