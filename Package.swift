@@ -44,6 +44,8 @@ let package = Package(
             dependencies: [
                 .target(name: "SocketIO"),
                 .product(name: "Vapor", package: "vapor"),
+                .product(name: "WebSocketKit", package: "websocket-kit"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ]
         ),
         // The cluster adapter: nodes sharing one PostgreSQL database (LISTEN/NOTIFY).

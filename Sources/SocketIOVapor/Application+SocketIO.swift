@@ -1,4 +1,7 @@
+import NIOConcurrencyHelpers
 import NIOCore
+import NIOHTTP1
+import NIOWebSocket
 import SocketIO
 import Vapor
 import WebSocketKit
@@ -18,8 +21,8 @@ extension Application {
                 if let error = server.engine.websocketError(for: request) {
                     return Response(engine: EngineResponse(status: error.status, contentType: "application/json", body: error.body))
                 }
-                return req.webSocket(maxFrameSize: WebSocketMaxFrameSize(integerLiteral: max(maxPayload, 1 << 14))) { req, ws in
-                    let socket = VaporEngineWebSocket(ws)
+                return Response.webSocketUpgrade(maxMessageSize: max(maxPayload, 1 << 14)) { ws, channel in
+                    let socket = VaporEngineWebSocket(ws, channel: channel)
                     let receiver = server.engine.accept(socket, request: request)
                     ws.onText { _, text in receiver.receive(text: text) }
                     ws.onBinary { _, buffer in receiver.receive(binary: Array(buffer.readableBytesView)) }
@@ -85,12 +88,90 @@ extension Response {
     }
 }
 
-/// Vapor's WebSocket as the engine sees it.
+/// Vapor's WebSocket as the engine sees it, with its channel (to stop reading it).
 final class VaporEngineWebSocket: EngineWebSocket {
     let ws: WebSocket
-    init(_ ws: WebSocket) { self.ws = ws }
+    private let channel: any Channel
+    private let resumeReading = NIOLockedValueBox<Scheduled<Void>?>(nil)
+
+    init(_ ws: WebSocket, channel: any Channel) {
+        self.ws = ws
+        self.channel = channel
+    }
+
     func send(text: String) { ws.send(text) }
     func send(binary: [UInt8]) { ws.send(binary) }
     func send(frame: ByteBuffer, isText: Bool) { ws.send(frame, opcode: isText ? .text : .binary) }
     func close() { _ = ws.close(code: .normalClosure) }
+
+    /// Turns the channel's auto-read off until `deadline`: the kernel's buffers fill, then the
+    /// peer's TCP window closes and its writes wait.
+    func pauseReading(until deadline: NIODeadline) {
+        let channel = self.channel
+        channel.eventLoop.execute { [resumeReading] in
+            guard channel.isActive else { return }
+            channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+            let resume = channel.eventLoop.scheduleTask(deadline: deadline) {
+                channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+            }
+            resumeReading.withLockedValue { $0.map { $0.cancel() }; $0 = resume }
+        }
+    }
+}
+
+extension Response {
+    /// A 101 that turns the connection into a WebSocket, as `Request.webSocket` does, but hands
+    /// over the channel too, and bounds a message sent in fragments as a single frame is bounded
+    /// (Vapor's default lets fragments accumulate without limit).
+    static func webSocketUpgrade(maxMessageSize: Int, onUpgrade: @escaping @Sendable (WebSocket, any Channel) -> Void) -> Response {
+        let response = Response(status: .switchingProtocols)
+        response.upgrader = ChannelWebSocketUpgrader(maxMessageSize: maxMessageSize, onUpgrade: onUpgrade)
+        return response
+    }
+}
+
+private struct ChannelWebSocketUpgrader: Upgrader {
+    let maxMessageSize: Int
+    let onUpgrade: @Sendable (WebSocket, any Channel) -> Void
+
+    func applyUpgrade(req: Request, res: Response) -> any HTTPServerProtocolUpgrader {
+        let config = {
+            var config = WebSocket.Configuration()
+            config.maxAccumulatedFrameSize = maxMessageSize
+            config.maxAccumulatedFrameCount = 256
+            return config
+        }()
+        let onUpgrade = self.onUpgrade
+        return NIOWebSocketServerUpgrader(
+            maxFrameSize: maxMessageSize, automaticErrorHandling: false,
+            shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture([:]) },
+            upgradePipelineHandler: { channel, _ in
+                WebSocket.server(on: channel, config: config) { ws in
+                    // Between the aggregator and the WebSocket: its refusals close with 1009
+                    // (message too big) rather than 1011 (server error).
+                    let sync = channel.pipeline.syncOperations
+                    if let aggregator = try? sync.handler(type: NIOWebSocketFrameAggregator.self) {
+                        try? sync.addHandler(AggregatorErrorCodes(), position: .after(aggregator))
+                    }
+                    onUpgrade(ws, channel)
+                }
+            })
+    }
+}
+
+/// Turns the frame aggregator's errors into the `NIOWebSocketError` WebSocketKit takes its close
+/// code from: too big is 1009, fragments out of order are 1002 (protocol error). Anything else
+/// WebSocketKit closes with 1011 (server error), which these are not.
+private final class AggregatorErrorCodes: ChannelInboundHandler {
+    typealias InboundIn = WebSocketFrame
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let error = error as? NIOWebSocketFrameAggregator.Error else { return context.fireErrorCaught(error) }
+        switch error {
+        case .accumulatedFrameSizeIsTooLarge, .tooManyFragments:
+            context.fireErrorCaught(NIOWebSocketError.invalidFrameLength)
+        case .nonFinalFragmentSizeIsTooSmall, .receivedNewFrameWithoutFinishingPrevious, .didReceiveFragmentBeforeReceivingTextOrBinaryFrame:
+            context.fireErrorCaught(NIOWebSocketError.fragmentedControlFrame)  // WebSocketKit's only way to 1002
+        }
+    }
 }

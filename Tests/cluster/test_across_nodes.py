@@ -6,12 +6,14 @@ Absence ("the tablet did not get it") is checked after a later event from the sa
 arrived: a node's notifications reach each other node in the order it sent them."""
 import subprocess
 import tempfile
+import threading
+import time
 import uuid
 
 import requests
 import socketio
 
-from cluster_helpers import BIN, JWT_SECRET, PASSWORD, TIMEOUT, fake_client_ip, free_port, wait_until
+from cluster_helpers import BIN, JWT_SECRET, PASSWORD, TIMEOUT, fake_client_ip, free_port, note, wait_until
 
 OGG = b"OggS" + b"\x01" * 128  # sniffed as audio
 
@@ -427,6 +429,51 @@ def test_the_login_limit_per_account_and_source_is_shared_by_the_nodes(cluster, 
     # Fay herself, from another address (through nginx), is not locked out by the guesser.
     r = cluster.site.session().post(cluster.site.url + "/api/auth/login", json={"email": fay.email, "password": PASSWORD}, timeout=TIMEOUT)
     assert r.status_code == 200 and r.json().get("requiresLoginVerification") is True, (r.status_code, r.text)
+
+
+def test_one_users_event_budget_is_shared_by_the_nodes(cluster, nodes):
+    """A user's sockets share one budget of 30 events/s (burst 60) on every node together: three
+    devices on three nodes flooding at 40/s each get about 30/s between them, not 90/s."""
+    gus, hal = cluster.register(nodes[0], "gus"), cluster.register(nodes[1], "hal")
+    devices = [cluster.device(node, gus.token) for node in nodes]
+    accepted, refused, errors = [], [], []
+    started = time.monotonic()
+    seconds, pace = 6.0, 1 / 40
+
+    def flood(device):
+        n = 0
+        while (elapsed := time.monotonic() - started) < seconds:
+            n += 1
+            try:
+                ack = device.send(hal.id, f"flood {device.label} {n}")
+            except Exception as error:  # a timeout or a closed socket: the test fails below
+                errors.append(repr(error))
+                return
+            if isinstance(ack, dict) and ack.get("ok") is True:
+                accepted.append(elapsed)
+            elif isinstance(ack, dict) and ack.get("code") == "rate_limited":
+                refused.append(elapsed)
+            else:
+                errors.append(repr(ack))
+            time.sleep(max(0.0, started + n * pace - time.monotonic()))
+
+    threads = [threading.Thread(target=flood, args=(device,)) for device in devices]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + TIMEOUT)
+    assert not errors, errors[:5]
+    assert all(device.connected for device in devices), "a flooding device was disconnected"
+    # After the first 2 s (the bursts, and the lag before the nodes hear of each other's spending),
+    # the three together: about 30/s. Without sharing each node would admit 30/s: 360 in 4 s.
+    steady = [t for t in accepted if t >= 2.0]
+    note(f"one user on 3 nodes, 3 × 40 events/s for {seconds:.0f} s: {len(accepted)} accepted, {len(refused)} refused; "
+         f"{len(steady) / (seconds - 2):.1f}/s accepted after the first 2 s")
+    assert len(steady) <= 30 * (seconds - 2) * 1.35, f"{len(steady)} accepted in the last {seconds - 2:.0f} s: the budget is not shared"
+    assert len(steady) >= 30 * (seconds - 2) * 0.6, f"only {len(steady)} accepted in the last {seconds - 2:.0f} s: too strict"
+    # Every accepted message is stored once.
+    stored = [m for m in cluster.history(nodes[1], hal, gus.id) if m["content"].startswith("flood ")]
+    assert len(stored) == len(accepted), (len(stored), len(accepted))
 
 
 def test_users_through_nginx_and_straight_at_a_node_talk(cluster, nodes):

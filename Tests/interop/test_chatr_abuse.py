@@ -15,6 +15,8 @@ import pytest
 import requests
 
 from conftest import Chatr
+import socketio
+
 from test_chatr_messaging import device
 
 IDLE_SECONDS = 2
@@ -65,6 +67,7 @@ class RawWebSocket:
 
     def __init__(self, conn, pending=b""):
         self.conn, self.buffer, self.texts, self.got_close, self.eof = conn, pending, [], False, False
+        self.close_code = None
 
     def send_text(self, text):
         payload, mask = text.encode(), os.urandom(4)
@@ -96,6 +99,7 @@ class RawWebSocket:
             payload, self.buffer = self.buffer[offset:offset + length], self.buffer[offset + length:]
             if opcode == 0x8:
                 self.got_close = True  # and never answered
+                self.close_code = struct.unpack(">H", payload[:2])[0] if len(payload) >= 2 else None
             elif opcode == 0x1:
                 text = payload.decode()
                 self.texts.append(text)
@@ -258,3 +262,61 @@ def test_one_user_flooding_through_many_sockets_gets_one_users_rate(server):
             sio.disconnect()
         except Exception:
             pass
+
+
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+def test_a_client_that_waits_for_its_acks_is_slowed_to_the_rate_not_refused(server, transport):
+    """Back-pressure: once a connection has spent its budget (30 events/s, burst 60), the server
+    stops reading it until the budget has room again — a WebSocket's TCP connection is not read,
+    a polling POST is answered late. A client that sends each event after the last one's ack is
+    paced at the rate; before, it was read at once and refused (~30 refusals per accepted event)."""
+    _, token = server.register("quick")
+    sio = socketio.Client(reconnection=False)
+    sio.connect(server.url, auth={"token": token}, transports=[transport], wait_timeout=5)
+    accepted, refused, seconds = [], 0, 3.0
+    started = time.monotonic()
+    while (elapsed := time.monotonic() - started) < seconds:
+        ack = sio.call("presence:request", [], timeout=5)
+        if isinstance(ack, dict) and ack.get("code") == "rate_limited":
+            refused += 1
+        else:
+            accepted.append(elapsed)
+    assert sio.connected, "the server closed a client that only waited for its acks"
+    sio.disconnect()
+    late = [t for t in accepted if t >= 1.5]  # after the burst: the rate
+    print(f"\n{transport}: {len(accepted)} accepted, {refused} refused in {seconds:.0f} s; "
+          f"{len(late) / (seconds - 1.5):.1f}/s accepted after the burst")
+    assert refused <= 3, f"{refused} refusals for a client that waits for each ack ({len(accepted)} accepted)"
+    assert 60 + 30 * seconds * 0.7 <= len(accepted) <= 60 + 30 * seconds + 5, len(accepted)
+    assert 30 * 0.7 <= len(late) / (seconds - 1.5) <= 30 * 1.2, f"{len(late)} accepted in the last {seconds - 1.5} s"
+
+
+def test_a_message_in_endless_fragments_is_refused_at_the_payload_limit(server):
+    """A text message sent as fragments that never end: once they add up to more than the 1 MB
+    payload limit the server drops them and closes with 1009 (message too big), instead of
+    holding them all in memory (Vapor's default aggregates fragments without limit)."""
+    _, token = server.register("frag")
+    ws = websocket_handshake(server, "")
+    fragment = b"4" + b"x" * (64 * 1024 - 1)   # 64 KB of one endless Engine.IO message
+    mask = os.urandom(4)
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(fragment))
+    first = struct.pack(">BBQ", 0x01, 0x80 | 127, len(fragment)) + mask          # text, FIN unset
+    continuation = struct.pack(">BBQ", 0x00, 0x80 | 127, len(fragment)) + mask   # continuation, FIN unset
+    sent = 0
+    ws.conn.settimeout(5)
+    for n in range(512):  # up to 32 MB
+        ws.conn.sendall((first if n == 0 else continuation) + masked)
+        sent += len(fragment)
+        ws.conn.settimeout(0.001)
+        ws.pump()
+        ws.conn.settimeout(5)
+        if ws.got_close or ws.eof:
+            break
+    print(f"\nendless fragments: close {ws.close_code} after {sent / 1e6:.1f} MB written")
+    assert ws.got_close and ws.close_code == 1009, f"no 1009 close after {sent / 1e6:.1f} MB of one message (close {ws.close_code})"
+    assert sent <= 2_000_000, f"{sent / 1e6:.1f} MB of one message read before the close"
+    # The closing handshake completes, and the server is fine: others still connect.
+    ws.conn.sendall(bytes([0x88, 0x82]) + mask + bytes(b ^ mask[i] for i, b in enumerate(struct.pack(">H", 1000))))
+    assert closed_by_server(ws.conn, time.time() + 5), "the server kept the connection after the closing handshake"
+    sio, _ = device(server, token)
+    sio.disconnect()

@@ -20,6 +20,10 @@ final class ChatrCluster: LifecycleHandler, Sendable {
     private let fingerprint: String
     private let logger: Logger
     private let heartbeats = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    private let budgetExchange = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    /// How often each node tells the others what its users spent of their shared event budget:
+    /// the lag with which a user flooding through several nodes is held to one node's rate.
+    static let budgetExchangeInterval = Duration.milliseconds(250)
 
     /// The server-side events between Chatr nodes.
     enum Event {
@@ -32,6 +36,9 @@ final class ChatrCluster: LifecycleHandler, Sendable {
         /// `[nodeId]`: the node was found dead in the database; forget what it said of its users
         /// (sent before its users are announced offline, so every node agrees when they hear it).
         static let nodeGone = "chatr:node-gone"
+        /// `[nodeId, [[userId, events]…]]`: what users with devices on several nodes spent here of
+        /// their per-user event budget lately; each node charges their buckets for it.
+        static let budgetSpent = "chatr:budget-spent"
     }
 
     private init(link: PostgresCluster, presence: ClusterPresence, fingerprint: String, logger: Logger) {
@@ -96,6 +103,19 @@ final class ChatrCluster: LifecycleHandler, Sendable {
             if let id = args.first?.stringValue.flatMap(UUID.init(uuidString:)) { services.groupMembers.invalidate(id, announce: false) }
             return nil
         }
+        if let budgets = namespace.server.sharedBudgets {
+            budgets.recordSpending()
+            namespace.onServerSideEvent(Event.budgetSpent) { args in
+                let now = NIODeadline.now()
+                for item in args[safe: 1]?.arrayValue ?? [] {
+                    // Only users with a socket here have a bucket worth charging.
+                    guard let user = item[0]?.stringValue, let id = UUID(uuidString: user), services.presence.isConnectedHere(id),
+                          let events = item[1]?.numberValue, events >= 1, events < 1e9 else { continue }
+                    budgets.charge(user, events: Int(events), now: now)
+                }
+                return nil
+            }
+        }
         namespace.onServerSideEvent(Event.nodeGone) { args in
             if let node = args.first?.stringValue { _ = services.presence.removeNode(node) }
             return nil
@@ -122,6 +142,25 @@ final class ChatrCluster: LifecycleHandler, Sendable {
             guard let namespace else { return }
             await self?.runHeartbeats(app: app, namespace: namespace)
         } }
+        if let budgets = namespace.server.sharedBudgets {
+            budgetExchange.withLockedValue { $0 = Task { [weak namespace] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: Self.budgetExchangeInterval)
+                    guard let namespace, !Task.isCancelled else { return }
+                    Self.tellSpending(budgets.takeSpent(), presence: services.presence, nodeID: nodeID, namespace: namespace)
+                }
+            } }
+        }
+    }
+
+    /// Hands over what this node's sockets spent of the per-user budget — only for users who
+    /// also have a socket on another node (most have one node, and cost the others nothing).
+    private static func tellSpending(_ spent: [String: Int], presence: PresenceRegistry, nodeID: String, namespace: Namespace) {
+        let shared: [SocketValue] = spent.compactMap { user, events in
+            guard let id = UUID(uuidString: user), presence.isConnectedElsewhere(id) else { return nil }
+            return [.string(user), .number(Double(events))]
+        }
+        if !shared.isEmpty { namespace.serverSideEmit(Event.budgetSpent, .string(nodeID), .array(shared)) }
     }
 
     /// Who is online on the other nodes (at start, and after messages from them were lost).
@@ -200,6 +239,7 @@ final class ChatrCluster: LifecycleHandler, Sendable {
     /// After the sockets closed (their last devices were counted out): leave the tables, then the channel.
     func shutdownAsync(_ application: Application) async {
         heartbeats.withLockedValue { $0 }?.cancel()
+        budgetExchange.withLockedValue { $0 }?.cancel()
         let offline = await presence.unregister()
         if !offline.isEmpty { await announceOffline(offline, app: application) }
         await link.shutdown()

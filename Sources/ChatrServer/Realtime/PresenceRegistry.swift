@@ -91,6 +91,15 @@ final class PresenceRegistry: Sendable {
         tables.withLockedValue { $0.local[userID] != nil || $0.remote[userID] != nil }
     }
 
+    /// Whether another node said it has a socket of this user.
+    func isConnectedElsewhere(_ userID: UUID) -> Bool {
+        tables.withLockedValue { $0.remote[userID] != nil }
+    }
+
+    func isConnectedHere(_ userID: UUID) -> Bool {
+        tables.withLockedValue { $0.local[userID] != nil }
+    }
+
     var connectedUsers: [UUID] { tables.withLockedValue { Array(Set($0.local.keys).union($0.remote.keys)) } }
 
     /// One user as the cluster sees them: this node's entry first, else the "most present" of the

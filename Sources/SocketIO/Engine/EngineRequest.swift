@@ -49,9 +49,14 @@ public protocol EngineWebSocket: AnyObject, Sendable {
     /// a copy). The default goes through `send(text:)` / `send(binary:)`.
     func send(frame: ByteBuffer, isText: Bool)
     func close()
+    /// Stops reading frames from the peer until `deadline` (back-pressure on a client over its
+    /// budget): what it sends meanwhile stays in TCP buffers. The default reads on.
+    func pauseReading(until deadline: NIODeadline)
 }
 
 extension EngineWebSocket {
+    public func pauseReading(until deadline: NIODeadline) {}
+
     public func send(frame: ByteBuffer, isText: Bool) {
         if isText { send(text: String(buffer: frame)) } else { send(binary: Array(frame.readableBytesView)) }
     }

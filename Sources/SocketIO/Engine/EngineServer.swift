@@ -65,7 +65,7 @@ public final class EngineServer: Sendable {
             guard body.utf8.count <= options.maxPayload else {
                 return EngineResponse(status: 413, contentType: "application/json", body: #"{"code":3,"message":"Payload too large"}"#)
             }
-            return session.receivePost(body)
+            return await session.receivePost(body)
         default:
             return .error(.badRequest)
         }

@@ -20,6 +20,8 @@ public final class EngineSocket: Sendable {
         var outbox: [EnginePacket] = []
         var pendingPoll: CheckedContinuation<EngineResponse, Never>?
         var postInFlight = false
+        /// Until when the client's input is not read (`pauseReading`).
+        var readsPausedUntil: NIODeadline?
         var probe: (any EngineWebSocket)?
         var probed = false
         var pingTask: Scheduled<Void>?
@@ -159,8 +161,22 @@ public final class EngineSocket: Sendable {
         }
     }
 
+    /// Reads nothing more from the client for `duration` (or longer, if already paused longer):
+    /// a WebSocket stops reading its TCP connection; a polling POST is answered only then, and
+    /// a polling client sends the next one only after that answer.
+    public func pauseReading(for duration: TimeAmount) {
+        let until = NIODeadline.now() + duration
+        let socket: (any EngineWebSocket)? = state.withLockedValue { state in
+            if let paused = state.readsPausedUntil, paused >= until { return nil }
+            state.readsPausedUntil = until
+            if case .websocket(let socket) = state.transport { return socket }
+            return nil
+        }
+        socket?.pauseReading(until: until)
+    }
+
     /// A polling POST: every packet in the body, in order. Garbage closes the session.
-    func receivePost(_ body: String) -> EngineResponse {
+    func receivePost(_ body: String) async -> EngineResponse {
         let allowed: EngineHTTPError? = state.withLockedValue { state in
             if case .websocket = state.transport { return .badRequest }
             if state.closed { return .unknownSession }
@@ -181,6 +197,10 @@ public final class EngineSocket: Sendable {
             return .error(.badRequest)
         }
         for packet in packets { receive(packet) }
+        // Still "in flight" while paused: a second POST meanwhile is refused, as any overlap is.
+        if let until = state.withLockedValue({ $0.readsPausedUntil }), case let wait = until - .now(), wait > .zero {
+            try? await Task.sleep(nanoseconds: UInt64(wait.nanoseconds))
+        }
         return .ok
     }
 

@@ -77,17 +77,24 @@ final class Client: Sendable {
     }
 
     /// Queues the packet if the client's budget allows, else refuses it — and closes the
-    /// connection of a client that keeps flooding.
+    /// connection of a client that keeps flooding. Once the budget is spent, the connection is
+    /// not read until it has room again (back-pressure): a client that waits for its acks is
+    /// slowed down to the rate instead of refused, and a flood waits in the client's own buffers.
     private func admit(_ packet: SocketPacket) {
         let isEvent = packet.type == .event || packet.type == .binaryEvent
         let now = NIODeadline.now()
         let sharedKey = isEvent && server.sharedBudgets != nil ? socket(for: packet.namespace)?.budgetKey : nil
-        let verdict = state.withLockedValue { state in
-            state.inbound.admit(isEvent: isEvent, now: now) {
+        let (verdict, wait) = state.withLockedValue { state in
+            var sharedWait = 0.0
+            let verdict = state.inbound.admit(isEvent: isEvent, now: now) {
                 guard let sharedKey, let budgets = server.sharedBudgets else { return true }
-                return budgets.take(sharedKey, now: now)
+                let (taken, wait) = budgets.take(sharedKey, now: now)
+                sharedWait = wait
+                return taken
             }
+            return (verdict, max(sharedWait, state.inbound.secondsUntilAdmissible))
         }
+        if wait > 0 { session.pauseReading(for: .nanoseconds(Int64(min(wait, Self.longestReadPause) * 1e9))) }
         switch verdict {
         case .accept:
             queue.yield(packet)
@@ -106,6 +113,9 @@ final class Client: Sendable {
             session.close(reason: "forced server close")
         }
     }
+
+    /// The longest a connection goes unread at a time: its pings and pongs wait too.
+    static let longestReadPause = 1.0
 
     private func refuse(_ packet: SocketPacket) {
         guard packet.type == .event || packet.type == .binaryEvent, let socket = socket(for: packet.namespace) else { return }

@@ -49,6 +49,17 @@ struct InboundBudget {
         return .accept
     }
 
+    /// How long until an event would be accepted again (0: now). The client stops reading for
+    /// that long, so what it sends meanwhile waits in TCP instead of being read to be refused.
+    var secondsUntilAdmissible: Double {
+        if queued >= limit.maxQueued { return Self.fullQueuePause }
+        guard let rate = limit.eventsPerSecond, tokens < 1 else { return 0 }
+        return (1 - tokens) / rate
+    }
+
+    /// A full queue drains at the handlers' pace, which the budget does not know: this long.
+    static let fullQueuePause = 0.05
+
     /// A queued packet has been handled.
     mutating func handled() {
         queued = max(0, queued - 1)

@@ -9,7 +9,7 @@ public final class Namespace: Sendable {
     public typealias ConnectionHandler = @Sendable (Socket) async -> Void
 
     public let name: String
-    unowned let server: SocketIOServer
+    public unowned let server: SocketIOServer
     private let middlewares = NIOLockedValueBox<[Middleware]>([])
     private let connectionHandlers = NIOLockedValueBox<[ConnectionHandler]>([])
     private let sockets = NIOLockedValueBox<[String: Socket]>([:])

@@ -45,7 +45,8 @@ public final class SocketIOServer: Sendable {
     public let options: SocketIOOptions
     public let engine: EngineServer
     let group: any EventLoopGroup
-    let sharedBudgets: SharedBudgets?
+    /// The budgets of `options.sharedInboundLimit`, by key (nil without one).
+    public let sharedBudgets: SharedBudgets?
     private let namespaces = NIOLockedValueBox<[String: Namespace]>([:])
     private let pendingWork = NIOLockedValueBox<(next: Int, tasks: [Int: Task<Void, Never>])>((0, [:]))
     private let failureHandler = NIOLockedValueBox<@Sendable (SocketIOFailure) -> Void>({ failure in
