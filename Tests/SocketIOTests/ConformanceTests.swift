@@ -190,6 +190,38 @@ final class InboundLimitTests: XCTestCase {
         XCTAssertEqual(budget.admit(isEvent: true, now: start + .seconds(5)), .disconnect(streak: 4))
     }
 
+    /// A client kept just over its rate is refused in many short streaks: the first refusal is
+    /// reported, then no more than one report per interval — the log is not the next flood.
+    func testRefusalsAreReportedOncePerIntervalNotOncePerStreak() async throws {
+        let app = try await Application.make(.testing)
+        var options = SocketIOOptions()
+        var limit = InboundLimit(eventsPerSecond: 20)
+        limit.burst = 1
+        options.inboundLimit = limit
+        let server = SocketIOServer(options: options, group: app.eventLoopGroup)
+        app.socketIO(server)
+        try await app.server.start(address: .hostname("127.0.0.1", port: 0))
+        let port = try XCTUnwrap(app.http.server.shared.localAddress?.port)
+        let failures = NIOLockedValueBox<[SocketIOFailure]>([])
+        server.onError { failure in failures.withLockedValue { $0.append(failure) } }
+        server.sockets.onConnection { socket in socket.on("ping") { _, _ in ["pong"] } }
+        let c = try await RawClient.connect(port: port, group: app.eventLoopGroup)
+        _ = try await c.connectNamespace()
+        // Three at once every 100 ms for 1.5 s: each volley has a token for one or two of them.
+        for volley in 0..<15 {
+            for n in 0..<3 { c.emit("ping", ack: volley * 3 + n) }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let acks = c.received().acks.values
+        let refused = acks.filter { $0.first?["error"] != nil }.count
+        XCTAssertGreaterThanOrEqual(refused, 10, "refused in many streaks: \(acks.count) acks")
+        let reports = failures.withLockedValue { $0 }.filter { $0.kind == .flood }
+        XCTAssertEqual(reports.count, 1, "one report for \(refused) refusals: \(reports.map(\.description))")
+        server.shutdown()
+        await app.server.shutdown()
+    }
+
     /// A client that floods a slow handler: refused at once (acked with the refusal), then
     /// disconnected; its socket and queue are released.
     func testAFloodingClientIsRefusedThenDisconnectedAndReleased() async throws {

@@ -15,6 +15,8 @@ final class Client: Sendable {
         var connectTimer: Scheduled<Void>?
         var closed = false
         var inbound: InboundBudget
+        var refusedUnreported = 0
+        var lastFloodReport: NIODeadline?
     }
 
     private let state: NIOLockedValueBox<State>
@@ -99,20 +101,30 @@ final class Client: Sendable {
         case .accept:
             queue.yield(packet)
         case .refuse(let streak):
-            if streak == 1 {
-                server.report(SocketIOFailure(kind: .flood, sessionID: session.id, namespace: packet.namespace, event: Self.eventName(packet),
-                                              error: SocketFloodError(refused: streak, queued: state.withLockedValue { $0.inbound.queued })))
+            // The first refusal is reported, then at most one report per interval with the
+            // count since: a client kept just over its rate must not flood the log instead.
+            let report: SocketFloodError? = state.withLockedValue { state in
+                state.refusedUnreported += 1
+                if let last = state.lastFloodReport, now - last < Self.floodReportInterval { return nil }
+                defer { state.refusedUnreported = 0; state.lastFloodReport = now }
+                return SocketFloodError(refused: state.refusedUnreported, inARow: streak, queued: state.inbound.queued)
+            }
+            if let report {
+                server.report(SocketIOFailure(kind: .flood, sessionID: session.id, namespace: packet.namespace, event: Self.eventName(packet), error: report))
             }
             refuse(packet)
         case .disconnect(let streak):
-            server.report(SocketIOFailure(kind: .flood, sessionID: session.id, namespace: packet.namespace, event: Self.eventName(packet),
-                                          error: SocketFloodError(refused: streak, queued: state.withLockedValue { $0.inbound.queued })))
+            let report = state.withLockedValue { SocketFloodError(refused: $0.refusedUnreported + 1, inARow: streak, queued: $0.inbound.queued) }
+            server.report(SocketIOFailure(kind: .flood, sessionID: session.id, namespace: packet.namespace, event: Self.eventName(packet), error: report))
             // DISCONNECT first, as `disconnect(close: true)` does: a client told it was put out
             // does not reconnect by itself straight into the same flood.
             for socket in state.withLockedValue({ Array($0.sockets.values) }) { socket.disconnect(close: true) }
             session.close(reason: "forced server close")
         }
     }
+
+    /// One flood report per client per this interval at most.
+    static let floodReportInterval = TimeAmount.seconds(10)
 
     /// The longest a connection goes unread at a time: its pings and pongs wait too.
     static let longestReadPause = 1.0

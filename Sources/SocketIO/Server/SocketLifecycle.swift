@@ -84,7 +84,10 @@ public struct SocketIOFailure: Sendable, CustomStringConvertible {
 
 /// A client's events over the limit (`SocketIOOptions.inboundLimit`).
 public struct SocketFloodError: Error, Sendable, CustomStringConvertible {
+    /// Refused since the client's last report (one per `floodReportInterval` at most).
     public var refused: Int
+    /// Refused in a row, up to this one.
+    public var inARow: Int
     public var queued: Int
-    public var description: String { "refused \(refused) event(s) in a row, \(queued) waiting" }
+    public var description: String { "refused \(refused) event(s) since the last report, \(inARow) in a row, \(queued) waiting" }
 }
