@@ -297,3 +297,29 @@ def test_metrics_and_dev_routes_only_from_this_host(stack):
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain"), f"the app's /metrics: {r.status_code}"
     if address is None:
         pytest.skip("no non-loopback address to check that other hosts get 403")
+
+
+def test_a_request_head_dripped_a_byte_at_a_time_is_cut_off(stack):
+    """Slowloris: the app closes connections that go idle (HTTP_IDLE_TIMEOUT_SECONDS), not a head
+    that trickles in; the site gives a whole request head 10 s (client_header_timeout; nginx's
+    default, 60 s, would hold it six times longer)."""
+    port = urlparse(stack.url).port
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    conn = context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT), server_hostname="127.0.0.1")
+    conn.settimeout(0.5)
+    started, closed, line = time.monotonic(), False, b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+    while not closed and time.monotonic() - started < 16:
+        try:
+            conn.send(line[:1] if line else b"a")
+            line = line[1:]
+            if conn.recv(4096) == b"":
+                closed = True
+        except socket.timeout:
+            continue
+        except (ConnectionError, ssl.SSLError, OSError):
+            closed = True
+    elapsed = time.monotonic() - started
+    conn.close()
+    assert closed, "a request head dripped for 16 s is still being read"
+    assert 8 <= elapsed <= 14, f"cut off after {elapsed:.1f} s"
