@@ -189,6 +189,7 @@ private func routes(_ app: Application, config: AppConfig) throws {
     try app.register(collection: MessageController())
     try app.register(collection: GroupController())
     try app.register(collection: SyncController())
+    try app.register(collection: SearchController())
     try app.register(collection: UploadController(maxUploadBytes: config.maxUploadBytes))
     if let local = app.chatr.files as? LocalFileStorage {
         try app.register(collection: UploadsController(storage: local))

@@ -43,6 +43,7 @@ BUSINESS_RULES = {
     "/api/users/cover-image": "the file's bytes must be an image",
     "/api/messages/history": "exactly one of otherUserId, groupId, conversationId (query parameters cannot say so)",
     "/api/sync": "a cursor must be one the server issued (it is signed)",
+    "/api/search": "the search must hold a word or a filter, and at most 16 words; has: and before:/after: take set values",
     "/api/users": "a cursor must be the nextCursor of a page",
     "/socket.io": "a session id must be one the engine issued; CORS preflights need an Origin",
 }

@@ -57,7 +57,7 @@ struct CreateChangeFeed: AsyncMigration {
         try await sql.raw("ALTER TABLE members DROP COLUMN history_from_seq").run()
     }
 
-    private static let sqlite: [String] = [
+    static let sqlite: [String] = [
         """
         CREATE TABLE changes (
           seq INTEGER PRIMARY KEY,
@@ -133,7 +133,7 @@ struct CreateChangeFeed: AsyncMigration {
         """,
     ]
 
-    private static let postgres: [String] = [
+    static let postgres: [String] = [
         """
         CREATE TABLE changes (
           seq BIGSERIAL PRIMARY KEY,

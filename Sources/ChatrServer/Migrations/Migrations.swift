@@ -12,5 +12,6 @@ enum ChatrMigrations {
         AddUserDisabledAt(),
         CreateClusterPresence(),
         CreateChangeFeed(),
+        CreateMessageSearch(),
     ]
 }

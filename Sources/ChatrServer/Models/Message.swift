@@ -36,6 +36,8 @@ final class Message: Model, @unchecked Sendable {
     @OptionalField(key: "reply_to_sender_name") var replyToSenderName: String?
     @OptionalField(key: "reply_to_type") var replyToType: String?
     @OptionalField(key: "reply_to_duration") var replyToDuration: Double?
+    /// What search finds it by (`SearchText.indexed`), kept by the store; nil once unsent.
+    @OptionalField(key: "search_text") var searchText: String?
     @Field(key: "created_at") var createdAt: Date
     @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
 

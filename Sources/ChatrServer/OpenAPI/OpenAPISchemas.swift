@@ -130,6 +130,22 @@ enum OpenAPISchemas {
             "lastMessage": ["oneOf": [["type": "null"], ref("ChatMessage")]], "lastMessageAt": dateTime,
             "unreadCount": ["type": "integer"],
         ]),
+        "SearchPage": object([
+            "results": ["type": "array", "items": object([
+                "conversation": object([
+                    "id": uuid, "kind": ["type": "string", "enum": ["direct", "group"]],
+                    "user": ["oneOf": [["type": "null"], ref("PublicUser")]],
+                    "group": ["oneOf": [["type": "null"], object(["id": uuid, "name": string, "avatar": nullableString], required: ["id", "name"])]],
+                ], required: ["id", "kind", "user", "group"]),
+                "message": ref("ChatMessage"),
+                "snippet": ["oneOf": [["type": "null"], object([
+                    "field": ["type": "string", "enum": ["content", "fileName", "caption"]], "text": string,
+                    "highlights": ["type": "array", "items": object(["start": ["type": "integer", "minimum": 0], "length": ["type": "integer", "minimum": 1]],
+                                                                     required: ["start", "length"])],
+                ], required: ["field", "text", "highlights"])]],
+            ], required: ["conversation", "message", "snippet"])],
+            "nextCursor": nullableString,
+        ], required: ["results", "nextCursor"]),
         "SyncPage": object([
             "changes": ["type": "array", "items": ["oneOf": [
                 object(["cursor": string, "type": ["type": "string", "enum": ["message"]], "message": ref("ChatMessage")], required: ["cursor", "type", "message"]),

@@ -15,21 +15,25 @@ enum MessageColumns {
     /// The column list, quoted once (SQLKit would escape 26 identifiers per query).
     static let list = SQLRaw(names.map { "\"\($0)\"" }.joined(separator: ", "))
 
-    /// The values of `names`, in order; `seq` is a bind or an expression.
+    /// What an insert writes: `names` and the search index's text, which is never read back.
+    static let insertNames = names + ["search_text"]
+    static let insertList = SQLRaw(insertNames.map { "\"\($0)\"" }.joined(separator: ", "))
+
+    /// The values of `insertNames`, in order; `seq` is a bind or an expression.
     static func values(_ m: Message, seq: any SQLExpression) -> [any SQLExpression] {
         [SQLBind(m.id!), SQLBind(m.conversationID), seq, SQLBind(m.senderID), SQLBind(m.clientMessageID),
          SQLBind(m.content), SQLBind(m.type.rawValue), SQLBind(m.status.rawValue), SQLBind(m.readAt),
          SQLBind(m.fileURL), SQLBind(m.fileName), SQLBind(m.fileSize), SQLBind(m.fileType), SQLBind(m.caption),
          SQLBind(m.audioWaveform), SQLBind(m.audioDuration), SQLBind(m.deletedAt), SQLBind(m.edited), SQLBind(m.editedAt),
          SQLBind(m.replyToID), SQLBind(m.replyToContent), SQLBind(m.replyToSenderName), SQLBind(m.replyToType),
-         SQLBind(m.replyToDuration), SQLBind(m.createdAt), SQLBind(m.createdAt)]
+         SQLBind(m.replyToDuration), SQLBind(m.createdAt), SQLBind(m.createdAt), SQLBind(SearchText.indexed(m))]
     }
 
     /// Messages with their sequence numbers, in one multi-row INSERT (the batch writer's, and
     /// `chatr bench-seed`'s bulk load — Fluent's per-model path is too slow for millions).
     static func insert(_ rows: [(message: Message, seq: Int64)], into db: any SQLDatabase) async throws {
         guard !rows.isEmpty else { return }
-        var insert = db.insert(into: Message.schema).columns(names)
+        var insert = db.insert(into: Message.schema).columns(insertNames)
         for row in rows { insert = insert.values(values(row.message, seq: SQLBind(row.seq))) }
         try await insert.run()
     }

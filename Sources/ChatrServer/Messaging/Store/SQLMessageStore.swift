@@ -67,6 +67,7 @@ extension SQLMessageStore {
     }
 
     func save(_ message: Message) async throws {
+        message.keepSearchTextCurrent()
         try await message.save(on: db)
     }
 
@@ -85,6 +86,7 @@ extension SQLMessageStore {
             message.content = content
             message.edited = true
             message.editedAt = date
+            message.keepSearchTextCurrent()
             try await message.save(on: db)
         }
     }
@@ -167,7 +169,7 @@ struct PostgresMessageStore: SQLMessageStore {
               UPDATE conversations SET last_seq = last_seq + 1, last_message_at = \(bind: m.createdAt)
               WHERE id = \(bind: m.conversationID) RETURNING last_seq
             )
-            INSERT INTO messages (\(MessageColumns.list))
+            INSERT INTO messages (\(MessageColumns.insertList))
             SELECT \(SQLList(MessageColumns.values(m, seq: SQLRaw("c.last_seq")))) FROM c
             RETURNING seq
             """).all()
@@ -223,11 +225,20 @@ struct SQLiteMessageStore: SQLMessageStore {
     /// and the message stored in one statement.
     static func insertOne(_ m: Message, on db: any SQLDatabase) async throws -> Int64 {
         let rows = try await db.raw("""
-            INSERT INTO messages (\(MessageColumns.list))
+            INSERT INTO messages (\(MessageColumns.insertList))
             SELECT \(SQLList(MessageColumns.values(m, seq: SQLRaw("c.last_seq + 1")))) FROM conversations c WHERE c.id = \(bind: m.conversationID)
             RETURNING seq
             """).all()
         guard let row = rows.first else { throw ChatrError.notFound("Conversation not found") }
         return try row.decode(column: "seq", as: Int64.self)
+    }
+}
+
+extension Message {
+    /// Sets `searchText` only when it changes: Fluent writes every field assigned, and on SQLite
+    /// a written `search_text` re-indexes the message (a status change must not).
+    func keepSearchTextCurrent() {
+        let text = SearchText.indexed(self)
+        if searchText != text { searchText = text }
     }
 }

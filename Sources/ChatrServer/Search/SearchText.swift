@@ -1,0 +1,75 @@
+import Foundation
+
+/// The one rule for what search compares: text folded (case, accents, width — `café`, `CAFÉ`
+/// and `Cafe` are one word) and cut into words of letters and digits. The index holds each
+/// message's words joined by spaces (`messages.search_text`), so both databases' tokenizers see
+/// only plain words and agree with each other and with queries, which are folded the same way.
+enum SearchText {
+    /// The words of `text`, folded, in order.
+    static func words(_ text: String) -> [String] {
+        fold(text).split { !isWordCharacter($0) }.map(String.init)
+    }
+
+    /// What the index holds for a message: its text, file name and caption; nothing when it was
+    /// unsent (unsent messages are never found).
+    static func indexed(_ message: Message) -> String? {
+        guard message.deletedAt == nil else { return nil }
+        let parts = searchableFields(of: message).map(\.text)
+        let words = parts.flatMap(words)
+        return words.isEmpty ? nil : words.joined(separator: " ")
+    }
+
+    /// The fields a message is found by, as shown to people (a file message's content is its
+    /// file name again, so it is not listed twice).
+    static func searchableFields(of message: Message) -> [(field: String, text: String)] {
+        var fields: [(String, String)] = []
+        if !message.content.isEmpty, message.content != message.fileName { fields.append(("content", message.content)) }
+        if let name = message.fileName, !name.isEmpty { fields.append(("fileName", name)) }
+        if let caption = message.caption, !caption.isEmpty, caption != message.content { fields.append(("caption", caption)) }
+        return fields
+    }
+
+    static func fold(_ text: String) -> String {
+        text.folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
+    }
+
+    static func isWordCharacter(_ c: Character) -> Bool {
+        c.isLetter || c.isNumber
+    }
+
+    /// Where the query's words occur in `text`, as UTF-16 ranges (what a browser's string
+    /// indexes count): whole words, or word starts for prefixes. Each character is folded on its
+    /// own, so the ranges point into the original text, not the folded one.
+    static func matches(of terms: [SearchQuery.Term], in text: String) -> [Range<Int>] {
+        let exact = Set(terms.flatMap { term -> [String] in
+            if case .word(let w) = term { return [w] }
+            if case .phrase(let ws) = term { return ws }
+            return []
+        })
+        let prefixes = terms.compactMap { term -> String? in if case .prefix(let p) = term { return p } else { return nil } }
+        var ranges: [Range<Int>] = []
+        var offset = 0
+        var wordStart: Int?
+        var word = ""
+        func close() {
+            if let start = wordStart, !word.isEmpty,
+               exact.contains(word) || prefixes.contains(where: { word.hasPrefix($0) }) {
+                ranges.append(start..<offset)
+            }
+            wordStart = nil
+            word = ""
+        }
+        for character in text {
+            let folded = fold(String(character))
+            if folded.allSatisfy(isWordCharacter) && !folded.isEmpty {
+                if wordStart == nil { wordStart = offset }
+                word += folded
+            } else {
+                close()
+            }
+            offset += character.utf16.count
+        }
+        close()
+        return ranges
+    }
+}
