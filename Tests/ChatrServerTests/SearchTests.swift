@@ -193,4 +193,27 @@ final class SearchTests: ChatrTestCase {
         let updated = try await sql.raw("SELECT COUNT(*) AS n FROM changes").first()?.decode(column: "n", as: Int.self)
         XCTAssertGreaterThan(updated ?? 0, changesAfter ?? 0, "the feed trigger is back")
     }
+
+    /// A hit opens in its conversation: `history?around=<id>` is the message with the ones just
+    /// before and after it, and says whether there are more on each side.
+    func testAHitOpensWithTheHistoryAroundIt() async throws {
+        var ids: [String] = []
+        for n in 1...9 { ids.append(try await say(ann, to: bob.id, n == 5 ? "the needle" : "hay \(n)")) }
+        let hit = try await search(bob.token, "needle")
+        let hitID = try XCTUnwrap(hit.json["results"]?.array?.first?["message"]?["id"]?.string, hit.text)
+        XCTAssertEqual(hitID, ids[4])
+        let page = try await send(.GET, "/api/messages/history?otherUserId=\(ann.id)&around=\(hitID)&limit=4", token: bob.token)
+        XCTAssertEqual(page.status, .ok, page.text)
+        XCTAssertEqual(page.json["messages"]?.array?.compactMap { $0["content"]?.string }, ["hay 4", "the needle", "hay 6", "hay 7"], "oldest first")
+        XCTAssertEqual(page.json["hasMore"], .bool(true))
+        XCTAssertEqual(page.json["hasMoreAfter"], .bool(true))
+        let edge = try await send(.GET, "/api/messages/history?otherUserId=\(ann.id)&around=\(ids[8])&limit=4", token: bob.token)
+        XCTAssertEqual(edge.json["messages"]?.array?.compactMap { $0["content"]?.string }, ["hay 8", "hay 9"])
+        XCTAssertEqual(edge.json["hasMoreAfter"], .bool(false))
+        try await say(cat, to: bob.id, "hi bob")
+        let elsewhere = try await send(.GET, "/api/messages/history?otherUserId=\(cat.id)&around=\(hitID)", token: bob.token)
+        XCTAssertEqual(elsewhere.status, .badRequest, "a message of another conversation is no anchor: \(elsewhere.text)")
+        let both = try await send(.GET, "/api/messages/history?otherUserId=\(ann.id)&around=\(hitID)&before=\(hitID)", token: bob.token)
+        XCTAssertEqual(both.status, .badRequest)
+    }
 }

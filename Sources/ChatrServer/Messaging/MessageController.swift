@@ -35,10 +35,13 @@ struct MessageController: RouteCollection {
     struct HistoryResponse: AsyncResponseEncodable {
         var messages: [MessageDTO]
         var hasMore: Bool
+        /// Only for `around=`: whether newer messages follow the page.
+        var hasMoreAfter: Bool?
 
         func encodeResponse(for request: Request) async throws -> Response {
-            let body: SocketValue = .object(SocketObject(distinctKeys: [.init(key: "messages", value: .array(messages.map(\.socketValue))),
-                                                                        .init(key: "hasMore", value: .bool(hasMore))]))
+            var keys: [SocketObject.Entry] = [.init(key: "messages", value: .array(messages.map(\.socketValue))), .init(key: "hasMore", value: .bool(hasMore))]
+            if let hasMoreAfter { keys.append(.init(key: "hasMoreAfter", value: .bool(hasMoreAfter))) }
+            let body: SocketValue = .object(SocketObject(distinctKeys: keys))
             var bytes: [UInt8] = []
             bytes.reserveCapacity(1024 * messages.count + 32)
             JSONCodec.write(body, into: &bytes)
@@ -54,8 +57,9 @@ struct MessageController: RouteCollection {
                                                 conversation: try req.query.get(String?.self, at: "conversationId"))
         let limit = try req.query.get(Int?.self, at: "limit") ?? MessageRules.historyDefault
         let page = try await service(req).history(address, for: try req.currentUser, limit: limit,
-                                                  before: try uuidQuery(req, "before"), after: try uuidQuery(req, "after"))
-        return HistoryResponse(messages: page.messages, hasMore: page.hasMore)
+                                                  before: try uuidQuery(req, "before"), after: try uuidQuery(req, "after"),
+                                                  around: try uuidQuery(req, "around"))
+        return HistoryResponse(messages: page.messages, hasMore: page.hasMore, hasMoreAfter: page.hasMoreAfter)
     }
 
     struct SendBody: Content {

@@ -400,34 +400,54 @@ struct MessageService {
 
     /// A page of history, oldest first. `before` / `after` are message ids; order is by sequence
     /// number, so pages never overlap or skip. Reading marks nothing.
-    func history(_ address: Conversations.Address, for user: User, limit: Int, before: UUID?, after: UUID?) async throws -> (messages: [MessageDTO], hasMore: Bool) {
+    /// A page of history: the newest (or the page before `before`, or after `after`), or the
+    /// page `around` a message — it and the messages just before and after it, for a search hit
+    /// opened in its conversation. `hasMore` is about older messages, except after `after`;
+    /// `hasMoreAfter` (only with `around`) about newer ones.
+    func history(_ address: Conversations.Address, for user: User, limit: Int, before: UUID?, after: UUID?,
+                 around: UUID? = nil) async throws -> (messages: [MessageDTO], hasMore: Bool, hasMoreAfter: Bool?) {
         let me = try user.requireID()
         guard (1...MessageRules.historyMax).contains(limit) else {
             throw ChatrError.badRequest("limit must be between 1 and \(MessageRules.historyMax)")
         }
-        guard before == nil || after == nil else { throw ChatrError.badRequest("Use either before or after, not both") }
-        guard let (conversationID, kind, members) = try await target(address, for: me, create: false) else { return ([], false) }
+        guard [before, after, around].compactMap({ $0 }).count <= 1 else { throw ChatrError.badRequest("Use one of before, after and around") }
+        guard let (conversationID, kind, members) = try await target(address, for: me, create: false) else { return ([], false, around == nil ? nil : false) }
+        // A group member sees what was said from when they joined.
+        let floor = kind == .group ? try await conversations.historyFloor(of: me, in: conversationID) : 0
         func anchor(_ id: UUID) async throws -> Int64 {
-            guard let message = try await store.message(id), message.conversationID == conversationID else {
+            guard let message = try await store.message(id), message.conversationID == conversationID, message.seq > floor else {
                 throw ChatrError.badRequest("The cursor is not a message of this conversation", code: "invalid_cursor")
             }
             return message.seq
         }
-        // Fetch one extra row to learn whether more pages exist in that direction.
-        var afterSeq: Int64?, beforeSeq: Int64?
-        if let after { afterSeq = try await anchor(after) }
-        if let before { beforeSeq = try await anchor(before) }
-        // A group member sees what was said from when they joined.
-        let floor = kind == .group ? try await conversations.historyFloor(of: me, in: conversationID) : 0
-        var page = try await store.page(of: conversationID, before: beforeSeq, after: afterSeq, floor: floor, limit: limit + 1)
-        if after == nil { page.reverse() }
-        let hasMore = page.count > limit
-        page = after == nil ? Array(page.suffix(limit)) : Array(page.prefix(limit))
+        var page: [Message]
+        var hasMore: Bool
+        var hasMoreAfter: Bool?
+        if let around {
+            // The message and up to half the page before it (oldest first), then the rest after it.
+            let seq = try await anchor(around)
+            let olderCount = limit - limit / 2
+            var older = try await store.page(of: conversationID, before: seq + 1, after: nil, floor: floor, limit: olderCount + 1)
+            hasMore = older.count > olderCount
+            older = Array(older.prefix(olderCount).reversed())
+            let newer = try await store.page(of: conversationID, before: nil, after: seq, floor: floor, limit: limit / 2 + 1)
+            hasMoreAfter = newer.count > limit / 2
+            page = older + newer.prefix(limit / 2)
+        } else {
+            // Fetch one extra row to learn whether more pages exist in that direction.
+            var afterSeq: Int64?, beforeSeq: Int64?
+            if let after { afterSeq = try await anchor(after) }
+            if let before { beforeSeq = try await anchor(before) }
+            page = try await store.page(of: conversationID, before: beforeSeq, after: afterSeq, floor: floor, limit: limit + 1)
+            if after == nil { page.reverse() }
+            hasMore = page.count > limit
+            page = after == nil ? Array(page.suffix(limit)) : Array(page.prefix(limit))
+        }
         var context = MessageAssembler.Context(kind: kind, memberIDs: members)
         if kind == .group, !page.isEmpty {
             context.groupReads = (me, try await conversations.readPositions(in: conversationID))
         }
-        return (try await assembler.dtos(page, contexts: [conversationID: context], knownUsers: [user]), hasMore)
+        return (try await assembler.dtos(page, contexts: [conversationID: context], knownUsers: [user]), hasMore, hasMoreAfter)
     }
 
     /// A message and its conversation, if `me` belongs to it (403 otherwise, 404 if no message).

@@ -120,7 +120,8 @@ enum OpenAPISchemas {
             "replyTo": ["oneOf": [["type": "null"], object(["id": uuid, "content": string, "senderDisplayName": nullableString,
                                                              "type": nullableString, "duration": ["type": ["number", "null"]]])]],
         ], required: ["id", "conversationId", "senderId", "content", "type", "status", "createdAt"]),
-        "History": object(["messages": ["type": "array", "items": ref("ChatMessage")], "hasMore": bool], required: ["messages", "hasMore"]),
+        "History": object(["messages": ["type": "array", "items": ref("ChatMessage")], "hasMore": bool, "hasMoreAfter": bool],
+                          required: ["messages", "hasMore"]),
         "ConversationList": object(["conversations": ["type": "array", "items": ref("ConversationItem")]], required: ["conversations"]),
         "ConversationItem": object([
             "conversationId": uuid, "kind": ["type": "string", "enum": ["direct", "group"]],
