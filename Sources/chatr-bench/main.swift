@@ -16,7 +16,7 @@ struct ChatrBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chatr-bench",
         abstract: "Measure Chatr's real-time throughput and latency.",
-        subcommands: [Connections.self, Direct.self, Group.self, History.self, Catchup.self])
+        subcommands: [Connections.self, Direct.self, Group.self, History.self, Search.self, Catchup.self])
 }
 
 struct Common: ParsableArguments {
@@ -291,6 +291,60 @@ struct History: AsyncParsableCommand {
         }
         try await client.shutdown()
         try common.publish("history", [("offered rate", "\(rate) requests/s for \(duration) s each")] + report)
+        if failed > 0 { print("FAILED: \(failed) requests did not succeed"); throw ExitCode.failure }
+    }
+}
+
+struct Search: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "REST latency of GET /api/search over bench-seed's messages: one word, a prefix, and a phrase with a filter.")
+    @OptionGroup var common: Common
+    @Option(help: "The seeded vocabulary, most frequent first (bench-seed writes it beside the tokens)") var words = "words.txt"
+    @Option(help: "Requests per second") var rate = 100
+    @Option(help: "Seconds per kind of query") var duration = 10.0
+
+    func run() async throws {
+        let users = try common.loadTokens()
+        let vocabulary = try String(contentsOfFile: words, encoding: .utf8).split(separator: "\n").map(String.init)
+        guard vocabulary.count >= 1_000 else { throw ValidationError("\(words) holds \(vocabulary.count) words; run bench-seed first") }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        // Words of rank 20 to 1,000: each in 0.02 % to 1 % of the word slots, as most searched words are.
+        @Sendable func word(_ i: Int) -> String { vocabulary[20 + (i * 7919) % 980] }
+        let targets: [(String, @Sendable (Int) -> String)] = [
+            ("one word", { i in word(i) }),
+            ("prefix", { i in String(word(i).prefix(3)) + "*" }),
+            ("phrase + filter", { i in "\"\(vocabulary[i % 10]) \(vocabulary[(i / 10) % 10])\" after:2000-01-01" }),
+        ]
+        var report: [(String, String)] = []
+        var failed = 0
+        for (label, query) in targets {
+            let stats = Stats()
+            let hits = NIOLockedValueBox(0)
+            let total = Int(Double(rate) * duration)
+            await withTaskGroup(of: Void.self) { tasks in
+                await OpenLoop(rate: rate).run(count: total) { index, due in
+                    let user = users[(index * 31) % users.count]
+                    let q = query(index).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+                    let url = common.urls[index % common.urls.count] + "/api/search?q=\(q)"
+                    tasks.addTask {
+                        var request = HTTPClientRequest(url: url)
+                        request.headers.add(name: "Authorization", value: "Bearer \(user.token)")
+                        stats.sent()
+                        if let response = try? await client.execute(request, timeout: .seconds(30)),
+                           let body = try? await response.body.collect(upTo: 10 << 20), response.status == .ok {
+                            stats.received(latencyNanos: DispatchTime.now().uptimeNanoseconds &- due)
+                            if String(buffer: body).contains("\"snippet\"") { hits.withLockedValue { $0 += 1 } }
+                        }
+                    }
+                }
+            }
+            let s = stats.snapshot
+            report.append((label + " ok / sent (with hits)", "\(s.received) / \(s.sent) (\(hits.withLockedValue { $0 }))"))
+            report.append((label + " p50 / p99 / max", String(format: "%.2f / %.2f / %.2f ms", s.p50, s.p99, s.max)))
+            failed += s.sent - s.received
+        }
+        try await client.shutdown()
+        try common.publish("search", [("offered rate", "\(rate) requests/s for \(duration) s each")] + report)
         if failed > 0 { print("FAILED: \(failed) requests did not succeed"); throw ExitCode.failure }
     }
 }

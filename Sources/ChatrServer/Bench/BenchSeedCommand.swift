@@ -5,7 +5,8 @@ import Vapor
 
 /// `chatr bench-seed --users N --messages M --out FILE`: N verified users with tokens (written as
 /// `userId<TAB>token` lines) and M messages spread over pairs (user 2i ↔ 2i+1), inserted in bulk
-/// with one password hash reused. Refused when `CHATR_ENV=production`.
+/// with one password hash reused; their text is `BenchText` (the vocabulary goes to `words.txt`
+/// beside the tokens). Refused when `CHATR_ENV=production`.
 struct BenchSeedCommand: AsyncCommand {
     struct Signature: CommandSignature {
         @Option(name: "users", help: "How many users (default 100)") var users: Int?
@@ -74,19 +75,23 @@ struct BenchSeedCommand: AsyncCommand {
             try await db.transaction { db in
                 for chunk in conversations.chunks(of: 200) { try await chunk.create(on: db) }
                 for chunk in members.chunks(of: 200) { try await chunk.create(on: db) }
+                // The members trigger dates their arrival after the (preset) last message; they
+                // were there from the start, and see — and find — every seeded message.
+                try await (db as! any SQLDatabase).raw("UPDATE members SET history_from_seq = 0").run()
             }
             // Messages in multi-row INSERTs through the store's column mapping.
             let written = try await db.transaction { db -> Int in
                 let sql = db as! any SQLDatabase
                 var batch: [(message: Message, seq: Int64)] = []
                 var written = 0
+                var text = BenchText(seed: 42)
                 for (pairIndex, conversation) in conversations.enumerated() where conversation.lastSeq > 0 {
                     for seq in 1...Int(conversation.lastSeq) {
                         let message = Message()
                         message.id = UUID()
                         message.conversationID = conversation.id!
                         message.senderID = users[2 * pairIndex + (seq % 2)].id!
-                        message.content = "Seeded message \(seq) of a benchmark conversation"
+                        message.content = text.message()
                         message.type = .text
                         message.status = .read
                         message.edited = false
@@ -107,6 +112,9 @@ struct BenchSeedCommand: AsyncCommand {
 
         let path = signature.out ?? "tokens.tsv"
         try lines.joined(separator: "\n").appending("\n").write(toFile: path, atomically: true, encoding: .utf8)
+        // The seeded text's words, most frequent first, for `chatr-bench search`.
+        let words = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("words.txt").path
+        try BenchText.vocabulary.joined(separator: "\n").appending("\n").write(toFile: words, atomically: true, encoding: .utf8)
         context.console.print("seeded \(userCount) users in \(String(format: "%.1f", Date().timeIntervalSince(started))) s; tokens in \(path)")
     }
 }
