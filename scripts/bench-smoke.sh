@@ -22,6 +22,7 @@ common=(--url "$url" --tokens tokens.tsv --server-pid "$pid")
 "$bin/chatr-bench" direct "${common[@]}" --pairs 10 --rate 50 --duration 3 --json direct.json
 "$bin/chatr-bench" group "${common[@]}" --members 20 --rate 10 --duration 3 --json group.json
 "$bin/chatr-bench" history "${common[@]}" --rate 20 --duration 2 --json history.json
+"$bin/chatr-bench" search "${common[@]}" --words words.txt --rate 20 --duration 1 --json search.json
 "$bin/chatr-bench" catchup "${common[@]}" --conversations 10 --messages 300 --limit 100 --json catchup.json
-for f in connections direct group history catchup; do python3 -c "import json,sys; json.load(open('$f.json'))"; done
+for f in connections direct group history search catchup; do python3 -c "import json,sys; json.load(open('$f.json'))"; done
 echo "bench smoke: every subcommand ran, nothing lost"
