@@ -42,7 +42,7 @@ async function signIn(token, user) {
 async function start(user) {
   const store = new Store({
     me: user, connection: 'connecting', conversations: [], active: null, chats: {}, presence: {},
-    typing: {}, ghost: {}, recording: {}, replyTo: null, editing: null,
+    typing: {}, ghost: {}, recording: {}, replyTo: null, editing: null, highlight: null,
     settings: { ghost: localStorage.getItem('chatr.ghost') === '1' },
   });
   controller = new ChatController({ api, store, onSignedOut: signOut });

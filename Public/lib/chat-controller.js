@@ -103,6 +103,24 @@ export class ChatController {
     this.markActiveRead();
   }
 
+  /**
+   * Opens a chat at one message (a search hit) and highlights it. If the message is not among
+   * those loaded, the chat is reloaded around it (`history?around=`) and then forward to the
+   * newest page, so it stays one unbroken run that live messages extend.
+   */
+  async jumpTo(target, messageId) {
+    await this.openChat(target);
+    const key = this.store.get().active.key;
+    if (!this.chat(key).messages.some((m) => m.id === messageId)) {
+      const page = await this.api.get(this.historyPath(key, { around: messageId }));
+      const queued = this.chat(key).messages.filter((m) => !m.id);
+      this.setChat(key, { messages: queued, hasMore: page.hasMore, loaded: true });
+      this.addMessages(key, page.messages);
+      if (page.hasMoreAfter) await this.catchUp();
+    }
+    this.store.update({ highlight: { key, id: messageId, at: Date.now() } });
+  }
+
   /** The chat that was open before a reload, if any. */
   restoreChat() {
     try {

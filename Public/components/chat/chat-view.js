@@ -72,7 +72,18 @@ export function mountChatView(root, controller) {
     if (keepFromBottom !== null) list.scrollTop = list.scrollHeight - keepFromBottom;
     else if (toBottom || nearBottom) list.scrollTop = list.scrollHeight;
     else list.scrollTop = list.scrollHeight - fromBottom;
+    showHighlight(state, false);
     player.refresh();
+  }
+
+  /** A message opened from search: marked for a few seconds (kept across redraws), scrolled to once. */
+  function showHighlight(state, scroll) {
+    const mark = state.highlight;
+    if (!mark || mark.key !== state.active?.key || Date.now() - mark.at > 4000) return;
+    const element = root.querySelector(`[data-msg="${CSS.escape(mark.id)}"]`);
+    if (!element) return;
+    element.classList.add('highlighted');
+    if (scroll) element.scrollIntoView({ block: 'center' });
   }
 
   function drawGhost(state) {
@@ -126,6 +137,7 @@ export function mountChatView(root, controller) {
     if (changed.has('chats') || changed.has('typing') || changed.has('recording')) drawMessages(state);
     if (changed.has('presence') || changed.has('typing') || changed.has('recording') || changed.has('conversations')) drawHeader(state);
     if (changed.has('ghost')) drawGhost(state);
+    if (changed.has('highlight')) showHighlight(state, true);
   });
   return () => { unsubscribe(); unmountComposer(); player?.stop(); };
 }

@@ -1,4 +1,6 @@
-// The conversation list with search: people found by name start a direct chat.
+// The conversation list with search: people found by name start a direct chat; messages found
+// (GET /api/search) open their conversation at the message, highlighted. Ctrl/Cmd+K or / focus
+// the search box; Escape clears it.
 import { html, render } from '../../lib/html.js';
 import { query } from '../../lib/api.js';
 import { chatKeyOfConversation, previewText } from '../../lib/messages.js';
@@ -7,6 +9,21 @@ import { avatar, presenceOf } from '../common/avatar.js';
 import { openSettings } from '../settings/settings.js';
 import { openNewGroup, joinGroupByLink } from '../groups/new-group.js';
 import { toggleTheme } from '../../lib/theme.js';
+import { toast } from '../toast/toast.js';
+
+/** A search snippet: the server gives the matched words as UTF-16 offsets (what JS strings count), never markup. */
+function snippetView(snippet) {
+  if (!snippet) return '';
+  const parts = [];
+  let at = 0;
+  for (const { start, length } of snippet.highlights) {
+    if (start < at) continue;
+    parts.push(snippet.text.slice(at, start), html`<mark>${snippet.text.slice(start, start + length)}</mark>`);
+    at = start + length;
+  }
+  parts.push(snippet.text.slice(at));
+  return html`${parts}`;
+}
 
 export function mountSidebar(root, controller) {
   const { store, api } = controller;
@@ -20,25 +37,30 @@ export function mountSidebar(root, controller) {
       <a class="icon-btn" href="#/lab" aria-label="Test Lab" title="Test Lab">⚗</a>
     </header>
     <div class="search">
-      <input type="search" placeholder="Search people" aria-label="Search people" data-search autocomplete="off">
+      <input type="search" placeholder="Search people and messages" aria-label="Search people and messages" data-search autocomplete="off"
+        title="Words, prefix*, &quot;a phrase&quot;, from:@name, in:#group, has:file, before:2026-01-31">
     </div>
     <nav class="conversation-list" data-list aria-label="Conversation list"></nav>`);
   const list = root.querySelector('[data-list]');
   const meButton = root.querySelector('[data-me]');
-  let results = null;
+  let results = null;   // people found, while searching
+  let hits = [];        // messages found
+  let searchError = null;
 
   function drawMe(state) { render(meButton, avatar(state.me, { size: 32 })); }
 
   function drawList(state) {
     if (results) {
-      render(list, results.length === 0 ? html`<p class="empty">No one found.</p>` : html`
-        <p class="list-title">People</p>
+      render(list, html`
+        ${results.length ? html`<p class="list-title">People</p>
         ${results.map((user) => html`
           <button type="button" class="conversation" data-user="${user.id}">
             ${avatar(user, { status: presenceOf(user, state.presence).status })}
             <span class="conversation-text"><span class="conversation-name">${user.displayName}</span>
               <span class="conversation-preview">${user.username}</span></span>
-          </button>`)}`);
+          </button>`)}` : ''}
+        ${hits.length ? html`<p class="list-title">Messages</p>${hits.map((hit, index) => hitItem(hit, index, state))}` : ''}
+        ${!results.length && !hits.length ? html`<p class="empty">${searchError ?? 'Nothing found.'}</p>` : ''}`);
       return;
     }
     if (state.conversations.length === 0) {
@@ -46,6 +68,21 @@ export function mountSidebar(root, controller) {
       return;
     }
     render(list, html`${state.conversations.map((item) => conversationItem(item, state))}`);
+  }
+
+  function hitItem(hit, index, state) {
+    const { conversation, message } = hit;
+    const isGroup = conversation.kind === 'group';
+    const who = message.senderId === state.me.id ? 'You' : message.senderDisplayName;
+    return html`
+      <button type="button" class="conversation search-hit" data-hit="${index}">
+        ${isGroup ? avatar(conversation.group, { group: true }) : avatar(conversation.user, {})}
+        <span class="conversation-text">
+          <span class="conversation-name">${isGroup ? conversation.group.name : conversation.user?.displayName ?? ''}</span>
+          <span class="conversation-preview">${isGroup ? html`${who}: ` : ''}${snippetView(hit.snippet)}</span>
+        </span>
+        <span class="conversation-meta"><span class="conversation-time">${shortStamp(message.createdAt)}</span></span>
+      </button>`;
   }
 
   function conversationItem(item, state) {
@@ -70,15 +107,42 @@ export function mountSidebar(root, controller) {
   }
 
   let searchTimer;
-  root.querySelector('[data-search]').addEventListener('input', (e) => {
+  let searchRun = 0;
+  const searchBox = root.querySelector('[data-search]');
+  function clearSearch() {
+    searchBox.value = '';
+    results = null;
+    hits = [];
+    drawList(store.get());
+  }
+  searchBox.addEventListener('input', (e) => {
     clearTimeout(searchTimer);
     const q = e.target.value.trim();
     searchTimer = setTimeout(async () => {
-      if (!q) { results = null; drawList(store.get()); return; }
-      try { results = (await api.get(`/api/users/search${query({ q })}`)).users; } catch { results = []; }
+      // Only the newest search may draw: an older one answering late must not replace it.
+      const run = ++searchRun;
+      if (!q) { results = null; hits = []; drawList(store.get()); return; }
+      const [people, messages] = await Promise.all([
+        api.get(`/api/users/search${query({ q })}`).then((r) => r.users, () => []),
+        api.get(`/api/search${query({ q })}`).then((r) => ({ hits: r.results }), (err) => ({ hits: [], error: err.status === 400 ? err.message : null })),
+      ]);
+      if (run !== searchRun) return;
+      results = people;
+      hits = messages.hits;
+      searchError = messages.error ?? null;
       drawList(store.get());
     }, 200);
   });
+  searchBox.addEventListener('keydown', (e) => { if (e.key === 'Escape') clearSearch(); });
+  const focusSearch = (e) => {
+    const typing = e.target.closest?.('input, textarea, [contenteditable="true"]');
+    if (((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'k') || (e.key === '/' && !typing)) {
+      e.preventDefault();
+      searchBox.focus();
+      searchBox.select();
+    }
+  };
+  document.addEventListener('keydown', focusSearch);
 
   root.addEventListener('click', (e) => {
     const action = e.target.closest('[data-action]')?.dataset.action;
@@ -89,10 +153,14 @@ export function mountSidebar(root, controller) {
     const userButton = e.target.closest('[data-user]');
     if (userButton) {
       const user = results.find((u) => u.id === userButton.dataset.user);
-      results = null;
-      root.querySelector('[data-search]').value = '';
+      clearSearch();
       controller.openChat({ kind: 'direct', user });
-      drawList(store.get());
+    }
+    const hitButton = e.target.closest('[data-hit]');
+    if (hitButton) {
+      const { conversation, message } = hits[Number(hitButton.dataset.hit)];
+      const target = conversation.kind === 'group' ? { kind: 'group', group: conversation.group } : { kind: 'direct', user: conversation.user };
+      controller.jumpTo(target, message.id).catch(() => toast('Could not open that message', 'error'));
     }
     const item = e.target.closest('[data-key]');
     if (item) {
@@ -109,5 +177,5 @@ export function mountSidebar(root, controller) {
     if (changed.has('me')) drawMe(state);
     if (['conversations', 'presence', 'active', 'typing'].some((k) => changed.has(k))) drawList(state);
   });
-  return () => { unsubscribe(); clearInterval(ticker); };
+  return () => { unsubscribe(); clearInterval(ticker); document.removeEventListener('keydown', focusSearch); };
 }
