@@ -313,7 +313,10 @@ struct Search: AsyncParsableCommand {
         let targets: [(String, @Sendable (Int) -> String)] = [
             ("one word", { i in word(i) }),
             ("prefix", { i in String(word(i).prefix(3)) + "*" }),
-            ("phrase + filter", { i in "\"\(vocabulary[i % 10]) \(vocabulary[(i / 10) % 10])\" after:2000-01-01" }),
+            // Two words of rank 10–40 (each in 1–4 % of the word slots) side by side, since a date.
+            ("phrase + filter", { i in "\"\(vocabulary[10 + i % 30]) \(vocabulary[10 + (i / 30) % 30])\" after:2000-01-01" }),
+            // The worst case: two of the ten commonest words (each in a third of the messages or more).
+            ("phrase of common words", { i in "\"\(vocabulary[i % 10]) \(vocabulary[(i / 10) % 10])\"" }),
         ]
         var report: [(String, String)] = []
         var failed = 0

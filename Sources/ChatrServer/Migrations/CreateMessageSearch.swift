@@ -68,22 +68,20 @@ struct CreateMessageSearch: AsyncMigration {
         while true {
             let after: SQLQueryString = last.map { "AND id > \(bind: $0)" } ?? ""
             let rows = try await sql.raw("""
-                SELECT id, content, file_name, caption FROM messages WHERE deleted_at IS NULL \(after) ORDER BY id LIMIT 1000
+                SELECT id, conversation_id, content, file_name, caption FROM messages WHERE deleted_at IS NULL \(after) ORDER BY id LIMIT 1000
                 """).all()
             guard !rows.isEmpty else { return }
             var values: [any SQLExpression] = []
             for row in rows {
                 let message = Message()
+                message.conversationID = try row.decode(column: "conversation_id", as: UUID.self)
                 message.content = try row.decode(column: "content", as: String.self)
                 message.fileName = try row.decode(column: "file_name", as: String?.self)
                 message.caption = try row.decode(column: "caption", as: String?.self)
                 let id = try row.decode(column: "id", as: UUID.self)
                 last = id
-                if let text = SearchText.indexed(message) {
-                    values.append(SQLGroupExpression([SQLBind(id), SQLBind(text)] as [any SQLExpression]))
-                }
+                values.append(SQLGroupExpression([SQLBind(id), SQLBind(SearchText.indexed(message))] as [any SQLExpression]))
             }
-            guard !values.isEmpty else { continue }
             try await sql.raw("""
                 UPDATE messages SET search_text = v.text
                 FROM (SELECT column1 AS id, column2 AS text FROM (VALUES \(SQLList(values))) AS rows) AS v WHERE messages.id = v.id

@@ -29,10 +29,12 @@ struct MessageSearch {
             guard let sender = try await userID(username: name) else { return [] }
             conditions.append("m.sender_id = \(bind: sender)")
         }
+        var within: [UUID]?
         if let place = query.place {
             let ids = try await conversations(at: place, of: me)
             guard !ids.isEmpty else { return [] }
             conditions.append("m.conversation_id IN (\(binds: ids))")
+            within = ids
         }
         switch query.has {
         case .file?: conditions.append("m.file_url IS NOT NULL")
@@ -50,44 +52,67 @@ struct MessageSearch {
         let sql: SQLQueryString
         if !query.hasText {
             sql = "SELECT \(columns) FROM messages m \(members) WHERE \(SQLQueryString.joined(conditions)) ORDER BY \(byDate) \(page)"
-        } else if isPostgres {
-            let rank = SQLRaw(order == .date ? "m.created_at DESC, m.id DESC" : "ts_rank(m.search_vector, q.query) DESC, m.created_at DESC")
-            sql = """
-                SELECT \(columns) FROM messages m \(members)
-                CROSS JOIN (SELECT to_tsquery('simple', \(bind: Self.tsquery(query.terms))) AS query) q
-                WHERE m.search_vector @@ q.query AND \(SQLQueryString.joined(conditions)) ORDER BY \(rank) \(page)
-                """
         } else {
-            let rank = SQLRaw(order == .date ? "m.created_at DESC, m.id DESC" : "bm25(message_search), m.created_at DESC")
-            sql = """
-                SELECT \(columns) FROM message_search JOIN messages m ON m.rowid = message_search.rowid \(members)
-                WHERE message_search MATCH \(bind: Self.fts5(query.terms)) AND \(SQLQueryString.joined(conditions)) ORDER BY \(rank) \(page)
-                """
+            // Words are matched only in the user's conversations, inside the index (see
+            // `SearchText.conversationToken`), unless they have so many that the list would cost
+            // more than it saves; the membership join decides in every case.
+            var mine = within ?? scope.conversationID.map { [$0] } ?? []
+            if within == nil && scope.conversationID == nil { mine = try await conversationIDs(of: me) }
+            guard !mine.isEmpty else { return [] }
+            let narrowed = mine.count <= Self.maxNarrowing ? mine.map(SearchText.conversationToken) : []
+            if isPostgres {
+                let rank = SQLRaw(order == .date ? "m.created_at DESC, m.id DESC" : "ts_rank(m.search_vector, q.query) DESC, m.created_at DESC")
+                sql = """
+                    SELECT \(columns) FROM messages m \(members)
+                    CROSS JOIN (SELECT to_tsquery('simple', \(bind: Self.tsquery(query.terms, within: narrowed))) AS query) q
+                    WHERE m.search_vector @@ q.query AND \(SQLQueryString.joined(conditions)) ORDER BY \(rank) \(page)
+                    """
+            } else {
+                let rank = SQLRaw(order == .date ? "m.created_at DESC, m.id DESC" : "bm25(message_search), m.created_at DESC")
+                sql = """
+                    SELECT \(columns) FROM message_search JOIN messages m ON m.rowid = message_search.rowid \(members)
+                    WHERE message_search MATCH \(bind: Self.fts5(query.terms, within: narrowed)) AND \(SQLQueryString.joined(conditions))
+                    ORDER BY \(rank) \(page)
+                    """
+            }
         }
         return try await db.raw(sql).all().map(MessageColumns.message(from:))
     }
 
-    /// FTS5 syntax: each word a quoted string, a prefix `"word"*`, a phrase `"two words"`;
-    /// side by side is AND. Terms hold letters and digits only, so nothing needs escaping.
-    static func fts5(_ terms: [SearchQuery.Term]) -> String {
-        terms.map { term in
+    /// Conversations listed inside the index query at most; beyond, the join alone narrows.
+    static let maxNarrowing = 500
+
+    /// FTS5 syntax: each word a quoted string, a prefix `"word"*`, a phrase `"two words"`, all
+    /// ANDed, and one of the conversation tokens. Terms hold letters and digits only, so nothing
+    /// needs escaping.
+    static func fts5(_ terms: [SearchQuery.Term], within conversations: [String] = []) -> String {
+        var parts = terms.map { term in
             switch term {
             case .word(let word): "\"\(word)\""
             case .prefix(let prefix): "\"\(prefix)\"*"
             case .phrase(let words): "\"\(words.joined(separator: " "))\""
             }
-        }.joined(separator: " ")
+        }
+        if !conversations.isEmpty { parts.append("(" + conversations.map { "\"\($0)\"" }.joined(separator: " OR ") + ")") }
+        return parts.joined(separator: " AND ")
     }
 
-    /// `to_tsquery` syntax: quoted lexemes, `:*` for a prefix, `<->` for "followed by", `&` for AND.
-    static func tsquery(_ terms: [SearchQuery.Term]) -> String {
-        terms.map { term in
+    /// `to_tsquery` syntax: quoted lexemes, `:*` for a prefix, `<->` for "followed by", `&` for
+    /// AND, `|` for OR.
+    static func tsquery(_ terms: [SearchQuery.Term], within conversations: [String] = []) -> String {
+        var parts = terms.map { term in
             switch term {
             case .word(let word): "'\(word)'"
             case .prefix(let prefix): "'\(prefix)':*"
             case .phrase(let words): "(" + words.map { "'\($0)'" }.joined(separator: " <-> ") + ")"
             }
-        }.joined(separator: " & ")
+        }
+        if !conversations.isEmpty { parts.append("(" + conversations.map { "'\($0)'" }.joined(separator: " | ") + ")") }
+        return parts.joined(separator: " & ")
+    }
+
+    private func conversationIDs(of me: UUID) async throws -> [UUID] {
+        try await db.raw("SELECT conversation_id FROM members WHERE user_id = \(bind: me)").all().map { try $0.decode(column: "conversation_id", as: UUID.self) }
     }
 
     private func userID(username: String) async throws -> UUID? {

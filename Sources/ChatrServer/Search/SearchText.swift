@@ -10,13 +10,21 @@ enum SearchText {
         fold(text).split { !isWordCharacter($0) }.map(String.init)
     }
 
-    /// What the index holds for a message: its text, file name and caption; nothing when it was
-    /// unsent (unsent messages are never found).
+    /// What the index holds for a message: its conversation's token, then the words of its
+    /// text, file name and caption; nothing when it was unsent (unsent messages are never found).
     static func indexed(_ message: Message) -> String? {
         guard message.deletedAt == nil else { return nil }
-        let parts = searchableFields(of: message).map(\.text)
-        let words = parts.flatMap(words)
-        return words.isEmpty ? nil : words.joined(separator: " ")
+        let words = searchableFields(of: message).map(\.text).flatMap(words)
+        return ([conversationToken(message.conversationID)] + words).joined(separator: " ")
+    }
+
+    /// A word standing for a conversation, indexed with each of its messages, so a search can be
+    /// narrowed to the user's conversations inside the full-text index (merging word lists)
+    /// instead of ranking every match in the database and dropping most. Letters only (the hex
+    /// digits of the id as `a`…`p`) after `zq`: one plain word for every tokenizer.
+    static func conversationToken(_ id: UUID) -> String {
+        let letters = Array("abcdefghijklmnop")
+        return "zq" + String(id.uuidString.lowercased().compactMap { $0.hexDigitValue.map { letters[$0] } })
     }
 
     /// The fields a message is found by, as shown to people (a file message's content is its
