@@ -499,6 +499,19 @@ def lists_group(field, key):
     return check
 
 
+def search_act(w, ctx, role):
+    return w.call("GET", "/api/search", role, ctx, params={"q": f'"{ctx.content}"'})
+
+
+def search_found(w, ctx, role, r):
+    """Found by its members; never by a removed member, a stranger, or one who joined after it."""
+    ids = [hit["message"]["id"] for hit in r.json()["results"]]
+    if role in (OWNER, MEMBER, ADMIN):
+        assert ctx.mid in ids, f"{role} does not find the group's message: {r.text[:300]}"
+    else:
+        assert ctx.mid not in ids and ctx.content not in r.text, f"{role} finds the group's message: {r.text[:300]}"
+
+
 def sync_setup(w, ctx, role):
     make_group(w, ctx, role, message=False)
     ctx.cursor = w.json("GET", "/api/sync")["cursor"]
@@ -915,6 +928,7 @@ ROUTES = {
                                                 ok=lists_group("conversations", "conversationId")),
     ("GET", "/api/users/conversations"): Row(LIST_ROLES, plain("GET", "/api/users/conversations"), setup=group_setup(),
                                              ok=lists_group("conversations", "conversationId")),
+    ("GET", "/api/search"): Row({**LIST_ROLES, ADMIN: 200, LATE: 200}, search_act, setup=group_setup(), ok=search_found),
     ("GET", "/api/sync"): Row(LIST_ROLES, lambda w, ctx, role: w.call("GET", "/api/sync", role, ctx, params={"since": ctx.cursor}),
                               setup=sync_setup, ok=sync_shown),
 
