@@ -105,8 +105,9 @@ export class ChatController {
 
   /**
    * Opens a chat at one message (a search hit) and highlights it. If the message is not among
-   * those loaded, the chat is reloaded around it (`history?around=`) and then forward to the
-   * newest page, so it stays one unbroken run that live messages extend.
+   * those loaded, the chat is reloaded around it (`history?around=`), then forward a few pages.
+   * A hit further back leaves a gap after what was loaded (`gapAfter`: the last message before
+   * it), which `loadNewer` fills as the reader scrolls down; live messages land after the gap.
    */
   async jumpTo(target, messageId) {
     await this.openChat(target);
@@ -114,11 +115,27 @@ export class ChatController {
     if (!this.chat(key).messages.some((m) => m.id === messageId)) {
       const page = await this.api.get(this.historyPath(key, { around: messageId }));
       const queued = this.chat(key).messages.filter((m) => !m.id);
-      this.setChat(key, { messages: queued, hasMore: page.hasMore, loaded: true });
+      const last = page.messages[page.messages.length - 1];
+      this.setChat(key, { messages: queued, hasMore: page.hasMore, loaded: true, gapAfter: page.hasMoreAfter && last ? last.id : null });
       this.addMessages(key, page.messages);
-      if (page.hasMoreAfter) await this.catchUp();
+      for (let pages = 0; pages < 4 && this.chat(key).gapAfter; pages++) await this.loadNewer(key);
     }
     this.store.update({ highlight: { key, id: messageId, at: Date.now() } });
+  }
+
+  /** The page after the gap a jump left (see `jumpTo`); false when there is none. */
+  async loadNewer(key = this.store.get().active?.key) {
+    const after = this.chat(key).gapAfter;
+    if (!key || !after || this.loadingNewer) return false;
+    this.loadingNewer = true;
+    try {
+      const { messages, hasMore } = await this.api.get(this.historyPath(key, { after }));
+      const last = messages[messages.length - 1];
+      this.addMessages(key, messages, { gapAfter: hasMore && last ? last.id : null });
+      return messages.length > 0;
+    } finally {
+      this.loadingNewer = false;
+    }
   }
 
   /** The chat that was open before a reload, if any. */

@@ -1,3 +1,4 @@
+import Fluent
 import Foundation
 import SQLKit
 import XCTVapor
@@ -172,6 +173,18 @@ final class SearchTests: ChatrTestCase {
         XCTAssertEqual(long.json["code"]?.string, "query_too_long")
         let many = try await search(ann.token, (1...20).map { "w\($0)" }.joined(separator: " "))
         XCTAssertEqual(many.json["code"]?.string, "too_many_terms")
+        let longPhrase = try await search(ann.token, "\"" + (1...20).map { "w\($0)" }.joined(separator: " ") + "\"")
+        XCTAssertEqual(longPhrase.json["code"]?.string, "too_many_terms", "a phrase's words count too")
+        // The words standing for conversations in the index are not searchable: `zq*` would
+        // list every message of every conversation one is in.
+        for q in ["zq*", "zqab", "\"zqa robert\"", "²", "½ ²"] {
+            let reply = try await search(ann.token, q)
+            if q.contains("robert") {
+                XCTAssertEqual(reply.json["results"]?.array?.count, 1, "\(q): only the real word counts: \(reply.text)")
+            } else {
+                XCTAssertEqual(reply.json["code"]?.string, "empty_query", "\(q): \(reply.text)")
+            }
+        }
         let anonymous = try await search("not-a-token", "robert")
         XCTAssertEqual(anonymous.status, .unauthorized)
     }
@@ -190,8 +203,17 @@ final class SearchTests: ChatrTestCase {
         // And the triggers it made keep the index in step from then on.
         try await say(bob, to: ann.id, "a new message after the migration")
         try await expect(ann.token, "migration", ["a new message after the migration"])
-        let updated = try await sql.raw("SELECT COUNT(*) AS n FROM changes").first()?.decode(column: "n", as: Int.self)
-        XCTAssertGreaterThan(updated ?? 0, changesAfter ?? 0, "the feed trigger is back")
+        let inserted = try await sql.raw("SELECT COUNT(*) AS n FROM changes").first()?.decode(column: "n", as: Int.self)
+        XCTAssertGreaterThan(inserted ?? 0, changesAfter ?? 0, "a new message reaches the feed")
+        // An edit (an update of the content and search_text) still reaches the feed.
+        let users = try await User.query(on: app.db).all()
+        let bobUser = try XCTUnwrap(users.first { $0.id?.wire == bob.id })
+        let newestMessage = try await Message.query(on: app.db).filter(\.$content == "a new message after the migration").first()
+        let newest = try XCTUnwrap(newestMessage)
+        _ = try await MessageService(services: app.chatr, db: app.db).edit(try newest.requireID(), content: "an edited message", by: bobUser)
+        let edited = try await sql.raw("SELECT COUNT(*) AS n FROM changes").first()?.decode(column: "n", as: Int.self)
+        XCTAssertGreaterThan(edited ?? 0, inserted ?? 0, "the feed's update trigger fires for an edit")
+        try await expect(ann.token, "edited", ["an edited message"])
     }
 
     /// A hit opens in its conversation: `history?around=<id>` is the message with the ones just

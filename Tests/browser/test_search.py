@@ -1,6 +1,9 @@
 """Message search in the web client (issue 17): Ctrl+K, hits as you type with the matched words
 marked, and a hit that opens its conversation at the message — far back in the history — with
-the message highlighted and the chat still live at its newest end."""
+the message highlighted; what follows it loads as one scrolls down, with no gap, and the chat
+stays live at its newest end."""
+import re
+
 import requests
 from selenium.webdriver.common.keys import Keys
 
@@ -18,8 +21,8 @@ def test_search_finds_an_old_message_and_opens_the_chat_there(server, browsers):
     alice = register_via_api(server, "alice", "Alice")
     bob_account = register_via_api(server, "bob", "Bob")
     bob_id = bob_account["user"]["id"]
-    # The hit is the 10th of 130 messages: two pages of history above the newest one.
-    for n in range(1, 131):
+    # The hit is the 10th of 330 messages: further back than the client loads at once after it.
+    for n in range(1, 331):
         say(server, alice, bob_id, "The quarterly Café report is attached" if n == 10 else f"filler message {n}")
     bob = browsers("bob")
     sign_in_as(bob, bob_account)
@@ -46,12 +49,21 @@ def test_search_finds_an_old_message_and_opens_the_chat_there(server, browsers):
     assert visible, "the found message is not scrolled into view"
     bob.screenshot("search-02-opened-at-the-hit")
 
-    # The chat is whole from there to the newest message, and live: a new message lands last.
+    # Live: a new message lands last, even before the messages between are loaded.
     say(server, alice, bob_id, "one more thing")
     bob.wait(lambda: bob.js("const b = [...document.querySelectorAll('.msg .bubble')]; return b.length && b[b.length - 1].textContent.includes('one more thing')"),
              message="the new message is not the last one")
-    texts = bob.js("return [...document.querySelectorAll('.msg .bubble')].map((b) => b.textContent)")
-    assert any("filler message 130" in t for t in texts) and any("filler message 11" in t for t in texts), "a gap between the hit and the newest"
+    # Scrolling down loads what lies between, until the chat is whole from the hit to the newest.
+    bob.wait(lambda: bob.js("""
+        const list = document.querySelector('[data-messages]');
+        list.scrollTop = list.scrollHeight;
+        return [...document.querySelectorAll('.msg .bubble')].some((b) => b.textContent.includes('filler message 330'));"""),
+             timeout=20, message="scrolling down did not load the messages after the hit")
+    texts = bob.js("return [...document.querySelectorAll('.msg .bubble')].map((b) => b.textContent.trim())")
+    joined = "\n".join(texts)
+    missing = [n for n in range(11, 331) if not re.search(rf"filler message {n}\b", joined)]
+    assert not missing, f"a gap between the hit and the newest: {missing[:5]}…"
+    assert "one more thing" in texts[-1], texts[-3:]
 
     # Odd queries show a message, never a broken list; Escape clears the search.
     bob.type("[data-search]", '"')

@@ -93,10 +93,20 @@ export function mountChatView(root, controller) {
     box.textContent = text ? `${state.active.user.displayName} is typing: ${text}` : '';
   }
 
-  // Infinite scroll: near the top, fetch the previous page and keep the view where it was.
+  // Infinite scroll: near the top, fetch the previous page and keep the view where it was; near
+  // the bottom of a chat opened at a search hit far back, fetch what follows (the view stays:
+  // the new messages are below it).
   root.addEventListener('scroll', async (e) => {
     const list = e.target;
-    if (!list.matches?.('[data-messages]') || list.scrollTop > 120) return;
+    if (!list.matches?.('[data-messages]')) return;
+    if (list.scrollHeight - list.scrollTop - list.clientHeight < 200 && controller.chat(store.get().active?.key).gapAfter) {
+      const top = list.scrollTop;
+      try {
+        if (await controller.loadNewer()) list.scrollTop = top;
+      } catch { toast('Could not load later messages', 'error'); }
+      return;
+    }
+    if (list.scrollTop > 120) return;
     const fromBottom = list.scrollHeight - list.scrollTop;
     try {
       if (await controller.loadOlder()) drawMessages(store.get(), { keepFromBottom: fromBottom });

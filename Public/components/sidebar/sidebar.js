@@ -110,6 +110,8 @@ export function mountSidebar(root, controller) {
   let searchRun = 0;
   const searchBox = root.querySelector('[data-search]');
   function clearSearch() {
+    clearTimeout(searchTimer);
+    searchRun++;   // a search still on its way must not draw over the cleared list
     searchBox.value = '';
     results = null;
     hits = [];

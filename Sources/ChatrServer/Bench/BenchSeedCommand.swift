@@ -77,7 +77,9 @@ struct BenchSeedCommand: AsyncCommand {
                 for chunk in members.chunks(of: 200) { try await chunk.create(on: db) }
                 // The members trigger dates their arrival after the (preset) last message; they
                 // were there from the start, and see — and find — every seeded message.
-                try await (db as! any SQLDatabase).raw("UPDATE members SET history_from_seq = 0").run()
+                for chunk in conversations.chunks(of: 200) {
+                    try await (db as! any SQLDatabase).raw("UPDATE members SET history_from_seq = 0 WHERE conversation_id IN (\(binds: chunk.map { $0.id! }))").run()
+                }
             }
             // Messages in multi-row INSERTs through the store's column mapping.
             let written = try await db.transaction { db -> Int in

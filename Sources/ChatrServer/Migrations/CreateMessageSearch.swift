@@ -10,28 +10,43 @@ import SQLKit
 ///   is nothing to find, so a trigger never deletes what is not there (which would corrupt it).
 /// - PostgreSQL: `messages.search_vector`, a generated `tsvector` column with a GIN index.
 ///
-/// Existing messages are indexed here, with the change feed's update trigger off: filling a new
-/// column changes nothing a client sees.
+/// Existing messages are indexed here, in one transaction. The change feed's update trigger is
+/// re-made so that it does not fire when only `search_text` changes (the backfill, and nothing
+/// else: an edit or unsend changes the content or `deleted_at` too) — filling a new column
+/// changes nothing a client must hear about, and other nodes' edits meanwhile still reach the
+/// feed. (Nodes of the previous version, in a rolling upgrade, store messages without
+/// `search_text` until they are upgraded: those are not found.)
 struct CreateMessageSearch: AsyncMigration {
     func prepare(on database: any Database) async throws {
-        let sql = database as! any SQLDatabase
-        if sql.dialect.name == "sqlite" {
-            try await sql.raw("DROP TRIGGER messages_feed_update").run()
+        try await database.transaction { database in
+            let sql = database as! any SQLDatabase
+            let isSQLite = sql.dialect.name == "sqlite"
             try await sql.raw("ALTER TABLE messages ADD COLUMN search_text TEXT").run()
+            for statement in isSQLite ? Self.sqliteFeedTrigger : Self.postgresFeedTrigger { try await sql.raw(SQLQueryString(statement)).run() }
             try await Self.backfill(sql)
-            guard let feedTrigger = CreateChangeFeed.sqlite.first(where: { $0.contains("TRIGGER messages_feed_update") }) else {
-                throw MigrationError("the change feed's messages_feed_update trigger is missing from CreateChangeFeed")
-            }
-            try await sql.raw(SQLQueryString(feedTrigger)).run()
-            for statement in Self.sqlite { try await sql.raw(SQLQueryString(statement)).run() }
-        } else {
-            try await sql.raw("ALTER TABLE messages ADD COLUMN search_text TEXT").run()
-            try await sql.raw("ALTER TABLE messages DISABLE TRIGGER messages_feed_update").run()
-            try await Self.backfill(sql)
-            try await sql.raw("ALTER TABLE messages ENABLE TRIGGER messages_feed_update").run()
-            for statement in Self.postgres { try await sql.raw(SQLQueryString(statement)).run() }
+            for statement in isSQLite ? Self.sqlite : Self.postgres { try await sql.raw(SQLQueryString(statement)).run() }
         }
     }
+
+    /// `messages_feed_update` of `CreateChangeFeed`, but not for an update of `search_text` alone.
+    static let sqliteFeedTrigger = [
+        "DROP TRIGGER messages_feed_update",
+        """
+        CREATE TRIGGER messages_feed_update AFTER UPDATE ON messages
+        WHEN OLD.search_text IS NEW.search_text OR OLD.content IS NOT NEW.content OR OLD.deleted_at IS NOT NEW.deleted_at BEGIN
+          INSERT INTO changes (kind, conversation_id, entity_id) VALUES ('message', NEW.conversation_id, NEW.id);
+        END
+        """,
+    ]
+    static let postgresFeedTrigger = [
+        "DROP TRIGGER messages_feed_update ON messages",
+        """
+        CREATE TRIGGER messages_feed_update AFTER UPDATE ON messages FOR EACH ROW
+        WHEN (OLD.search_text IS NOT DISTINCT FROM NEW.search_text OR OLD.content IS DISTINCT FROM NEW.content
+              OR OLD.deleted_at IS DISTINCT FROM NEW.deleted_at)
+        EXECUTE FUNCTION chatr_feed_messages()
+        """,
+    ]
 
     static let sqlite = [
         """
@@ -91,7 +106,8 @@ struct CreateMessageSearch: AsyncMigration {
 
     func revert(on database: any Database) async throws {
         let sql = database as! any SQLDatabase
-        if sql.dialect.name == "sqlite" {
+        let isSQLite = sql.dialect.name == "sqlite"
+        if isSQLite {
             for trigger in ["messages_search_insert", "messages_search_update", "messages_search_delete"] {
                 try await sql.raw(SQLQueryString("DROP TRIGGER IF EXISTS \(trigger)")).run()
             }
@@ -100,6 +116,13 @@ struct CreateMessageSearch: AsyncMigration {
             try await sql.raw("DROP INDEX IF EXISTS messages_search_vector").run()
             try await sql.raw("ALTER TABLE messages DROP COLUMN IF EXISTS search_vector").run()
         }
+        // The feed's trigger as CreateChangeFeed made it.
+        try await sql.raw(SQLQueryString(isSQLite ? "DROP TRIGGER messages_feed_update" : "DROP TRIGGER messages_feed_update ON messages")).run()
+        guard let original = (isSQLite ? CreateChangeFeed.sqlite : CreateChangeFeed.postgres)
+                .first(where: { $0.contains("TRIGGER messages_feed_update") }) else {
+            throw MigrationError("the change feed's messages_feed_update trigger is missing from CreateChangeFeed")
+        }
+        try await sql.raw(SQLQueryString(original)).run()
         try await sql.raw("ALTER TABLE messages DROP COLUMN search_text").run()
     }
 

@@ -61,11 +61,15 @@ struct MessageSearch {
             guard !mine.isEmpty else { return [] }
             let narrowed = mine.count <= Self.maxNarrowing ? mine.map(SearchText.conversationToken) : []
             if isPostgres {
-                let rank = SQLRaw(order == .date ? "m.created_at DESC, m.id DESC" : "ts_rank(m.search_vector, q.query) DESC, m.created_at DESC")
+                // `to_tsquery` silently drops an operand it makes no lexeme of: a query left with
+                // none must find nothing (not everything in the user's conversations).
+                let rank = SQLRaw(order == .date ? "m.created_at DESC, m.id DESC" : "ts_rank(m.search_vector, q.terms) DESC, m.created_at DESC")
+                let terms: SQLQueryString = "to_tsquery('simple', \(bind: Self.tsquery(query.terms)))"
+                let within: SQLQueryString = narrowed.isEmpty ? terms : "\(terms) && to_tsquery('simple', \(bind: Self.tsquery([], within: narrowed)))"
                 sql = """
                     SELECT \(columns) FROM messages m \(members)
-                    CROSS JOIN (SELECT to_tsquery('simple', \(bind: Self.tsquery(query.terms, within: narrowed))) AS query) q
-                    WHERE m.search_vector @@ q.query AND \(SQLQueryString.joined(conditions)) ORDER BY \(rank) \(page)
+                    CROSS JOIN (SELECT \(terms) AS terms, \(within) AS query) q
+                    WHERE numnode(q.terms) > 0 AND m.search_vector @@ q.query AND \(SQLQueryString.joined(conditions)) ORDER BY \(rank) \(page)
                     """
             } else {
                 let rank = SQLRaw(order == .date ? "m.created_at DESC, m.id DESC" : "bm25(message_search), m.created_at DESC")

@@ -40,6 +40,14 @@ struct SearchQuery: Equatable {
 
     struct Invalid: Error { var message: String; var code: String }
 
+    /// Every word, those of phrases included.
+    var wordCount: Int {
+        terms.reduce(0) { count, term in
+            if case .phrase(let words) = term { return count + words.count }
+            return count + 1
+        }
+    }
+
     /// Whether the query has words to rank by (else it lists by date, filters only).
     var hasText: Bool { !terms.isEmpty }
 
@@ -48,14 +56,14 @@ struct SearchQuery: Equatable {
         var query = SearchQuery()
         for (token, quoted) in tokens(raw) {
             if quoted {
-                let words = SearchText.words(token)
+                let words = SearchText.words(token).filter { !SearchText.looksLikeConversationToken($0) }
                 if words.count == 1 { query.terms.append(.word(words[0])) } else if !words.isEmpty { query.terms.append(.phrase(words)) }
                 continue
             }
             if let filter = try query.apply(filter: token) {
                 if filter { continue }
             }
-            let words = SearchText.words(token)
+            let words = SearchText.words(token).filter { !SearchText.looksLikeConversationToken($0) }
             guard !words.isEmpty else { continue }
             if token.hasSuffix("*"), let last = words.last, last.count >= minPrefix {
                 query.terms += words.dropLast().map(Term.word) + [.prefix(last)]
@@ -63,7 +71,7 @@ struct SearchQuery: Equatable {
                 query.terms += words.map(Term.word)
             }
         }
-        guard query.terms.count <= maxTerms else { throw Invalid(message: "Use at most \(maxTerms) words", code: "too_many_terms") }
+        guard query.wordCount <= maxTerms else { throw Invalid(message: "Use at most \(maxTerms) words", code: "too_many_terms") }
         guard query.hasText || query.from != nil || query.place != nil || query.has != nil || query.before != nil || query.after != nil else {
             throw Invalid(message: "Type a word to search for", code: "empty_query")
         }

@@ -41,8 +41,16 @@ enum SearchText {
         text.folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
     }
 
+    /// Letters, and decimal digits of any script — not `²` or `½`, which PostgreSQL's parser
+    /// drops where FTS5 keeps them (the two databases must see the same words).
     static func isWordCharacter(_ c: Character) -> Bool {
-        c.isLetter || c.isNumber
+        c.isLetter || c.unicodeScalars.allSatisfy { $0.properties.numericType == .decimal }
+    }
+
+    /// Whether a query word could match a conversation token (`zq` and letters up to `p`): such
+    /// words are dropped from queries, so nobody can list a conversation by its token (`zq*`).
+    static func looksLikeConversationToken(_ word: String) -> Bool {
+        word.hasPrefix("zq") && word.dropFirst(2).allSatisfy { ("a"..."p").contains($0) }
     }
 
     /// Where the query's words occur in `text`, as UTF-16 ranges (what a browser's string

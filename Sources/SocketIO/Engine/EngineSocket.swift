@@ -278,16 +278,18 @@ public final class EngineSocket: Sendable {
             }
             poll?.resume(returning: Self.pollResponse([EnginePacket(.noop)]))
         case (.upgrade, _):
-            let result: (queued: [EnginePacket], poll: CheckedContinuation<EngineResponse, Never>?)? = state.withLockedValue { state in
+            let result: (queued: [EnginePacket], poll: CheckedContinuation<EngineResponse, Never>?, pausedUntil: NIODeadline?)? = state.withLockedValue { state in
                 guard state.probed, !state.closed else { return nil }
                 state.transport = .websocket(socket)
                 state.probe = nil
                 state.upgradeTask?.cancel()
                 state.upgradeTask = nil
                 defer { state.outbox = []; state.pendingPoll = nil }
-                return (state.outbox, state.pendingPoll)
+                return (state.outbox, state.pendingPoll, state.readsPausedUntil)
             }
             guard let result else { socket.close(); return }
+            // A pause begun on polling goes on on the WebSocket.
+            if let until = result.pausedUntil, until > .now() { socket.pauseReading(until: until) }
             result.poll?.resume(returning: Self.pollResponse([EnginePacket(.noop)]))
             for packet in result.queued { Self.write(packet, to: socket) }
         default:

@@ -114,7 +114,10 @@ final class Client: Sendable {
             }
             refuse(packet)
         case .disconnect(let streak):
-            let report = state.withLockedValue { SocketFloodError(refused: $0.refusedUnreported + 1, inARow: streak, queued: $0.inbound.queued) }
+            let report = state.withLockedValue { state in
+                defer { state.refusedUnreported = 0 }
+                return SocketFloodError(refused: state.refusedUnreported + 1, inARow: streak, queued: state.inbound.queued)
+            }
             server.report(SocketIOFailure(kind: .flood, sessionID: session.id, namespace: packet.namespace, event: Self.eventName(packet), error: report))
             // DISCONNECT first, as `disconnect(close: true)` does: a client told it was put out
             // does not reconnect by itself straight into the same flood.
@@ -250,12 +253,16 @@ final class Client: Sendable {
     }
 
     private func closed(_ reason: String) {
-        let sockets = state.withLockedValue { state -> [Socket] in
+        let (sockets, unreported) = state.withLockedValue { state -> ([Socket], SocketFloodError?) in
             state.closed = true
             state.connectTimer?.cancel()
-            defer { state.sockets = [:] }
-            return Array(state.sockets.values)
+            defer { state.sockets = [:]; state.refusedUnreported = 0 }
+            // Refusals since the last report are told now, or never.
+            let unreported = state.refusedUnreported > 0
+                ? SocketFloodError(refused: state.refusedUnreported, inARow: state.inbound.streak, queued: state.inbound.queued) : nil
+            return (Array(state.sockets.values), unreported)
         }
+        if let unreported { server.report(SocketIOFailure(kind: .flood, sessionID: session.id, error: unreported)) }
         queue.finish()
         let reason = DisconnectReason(engineReason: reason)
         for socket in sockets { socket.closed(reason: reason) }
