@@ -24,6 +24,9 @@ public func configure(_ app: Application, config: AppConfig) async throws {
 
     app.chatr = await makeServices(app, config: config)
     app.lifecycle.use(app.chatr.typing)
+    if let push = app.chatr.push { app.lifecycle.use(push) } else {
+        app.logger.warning("Web Push is off: set VAPID_PRIVATE_KEY, VAPID_PUBLIC_KEY and VAPID_SUBJECT to turn it on (docs/DEPLOYMENT.md)")
+    }
 
     app.middleware = Middlewares()
     app.middleware.use(ResponseHeadersMiddleware(fileOrigins: fileOrigins(config)))
@@ -151,7 +154,11 @@ private func makeServices(_ app: Application, config: AppConfig) async -> ChatrS
         groupMembers: GroupMembersCache(),
         events: EventPublisher(),
         typing: TypingTracker(),
-        syncCursors: SyncCursors(secret: config.jwtSecret)
+        syncCursors: SyncCursors(secret: config.jwtSecret),
+        push: config.vapid.map { vapid in
+            PushNotifier(identity: vapid, client: app.http.client.shared, database: { [unowned app] in app.db },
+                         productName: config.productName, allowLocalEndpoints: config.mode != .production, clock: clock, logger: app.logger)
+        }
     )
 }
 
@@ -190,6 +197,7 @@ private func routes(_ app: Application, config: AppConfig) throws {
     try app.register(collection: GroupController())
     try app.register(collection: SyncController())
     try app.register(collection: SearchController())
+    try app.register(collection: PushController())
     try app.register(collection: UploadController(maxUploadBytes: config.maxUploadBytes))
     if let local = app.chatr.files as? LocalFileStorage {
         try app.register(collection: UploadsController(storage: local))

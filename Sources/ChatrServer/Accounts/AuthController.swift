@@ -116,7 +116,10 @@ struct AuthController: RouteCollection {
     @Sendable static func logout(_ req: Request) async throws -> AuthDTO.Message {
         let session = try req.currentSession
         try await req.chatr.tokens.revoke(session, on: req.db)
-        if let id = session.id { req.chatr.events.publish([.disconnect(.session(id))]) }
+        if let id = session.id {
+            try await PushController.forget(session: id, on: req.db)
+            req.chatr.events.publish([.disconnect(.session(id))])
+        }
         return .init(message: "Logged out")
     }
 

@@ -50,6 +50,8 @@ public struct AppConfig: Sendable {
     public var recoveryWindow: Duration = .seconds(120)
     /// How long connections may stay idle or half-open, and how many one address may hold.
     public var connections = ConnectionLimits()
+    /// Web Push's VAPID key and contact (`VapidIdentity`); nil in production without keys: no push.
+    public var vapid: VapidIdentity?
 
     /// Timeouts that close connections which send nothing (bare TCP, a request head that never
     /// ends, a WebSocket that never sends CONNECT or stops answering pings) and a cap per client
@@ -220,6 +222,7 @@ extension AppConfig {
         )
         config.publicDirectory = publicDirectory.found?.path
         config.cluster = cluster
+        config.vapid = try VapidIdentity.fromEnvironment(value, mode: mode, dataDirectory: dataDirectory, frontendOrigins: config.frontendOrigins)
         config.trustedProxies = Set((value("TRUSTED_PROXIES") ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         config.syncRetention = .seconds(try integer("SYNC_RETENTION_DAYS", default: 30) * 86_400)
@@ -249,13 +252,15 @@ extension AppConfig {
         } else {
             database = .sqliteMemory
         }
-        return AppConfig(mode: .testing, host: "127.0.0.1", port: 0, database: database,
+        var config = AppConfig(mode: .testing, host: "127.0.0.1", port: 0, database: database,
                          jwtSecret: "test-secret-that-is-long-enough-for-hs256",
                          jwtLifetime: 7 * 86_400, frontendOrigins: ["http://localhost:3001"],
                          backendURL: "http://localhost:3001", uploadsDirectory: uploadsDirectory, s3: nil,
                          maxUploadBytes: 10_485_760, productName: "Chatr", mailtrap: nil, smsWorks: nil,
                          swaggerCredentials: nil, rateLimits: RateLimits(), bcryptCost: 4, autoMigrate: true,
                          publicDirectory: PublicDirectory.locate().found?.path)
+        config.vapid = .generated()
+        return config
     }
 
     static func parseDatabaseURL(_ url: String?, dataDirectory: String) throws -> DatabaseChoice {

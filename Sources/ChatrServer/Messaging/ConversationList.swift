@@ -25,6 +25,8 @@ struct ConversationList {
         var lastMessage: MessageDTO?
         var lastMessageAt: Date?
         var unreadCount: Int
+        /// Until when my push notifications for it are off (`ConversationMute`); null when they are on.
+        var mutedUntil: Date?
 
         func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -35,8 +37,9 @@ struct ConversationList {
             try c.encode(lastMessage, forKey: .lastMessage)
             try c.encode(lastMessageAt, forKey: .lastMessageAt)
             try c.encode(unreadCount, forKey: .unreadCount)
+            try c.encode(mutedUntil, forKey: .mutedUntil)
         }
-        enum CodingKeys: String, CodingKey { case conversationId, kind, user, group, lastMessage, lastMessageAt, unreadCount }
+        enum CodingKeys: String, CodingKey { case conversationId, kind, user, group, lastMessage, lastMessageAt, unreadCount, mutedUntil }
     }
 
     /// `only`: just these of the user's conversations (the change feed asks for those a page touched).
@@ -75,6 +78,7 @@ struct ConversationList {
         let dtos = try await MessageAssembler(db: db, files: services.files).dtos(lastMessages, contexts: contexts, knownUsers: others + [user])
         let lastByConversation = Dictionary(dtos.map { ($0.conversationId, $0) }, uniquingKeysWith: { a, _ in a })
 
+        let now = services.clock.now
         let items = conversations.map { conversation -> Item in
             let id = conversation.id!
             let other = conversation.kind == .direct
@@ -86,7 +90,8 @@ struct ConversationList {
             return Item(conversationId: id.wire, kind: conversation.kind.rawValue,
                         user: other.map { PublicUserDTO($0, files: services.files, isContact: true) }, group: group,
                         lastMessage: lastByConversation[id.wire], lastMessageAt: conversation.lastMessageAt ?? conversation.createdAt,
-                        unreadCount: unread[id] ?? 0)
+                        unreadCount: unread[id] ?? 0,
+                        mutedUntil: (membersByConversation[id] ?? []).first { $0.userID == me }?.mutedUntil.flatMap { $0 > now ? $0 : nil })
         }
         return items.sorted { ($0.lastMessageAt ?? .distantPast) > ($1.lastMessageAt ?? .distantPast) }
     }

@@ -9,6 +9,7 @@ struct MessageController: RouteCollection {
         let secured = routes.grouped(UserAuthMiddleware())
         let messages = secured.grouped("api", "messages")
         messages.get("conversations", use: Self.conversations)
+        messages.put("conversations", ":conversationId", "mute", use: ConversationMute.update)
         secured.get("api", "users", "conversations", use: Self.conversations)
         messages.get("history", use: Self.history)
         messages.post(use: Self.send)

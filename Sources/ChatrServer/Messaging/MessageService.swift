@@ -56,7 +56,8 @@ struct MessageService {
         let conversationID = target.id
         let reply = try await replySnapshot(input.replyToID, in: conversationID, by: senderID)
         let others = target.members.filter { $0 != senderID }
-        let anyoneOnline = others.contains { services.presence.isConnected($0) }
+        let offline = services.presence.notConnected(among: others)
+        let anyoneOnline = offline.count < others.count
 
         let message = Message()
         message.id = UUID()
@@ -115,6 +116,10 @@ struct MessageService {
             if let storedKey { try? await services.files.delete(key: storedKey) }
             throw error
         }
+        services.push?.messageStored(.init(conversationID: conversationID, messageID: message.id!, kind: target.kind,
+                                           senderName: sender.displayName, content: message.content, type: message.type.rawValue,
+                                           fileName: message.fileName, sentAt: message.createdAt),
+                                     offlineRecipients: offline, now: services.clock.now)
         // A new message has no reactions yet: everything the client sees is in memory.
         let dto = MessageDTO(message, conversationKind: target.kind, sender: sender, recipientID: others.first, reactions: [], files: services.files)
         // Encoded once, whatever the number of recipients.

@@ -13,5 +13,6 @@ enum ChatrMigrations {
         CreateClusterPresence(),
         CreateChangeFeed(),
         CreateMessageSearch(),
+        CreatePushSubscriptions(),
     ]
 }

@@ -21,6 +21,8 @@ final class Member: Model, @unchecked Sendable {
     /// The conversation's last message number when they joined: they see the messages after it
     /// (set by the database when the row is inserted: `CreateChangeFeed`).
     @Field(key: "history_from_seq") var historyFromSeq: Int64
+    /// Until when this member gets no push notifications for the conversation (nil: not muted).
+    @OptionalField(key: "muted_until") var mutedUntil: Date?
 
     init() {}
 

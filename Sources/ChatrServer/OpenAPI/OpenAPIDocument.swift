@@ -55,6 +55,7 @@ enum OpenAPIDocument {
 
     static var operations: [Operation] {
         let authErrors = errors(400, 429, 502)
+        let pushOff: [Int: (String, JSONValue?)] = [503: ("Web Push is not configured (no VAPID key)", S.ref("Error"))]
         return [
             Operation(method: "get", path: "/api/health", summary: "Health and database status", tag: "System",
                       responses: merge([200: ("Healthy", S.ref("Health"))], [503: ("Database unreachable", S.ref("Health"))])),
@@ -160,6 +161,23 @@ enum OpenAPIDocument {
                                    query("cursor", "nextCursor of the previous page", schema: ["type": "string", "pattern": "^o[0-9]{1,5}$"]),
                                    limit(max: 50, default: 20)],
                       responses: merge([200: ("Hits, best first", S.ref("SearchPage"))], errors(400, 401))),
+            Operation(method: "put", path: "/api/messages/conversations/{conversationId}/mute", summary: "Turn my push notifications for a conversation off (for good or until a date) or on again", tag: "Messages", secured: true,
+                      body: S.object(["muted": S.bool, "until": ["type": "string", "format": "date-time", "description": "muted until then (in the future); absent: until turned off"]], required: ["muted"]),
+                      parameters: [path("conversationId")],
+                      responses: merge([200: ("The mute", S.ref("ConversationMute"))], errors(400, 401, 403, 404))),
+
+            Operation(method: "get", path: "/api/push/key", summary: "The server's VAPID public key, for PushManager.subscribe", tag: "Push", secured: true,
+                      responses: merge([200: ("The key", S.object(["publicKey": S.string], required: ["publicKey"]))],
+                                       errors(401).merging(pushOff) { a, _ in a })),
+            Operation(method: "get", path: "/api/push/subscriptions", summary: "My devices' push subscriptions", tag: "Push", secured: true,
+                      responses: merge([200: ("Subscriptions, oldest first", S.object(["subscriptions": ["type": "array", "items": S.ref("PushSubscription")]], required: ["subscriptions"]))], errors(401))),
+            Operation(method: "post", path: "/api/push/subscriptions", summary: "Register this device's push subscription (again: updated, and tied to this session)", tag: "Push", secured: true,
+                      body: S.ref("PushSubscriptionRequest"),
+                      responses: merge([201: ("Registered", S.ref("PushSubscription")), 200: ("Already registered: updated", S.ref("PushSubscription"))],
+                                       errors(400, 401).merging(pushOff) { a, _ in a })),
+            Operation(method: "delete", path: "/api/push/subscriptions", summary: "Stop push notifications to a device of mine", tag: "Push", secured: true,
+                      body: S.object(["endpoint": S.string], required: ["endpoint"]),
+                      responses: merge([204: ("Removed", nil)], errors(400, 401, 404))),
             Operation(method: "get", path: "/api/messages/{messageId}/edits", summary: "The edit history of a message", tag: "Messages", secured: true,
                       parameters: [path("messageId")], responses: merge([200: ("Edits, oldest first", S.ref("EditHistory"))], errors(401, 403, 404))),
 

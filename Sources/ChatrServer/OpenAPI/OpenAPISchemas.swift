@@ -129,8 +129,17 @@ enum OpenAPISchemas {
             "group": ["oneOf": [["type": "null"], object(["id": uuid, "name": string, "description": nullableString,
                                                            "avatar": nullableString, "memberCount": ["type": "integer"]])]],
             "lastMessage": ["oneOf": [["type": "null"], ref("ChatMessage")]], "lastMessageAt": dateTime,
-            "unreadCount": ["type": "integer"],
+            "unreadCount": ["type": "integer"], "mutedUntil": dateTime,
         ]),
+        "ConversationMute": object(["conversationId": uuid, "mutedUntil": dateTime], required: ["conversationId", "mutedUntil"]),
+        "PushSubscription": object(["id": uuid, "endpoint": string, "previews": bool, "createdAt": ["type": "string", "format": "date-time"]],
+                                   required: ["id", "endpoint", "previews", "createdAt"]),
+        "PushSubscriptionRequest": object([
+            "endpoint": ["type": "string", "maxLength": 2048, "description": "the push service URL PushManager.subscribe gave (https; http and local hosts outside production)"],
+            "keys": object(["p256dh": ["type": "string", "description": "base64url, 65-byte uncompressed P-256 point"],
+                            "auth": ["type": "string", "description": "base64url, 16 bytes"]], required: ["p256dh", "auth"]),
+            "previews": ["type": "boolean", "description": "show who wrote and what (default true); off: just \"New message\""],
+        ], required: ["endpoint", "keys"]),
         "SearchPage": object([
             "results": ["type": "array", "items": object([
                 "conversation": object([

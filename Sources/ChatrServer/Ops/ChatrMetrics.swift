@@ -27,6 +27,10 @@ final class ChatrMetrics: Sendable {
     /// Time to store one send (pool wait, batch wait and the statement).
     let storeTime: DurationHistogram
     private let lastCounts = NIOLockedValueBox<[String: Int]>([:])
+    /// Web Push requests by what became of them (`PushQueue`).
+    private let pushCounters: [PushResult: Prometheus.Counter]
+
+    enum PushResult: String, CaseIterable, Sendable { case delivered, gone, rejected, failed, dropped }
 
     private init() {
         messagesSent = registry.makeCounter(name: "chatr_messages_sent_total", help: "Messages stored by a send")
@@ -49,8 +53,15 @@ final class ChatrMetrics: Sendable {
                                                   help: "Wait for a pooled PostgreSQL connection before a send")
         storeTime = registry.makeDurationHistogram(name: "chatr_message_store_seconds", buckets: latency,
                                                    help: "Time to store one sent message")
+        let registry = self.registry
+        pushCounters = Dictionary(uniqueKeysWithValues: PushResult.allCases.map { result in
+            (result, registry.makeCounter(name: "chatr_push_total", labels: [("result", result.rawValue)],
+                                          help: "Web Push notifications by result: delivered, gone (subscription forgotten), rejected, failed after retries, dropped (queue full)"))
+        })
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
     }
+
+    func pushes(_ result: PushResult) -> Prometheus.Counter { pushCounters[result]! }
 
     /// The text exposition, with the figures read at scrape time brought up to date first.
     func render(server: SocketIOServer?, cluster: ChatrCluster?) -> String {

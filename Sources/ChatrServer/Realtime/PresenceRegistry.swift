@@ -91,6 +91,11 @@ final class PresenceRegistry: Sendable {
         tables.withLockedValue { $0.local[userID] != nil || $0.remote[userID] != nil }
     }
 
+    /// Those of `userIDs` with no socket on any node, under one lock (a group's members).
+    func notConnected(among userIDs: [UUID]) -> [UUID] {
+        tables.withLockedValue { tables in userIDs.filter { tables.local[$0] == nil && tables.remote[$0] == nil } }
+    }
+
     /// Whether another node said it has a socket of this user.
     func isConnectedElsewhere(_ userID: UUID) -> Bool {
         tables.withLockedValue { $0.remote[userID] != nil }

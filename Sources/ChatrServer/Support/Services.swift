@@ -22,6 +22,8 @@ public struct ChatrServices: Sendable {
     let events: EventPublisher
     let typing: TypingTracker
     let syncCursors: SyncCursors
+    /// Web Push; nil when the server has no VAPID key (production without `VAPID_*`).
+    let push: PushNotifier?
     let feedPosition = FeedPosition()
 }
 
