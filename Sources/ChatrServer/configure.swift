@@ -21,6 +21,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.asyncCommands.use(BenchSeedCommand(), as: "bench-seed")
     app.asyncCommands.use(UserCommands(), as: "user")
     app.asyncCommands.use(BackupCommand(), as: "backup")
+    app.asyncCommands.use(VapidKeysCommand(), as: "vapid-keys")
 
     app.chatr = await makeServices(app, config: config)
     app.lifecycle.use(app.chatr.typing)

@@ -98,6 +98,14 @@ final class PushTests: XCTestCase {
         XCTAssertThrowsError(try load(["VAPID_PRIVATE_KEY": "not-a-key"]))
         XCTAssertThrowsError(try load(["VAPID_PRIVATE_KEY": privateText, "VAPID_SUBJECT": "ops@example.com"]), "not mailto: or https:")
 
+        // `chatr vapid-keys` prints a pair the server takes.
+        let lines = VapidIdentity.newKeyPairLines()
+        let printed = Dictionary(uniqueKeysWithValues: lines.map { line -> (String, String) in
+            let pair = line.split(separator: "=", maxSplits: 1)
+            return (String(pair[0]), String(pair[1]))
+        })
+        XCTAssertEqual(try load(printed).vapid?.publicKey, printed["VAPID_PUBLIC_KEY"])
+
         // Development: generated once, kept in the data folder, the same after a restart.
         let first = try XCTUnwrap(load([:]).vapid)
         XCTAssertEqual(try load([:]).vapid?.publicKey, first.publicKey)

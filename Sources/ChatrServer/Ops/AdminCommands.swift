@@ -106,6 +106,17 @@ struct BackupCommand: AsyncCommand {
     }
 }
 
+/// `chatr vapid-keys`: a new key pair for Web Push, as the environment lines to keep (the same on
+/// every node; changing it later invalidates every browser's subscription).
+struct VapidKeysCommand: AsyncCommand {
+    struct Signature: CommandSignature {}
+    var help: String { "Prints a new VAPID key pair for Web Push: VAPID_PRIVATE_KEY and VAPID_PUBLIC_KEY lines for the environment." }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        for line in VapidIdentity.newKeyPairLines() { context.console.output(line.consoleText()) }
+    }
+}
+
 struct AdminError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }

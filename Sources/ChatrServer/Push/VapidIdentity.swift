@@ -21,6 +21,13 @@ public struct VapidIdentity: Sendable {
 
     static let defaultSubject = "mailto:admin@localhost"
 
+    /// `chatr vapid-keys`: a fresh pair as `VAPID_PRIVATE_KEY=…` and `VAPID_PUBLIC_KEY=…`.
+    static func newKeyPairLines() -> [String] {
+        let key = P256.Signing.PrivateKey()
+        return ["VAPID_PRIVATE_KEY=\(Base64URL.encode(key.rawRepresentation))",
+                "VAPID_PUBLIC_KEY=\(Base64URL.encode(key.publicKey.x963Representation))"]
+    }
+
     static func fromEnvironment(_ value: (String) -> String?, mode: AppConfig.Mode, dataDirectory: String,
                                 frontendOrigins: [String]) throws -> VapidIdentity? {
         let subject = value("VAPID_SUBJECT") ?? frontendOrigins.first { $0.hasPrefix("https://") } ?? defaultSubject
