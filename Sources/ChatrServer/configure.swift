@@ -26,7 +26,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.chatr = await makeServices(app, config: config)
     app.lifecycle.use(app.chatr.typing)
     if let push = app.chatr.push { app.lifecycle.use(push) } else {
-        app.logger.warning("Web Push is off: set VAPID_PRIVATE_KEY, VAPID_PUBLIC_KEY and VAPID_SUBJECT to turn it on (docs/DEPLOYMENT.md)")
+        app.logger.warning("Web Push is off: set VAPID_PRIVATE_KEY, VAPID_PUBLIC_KEY and VAPID_SUBJECT to turn it on (`chatr vapid-keys` makes a pair; in cluster mode every node needs the same), docs/DEPLOYMENT.md")
     }
 
     app.middleware = Middlewares()

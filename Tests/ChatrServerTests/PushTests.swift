@@ -111,8 +111,12 @@ final class PushTests: XCTestCase {
         XCTAssertEqual(try load([:]).vapid?.publicKey, first.publicKey)
         XCTAssertEqual(first.subject, VapidIdentity.defaultSubject)
         XCTAssertTrue(FileManager.default.fileExists(atPath: scratch + "/vapid-private-key"))
-        // Production without keys: no push rather than a key nobody chose.
+        // Production without keys: no push rather than a key nobody chose; cluster mode neither,
+        // as each node would generate its own.
         XCTAssertNil(try load(["CHATR_ENV": "production", "JWT_SECRET": String(repeating: "s", count: 40)]).vapid)
+        XCTAssertNil(try load(["CLUSTER": "postgres", "DATABASE_URL": "postgres://u:p@127.0.0.1:5432/db"]).vapid)
+        XCTAssertEqual(try load(["CLUSTER": "postgres", "DATABASE_URL": "postgres://u:p@127.0.0.1:5432/db", "VAPID_PRIVATE_KEY": privateText]).vapid?.publicKey,
+                       publicText)
     }
 
     // MARK: - Endpoints

@@ -21,6 +21,9 @@ DATABASE_URL = os.environ.get("CHATR_CLUSTER_DATABASE_URL")
 SKIP_REASON = ("CHATR_CLUSTER_DATABASE_URL is not set: the cluster tests need a PostgreSQL database they may wipe, e.g. "
                "CHATR_CLUSTER_DATABASE_URL=$(bash scripts/start-postgres.sh chatr_cluster)")
 JWT_SECRET = "chatr-cluster-tests-shared-secret-0123456789"  # ≥ 32 bytes, the same on every node
+# Web Push's key pair, the same on every node (cluster mode generates none: each node's would differ).
+VAPID_PRIVATE_KEY = "_Ppj8OtYjEqztoz5w3bYhRN33e3momjw6IWnsMxyAJU"
+VAPID_PUBLIC_KEY = "BIIztcLj1WJe5I3WuZiqpGVHtqCirszdYp8SBDSSGLMnhM6hiS6t1cXBOXugEE5TMTBx7Ml3gSUX9NKBcrWPOBM"
 PASSWORD = "Cluster-pass1!"
 NODES = 3
 TIMEOUT = 10  # seconds: every ordinary request and event wait
@@ -150,7 +153,7 @@ class Cluster:
 
     def env(self, **extra):
         return base_env(CHATR_ENV="development", CLUSTER="postgres", DATABASE_URL=DATABASE_URL, JWT_SECRET=JWT_SECRET,
-                        TRUSTED_PROXIES="127.0.0.1", PUBLIC_DIR=os.path.join(ROOT, "Public"), **extra)
+                        VAPID_PRIVATE_KEY=VAPID_PRIVATE_KEY, VAPID_PUBLIC_KEY=VAPID_PUBLIC_KEY, TRUSTED_PROXIES="127.0.0.1", PUBLIC_DIR=os.path.join(ROOT, "Public"), **extra)
 
     def start_node(self, n):
         workdir = os.path.join(self.folder, f"node{n}")

@@ -4,16 +4,24 @@ ip_hash sends every client of 127.0.0.1 to the same instance.
 
 Absence ("the tablet did not get it") is checked after a later event from the same node has
 arrived: a node's notifications reach each other node in the order it sent them."""
+import base64
+import json
+import os
 import subprocess
 import tempfile
 import threading
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import http_ece
+import pytest
 import requests
 import socketio
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
-from cluster_helpers import BIN, JWT_SECRET, PASSWORD, TIMEOUT, fake_client_ip, free_port, note, wait_until
+from cluster_helpers import BIN, JWT_SECRET, PASSWORD, VAPID_PUBLIC_KEY, TIMEOUT, fake_client_ip, free_port, note, wait_until
 
 OGG = b"OggS" + b"\x01" * 128  # sniffed as audio
 
@@ -518,3 +526,167 @@ def test_a_node_with_another_jwt_secret_refuses_to_start(cluster, nodes):
     # The three nodes are unaffected.
     cluster.wait_ready()
 
+
+# --- Web Push across nodes ----------------------------------------------------------------------
+# A push service on 127.0.0.1 (the nodes run in development, where http loopback endpoints are
+# allowed) and browsers with their own keys, as in Tests/interop/test_push.py — kept here because
+# that module cannot be imported from this suite (its imports reach the interop conftest).
+
+PUSH_WAIT = 10  # seconds for a push to reach the push service (sent in the background)
+PUSH_GRACE = 1.0  # after a barrier: pushes to different subscriptions may be sent in parallel
+
+
+class PushService:
+    """Records every request on 127.0.0.1:<port> and answers 201."""
+
+    def __init__(self):
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    body = b""
+                    while (size := int(self.rfile.readline().split(b";")[0].strip(), 16)):
+                        body += self.rfile.read(size + 2)[:size]
+                    self.rfile.readline()
+                else:
+                    body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with service.cond:
+                    service.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                    service.cond.notify_all()
+                self.send_response(201)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.requests, self.cond = [], threading.Condition()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def received(self, path):
+        with self.cond:
+            return [(headers, body) for p, headers, body in self.requests if p == path]
+
+    def wait(self, path, count=1, timeout=PUSH_WAIT):
+        with self.cond:
+            ok = self.cond.wait_for(lambda: len([r for r in self.requests if r[0] == path]) >= count, timeout)
+        got = self.received(path)
+        assert ok, f"{path}: {len(got)} push(es) within {timeout} s, wanted {count}"
+        return got[:count]
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def push_service():
+    service = PushService()
+    yield service
+    service.stop()
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class Browser:
+    """A browser's push subscription: its own P-256 key and auth secret, endpoint <service>/push/<name>."""
+
+    def __init__(self, service, name):
+        self.service, self.path = service, f"/push/{name}"
+        self.key, self.auth = ec.generate_private_key(ec.SECP256R1()), os.urandom(16)
+
+    def subscribe(self, node, user):
+        public = self.key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+        body = {"endpoint": self.service.url + self.path, "keys": {"p256dh": b64url(public), "auth": b64url(self.auth)}}
+        r = requests.post(node.url + "/api/push/subscriptions", headers=user.auth, json=body, timeout=TIMEOUT)
+        assert r.status_code == 201, f"subscribe on {node.name}: {r.status_code} {r.text}"
+
+    def pushes(self):
+        return self.service.received(self.path)
+
+    def wait(self, count=1):
+        return self.service.wait(self.path, count)
+
+    def decrypt(self, body):
+        return json.loads(http_ece.decrypt(body, private_key=self.key, auth_secret=self.auth, version="aes128gcm"))
+
+
+def test_a_push_goes_only_to_a_recipient_with_no_socket_on_any_node(cluster, nodes, push_service):
+    """Node 1 stores alice's message to bob while bob's only socket is on node 2: no push (node 1
+    knows from the shared presence that he is connected). Once that socket is gone and node 1 has
+    heard so, the next message from node 1 is pushed to his device."""
+    one, two, _ = nodes
+    alice, bob, carol = cluster.register(one, "alice"), cluster.register(two, "bob"), cluster.register(one, "carol")
+    bob_browser, carol_browser = Browser(push_service, "bob"), Browser(push_service, "carol")  # carol: offline, the witness
+    bob_browser.subscribe(two, bob)
+    carol_browser.subscribe(one, carol)
+
+    alice_phone = cluster.device(one, alice.token)
+    bob_phone = cluster.device(two, bob.token)
+    # Bob writes first, from node 2: once alice has it on node 1, node 2's news up to bob's
+    # connect has reached node 1 (and they share a conversation, so she sees his presence).
+    r = requests.post(two.url + "/api/messages", headers=bob.auth, timeout=TIMEOUT,
+                      json={"recipientId": alice.id, "content": "hi Alice", "clientMessageId": str(uuid.uuid4())})
+    assert r.status_code == 201, r.text
+    alice_phone.inbox.wait("message:received", by_id(r.json()["id"]))
+    seen = alice_phone.call("presence:request", [bob.id])["users"][0]
+    assert seen["status"] == "online", f"node 1 does not see bob's socket on node 2: {seen}"
+
+    # Alice → bob through node 1 while his socket is on node 2: delivered there, not pushed.
+    r = requests.post(one.url + "/api/messages", headers=alice.auth, timeout=TIMEOUT,
+                      json={"recipientId": bob.id, "content": "you are on node 2", "clientMessageId": str(uuid.uuid4())})
+    assert r.status_code == 201 and r.json()["status"] == "delivered", r.text
+    here = r.json()
+    assert bob_phone.inbox.wait("message:received", by_id(here["id"]))["content"] == "you are on node 2"
+    # Barrier: a later message from node 1 to carol (no socket anywhere) is pushed; by then a push
+    # for bob's message would have been sent too, give or take the grace for parallel sends.
+    r = requests.post(one.url + "/api/messages", headers=alice.auth, timeout=TIMEOUT,
+                      json={"recipientId": carol.id, "content": "barrier", "clientMessageId": str(uuid.uuid4())})
+    assert r.status_code == 201 and r.json()["status"] == "sent", r.text
+    [(_, body)] = carol_browser.wait()
+    assert carol_browser.decrypt(body)["messageId"] == r.json()["id"]
+    time.sleep(PUSH_GRACE)
+    pushed = [bob_browser.decrypt(body) for _, body in bob_browser.pushes()]
+    assert pushed == [], f"bob was pushed although his socket on node 2 was connected: {pushed}"
+
+    # Bob's only socket goes; node 1 hears it (alice, on node 1, sees him offline).
+    bob_phone.close()
+    offline = alice_phone.inbox.wait("user:status", status_of(bob.id, "offline"), what="bob offline on node 1")
+    assert offline["lastSeen"], offline
+    r = requests.post(one.url + "/api/messages", headers=alice.auth, timeout=TIMEOUT,
+                      json={"recipientId": bob.id, "content": "now you are away", "clientMessageId": str(uuid.uuid4())})
+    assert r.status_code == 201 and r.json()["status"] == "sent", r.text
+    away = r.json()
+    [(headers, body)] = bob_browser.wait()
+    payload = bob_browser.decrypt(body)
+    cid = away["conversationId"]
+    assert payload["title"] == "Alice" and payload["body"] == "now you are away", payload
+    assert (payload["messageId"], payload["conversationId"], payload["kind"], payload["count"]) == (away["id"], cid, "direct", 1), payload
+    assert headers.get("urgency") == "high" and headers.get("topic", "").lower() == cid.replace("-", "").lower(), headers
+    # Signed with the key bob's browser subscribed with on node 2: every node has the same one.
+    key = requests.get(two.url + "/api/push/key", headers=bob.auth, timeout=TIMEOUT).json()["publicKey"]
+    assert headers["authorization"].endswith(f", k={key}") and key == VAPID_PUBLIC_KEY, headers["authorization"]
+
+
+def test_a_node_with_another_vapid_key_refuses_to_start(cluster, nodes):
+    """Browsers subscribe with the key one node gives; a push signed with another is refused by
+    the push service. So a node with a different VAPID key (or none, beside nodes that have one)
+    does not join."""
+    other_private = b64url(ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value.to_bytes(32, "big"))
+    for change in ({"VAPID_PRIVATE_KEY": other_private, "VAPID_PUBLIC_KEY": ""}, {"VAPID_PRIVATE_KEY": "", "VAPID_PUBLIC_KEY": ""}):
+        with tempfile.TemporaryDirectory() as workdir:
+            env = {**cluster.env(), **change}
+            result = subprocess.run([BIN, "serve", "--hostname", "127.0.0.1", "--port", str(free_port())], cwd=workdir, env=env,
+                                    capture_output=True, text=True, timeout=30)
+        output = result.stdout + result.stderr
+        assert result.returncode != 0, f"a node with {change} started (exit {result.returncode}):\n{output}"
+        assert "VAPID" in output, output
+    cluster.wait_ready()

@@ -63,12 +63,16 @@ final class ChatrCluster: LifecycleHandler, Sendable {
         }
         app.logger.notice("cluster: node \(link.nodeID) listening on PostgreSQL channel \(options.channel)")
         let presence = ClusterPresence(nodeID: link.nodeID, db: app.db as! any SQLDatabase, logger: app.logger)
-        let fingerprint = Self.fingerprint(of: app.chatr.config.jwtSecret)
-        // Every live node must sign tokens with the same secret: compared in the database, where
-        // each node leaves the fingerprint of its own.
+        // Every live node must sign tokens with the same secret, and pushes with the same VAPID
+        // key (browsers subscribed with the key one node gave; a push signed with another is
+        // refused by the push service): compared in the database, where each node leaves the
+        // fingerprint of its own. Without a VAPID key the fingerprint is the secret's alone, as
+        // before push existed, so a rolling upgrade still meets equal fingerprints.
+        let identity = app.chatr.config.jwtSecret + (app.chatr.config.vapid.map { "\u{0}vapid:" + $0.publicKey } ?? "")
+        let fingerprint = Self.fingerprint(of: identity)
         if try await presence.liveFingerprints().contains(where: { $0 != fingerprint }) {
             await link.shutdown()
-            throw ConfigError(description: "CLUSTER=postgres: another node signs tokens with a different JWT_SECRET; give every node the same JWT_SECRET")
+            throw ConfigError(description: "CLUSTER=postgres: another node has a different JWT_SECRET or VAPID key; give every node the same JWT_SECRET, VAPID_PRIVATE_KEY and VAPID_PUBLIC_KEY")
         }
         try await presence.register(devices: [:], secret: fingerprint)
         return ChatrCluster(link: link, presence: presence, fingerprint: fingerprint, logger: app.logger)

@@ -222,7 +222,8 @@ extension AppConfig {
         )
         config.publicDirectory = publicDirectory.found?.path
         config.cluster = cluster
-        config.vapid = try VapidIdentity.fromEnvironment(value, mode: mode, dataDirectory: dataDirectory, frontendOrigins: config.frontendOrigins)
+        config.vapid = try VapidIdentity.fromEnvironment(value, mode: mode, cluster: cluster, dataDirectory: dataDirectory,
+                                                         frontendOrigins: config.frontendOrigins)
         config.trustedProxies = Set((value("TRUSTED_PROXIES") ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         config.syncRetention = .seconds(try integer("SYNC_RETENTION_DAYS", default: 30) * 86_400)

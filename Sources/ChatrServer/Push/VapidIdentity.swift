@@ -7,7 +7,9 @@ import NIOConcurrencyHelpers
 /// subscribe with the public key, so it must outlive restarts and be the same on every node:
 /// taken from `VAPID_PRIVATE_KEY` (and `VAPID_PUBLIC_KEY`, checked to match), else in development
 /// generated once into `./data/vapid-private-key`, in testing generated at start; production
-/// without keys runs without Web Push (and says so at start).
+/// without keys runs without Web Push (and says so at start), and so does cluster mode: a key
+/// generated on each node would differ between them (`ChatrCluster` refuses a node whose key
+/// differs from the others').
 public struct VapidIdentity: Sendable {
     let key: P256.Signing.PrivateKey
     let subject: String
@@ -28,7 +30,7 @@ public struct VapidIdentity: Sendable {
                 "VAPID_PUBLIC_KEY=\(Base64URL.encode(key.publicKey.x963Representation))"]
     }
 
-    static func fromEnvironment(_ value: (String) -> String?, mode: AppConfig.Mode, dataDirectory: String,
+    static func fromEnvironment(_ value: (String) -> String?, mode: AppConfig.Mode, cluster: Bool, dataDirectory: String,
                                 frontendOrigins: [String]) throws -> VapidIdentity? {
         let subject = value("VAPID_SUBJECT") ?? frontendOrigins.first { $0.hasPrefix("https://") } ?? defaultSubject
         guard subject.hasPrefix("mailto:") || subject.hasPrefix("https://") else {
@@ -46,6 +48,7 @@ public struct VapidIdentity: Sendable {
         if value("VAPID_PUBLIC_KEY") != nil {
             throw ConfigError(description: "VAPID_PUBLIC_KEY is set without VAPID_PRIVATE_KEY")
         }
+        if cluster { return nil }
         switch mode {
         case .production: return nil
         case .testing: return generated(subject: subject)
