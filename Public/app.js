@@ -1,5 +1,6 @@
 // Chatr web client entry: restores the session, then shows sign-in, the chats, or the Test Lab
-// (#/lab). Invite links (#/join/<groupId>) join the group after sign-in.
+// (#/lab). Invite links (#/join/<groupId>) join the group after sign-in; conversation links
+// (#/c/<conversationId>, what a notification opens) open that chat, after sign-in or at once.
 import { Api } from './lib/api.js';
 import { Store } from './lib/store.js';
 import { ChatController } from './lib/chat-controller.js';
@@ -9,12 +10,15 @@ import { mountShell } from './components/shell/shell.js';
 import { mountTestLab, EventLog } from './components/testlab/testlab.js';
 import { joinGroupByLink } from './components/groups/new-group.js';
 import { closeAllPanels } from './components/panel/panel.js';
+import { toast } from './components/toast/toast.js';
+import * as push from './lib/push.js';
 
 const root = document.getElementById('app');
 const api = new Api({ token: localStorage.getItem('chatr.token'), onUnauthorized: () => signOut() });
 let controller = null;
 let eventLog = null;
 let unmount = () => {};
+let view = null;   // what route() mounted: 'auth', 'lab' or 'shell'
 
 applyTheme();
 
@@ -27,6 +31,7 @@ function signOut() {
   controller = null;
   localStorage.removeItem('chatr.token');
   localStorage.removeItem('chatr.user');
+  push.forget();
   api.token = null;
   closeAllPanels();
   route();
@@ -52,6 +57,9 @@ async function start(user) {
     await controller.start();
     controller.setMe(await api.get('/api/users/me'));
   } catch { /* offline: the stored profile and queue still work; the socket keeps retrying */ }
+  // The server ties a push subscription to the session: this one (maybe just signed in) posts it.
+  push.resume(api);
+  openLinkedConversation();
   const join = location.hash.match(/^#\/join\/(.+)$/);
   if (join) { history.replaceState(null, '', '#/'); joinGroupByLink(controller, join[1]); }
 }
@@ -59,13 +67,38 @@ async function start(user) {
 function route() {
   unmount();
   if (!controller) {
+    view = 'auth';
     unmount = mountAuth(root, { api, onSignedIn: signIn });
     return;
   }
-  unmount = location.hash === '#/lab' ? mountTestLab(root, controller, eventLog) : mountShell(root, controller);
+  view = location.hash === '#/lab' ? 'lab' : 'shell';
+  unmount = view === 'lab' ? mountTestLab(root, controller, eventLog) : mountShell(root, controller);
 }
 
-window.addEventListener('hashchange', () => { if (!location.hash.startsWith('#/join/')) route(); });
+/** `#/c/<conversationId>`: opens that chat (signed out, the link waits for the sign-in). */
+function openLinkedConversation() {
+  const link = location.hash.match(/^#\/c\/([^/]+)$/);
+  if (!link || !controller) return false;
+  history.replaceState(null, '', '#/');
+  openConversation(link[1]);
+  return true;
+}
+
+function openConversation(conversationId) {
+  if (!controller) return;
+  if (view !== 'shell') route();
+  controller.openConversation(conversationId).catch((err) => toast(err.message || 'Could not open that conversation', 'error'));
+}
+
+window.addEventListener('hashchange', () => {
+  if (location.hash.startsWith('#/join/')) return;
+  // The chats view stays mounted as it is: only the linked chat opens in it.
+  if (openLinkedConversation()) return;
+  route();
+});
+
+// A click on a notification while Chatr is open: the service worker asks this window to show the chat.
+push.onOpenConversation(openConversation);
 
 const user = storedUser();
 if (api.token && user) start(user); else route();

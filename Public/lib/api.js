@@ -38,7 +38,8 @@ export class Api {
   post(path, body) { return this.request('POST', path, body ?? {}); }
   put(path, body) { return this.request('PUT', path, body); }
   patch(path, body) { return this.request('PATCH', path, body); }
-  delete(path) { return this.request('DELETE', path); }
+  /** A body only where the route takes one (DELETE /api/push/subscriptions names the endpoint). */
+  delete(path, body) { return this.request('DELETE', path, body); }
 }
 
 /** Query strings from plain objects, leaving out empty values. */

@@ -5,7 +5,7 @@ import { SocketClient } from './socket.js';
 import { OfflineQueue, PermanentError } from './offline-queue.js';
 import { IndexedDBStorage } from './idb-storage.js';
 import { ApiError, query } from './api.js';
-import { mergeMessages, applyStatus, holdStatus, releaseHeld, latestUnreadFromOthers, chatKeyOfConversation } from './messages.js';
+import { mergeMessages, applyStatus, holdStatus, releaseHeld, latestUnreadFromOthers, chatKeyOfConversation, chatTargetOfConversation } from './messages.js';
 import { attachRealtimeHandlers } from './realtime-handlers.js';
 import { SyncCursor, applyConversationChanges, messagesByChat, removedChats } from './sync.js';
 import { computeWaveform } from './waveform.js';
@@ -35,13 +35,21 @@ export class ChatController {
       this.socket.emit('presence:update', document.visibilityState === 'visible' ? 'online' : 'away');
       if (document.visibilityState === 'visible') this.markActiveRead();
     };
+    // A tab closed or left goes offline at once (and its person gets pushes) instead of when the
+    // server's heartbeat gives up on it; a page restored from the back/forward cache reconnects.
+    const onPageHide = () => this.socket.disconnect();
+    const onPageShow = (event) => { if (event.persisted && !this.stopped) this.socket.connect(); };
     window.addEventListener('online', onOnline);
     window.addEventListener('offline', onOffline);
     document.addEventListener('visibilitychange', onVisibility);
+    window.addEventListener('pagehide', onPageHide);
+    window.addEventListener('pageshow', onPageShow);
     this.cleanups.push(() => {
       window.removeEventListener('online', onOnline);
       window.removeEventListener('offline', onOffline);
       document.removeEventListener('visibilitychange', onVisibility);
+      window.removeEventListener('pagehide', onPageHide);
+      window.removeEventListener('pageshow', onPageShow);
     });
     this.socket.connect();
     const restored = this.restoreChat();
@@ -104,6 +112,18 @@ export class ChatController {
   }
 
   /**
+   * Opens a conversation by its id (a notification's `#/c/<id>` link). One not in the list yet
+   * (the message that was pushed came after the list was loaded) is looked for again on the server.
+   */
+  async openConversation(conversationId) {
+    const find = () => this.store.get().conversations.find((c) => c.conversationId === conversationId);
+    if (!find()) await this.loadConversations();
+    const item = find();
+    if (!item) throw new Error('That conversation is not in your list');
+    await this.openChat(chatTargetOfConversation(item));
+  }
+
+  /**
    * Opens a chat at one message (a search hit) and highlights it. If the message is not among
    * those loaded, the chat is reloaded around it (`history?around=`), then forward a few pages.
    * A hit further back leaves a gap after what was loaded (`gapAfter`: the last message before
@@ -150,6 +170,13 @@ export class ChatController {
   closeChat() {
     sessionStorage.removeItem('chatr.active');
     this.store.update({ active: null });
+  }
+
+  /** Notifications for one conversation off (muted) or on again; the list shows it at once. */
+  async setMuted(conversationId, muted) {
+    const { mutedUntil } = await this.api.put(`/api/messages/conversations/${encodeURIComponent(conversationId)}/mute`, { muted });
+    const conversations = this.store.get().conversations.map((c) => (c.conversationId === conversationId ? { ...c, mutedUntil } : c));
+    this.store.update({ conversations });
   }
 
   chat(key) { return this.store.get().chats[key] ?? { messages: [], hasMore: false, loaded: false }; }

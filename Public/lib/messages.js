@@ -11,6 +11,16 @@ export function chatKeyOfConversation(item) {
   return item.kind === 'group' ? `g:${item.group.id}` : `u:${item.user.id}`;
 }
 
+/** What `openChat` takes for a conversation list item. */
+export function chatTargetOfConversation(item) {
+  return item.kind === 'group' ? { kind: 'group', group: item.group } : { kind: 'direct', user: item.user };
+}
+
+/** Muted until a time still to come (the server says "until turned off" with a far-future date). */
+export function isMuted(item, now = Date.now()) {
+  return !!item?.mutedUntil && Date.parse(item.mutedUntil) > now;
+}
+
 /**
  * Merges messages into a list ordered oldest first: a message already present (same id, or
  * same clientMessageId as a pending one) is updated, never duplicated.

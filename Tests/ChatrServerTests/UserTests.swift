@@ -45,6 +45,16 @@ final class UserTests: ChatrTestCase {
 
         let tooLong = try await send(.PUT, "/api/users/me", json: ["displayName": .string(String(repeating: "x", count: 51))], token: ann.token)
         XCTAssertEqual(tooLong.status, .badRequest)
+        // Limits count code points, as the OpenAPI document's maxLength does: ten letters each
+        // carrying five combining accents are 10 characters on screen but 60 code points.
+        let stacked = String(repeating: "e\u{301}\u{302}\u{303}\u{304}\u{308}", count: 10)
+        XCTAssertEqual(stacked.count, 10)
+        for field in ["displayName", "firstName", "lastName"] {
+            let reply = try await send(.PUT, "/api/users/me", json: [field: .string(stacked)], token: ann.token)
+            XCTAssertEqual(reply.status, .badRequest, field)
+        }
+        let accented = try await send(.PUT, "/api/users/me", json: ["firstName": .string(String(repeating: "é", count: 50))], token: ann.token)
+        XCTAssertEqual(accented.status, .ok, "50 precomposed letters are 50 code points")
         let empty = try await send(.PUT, "/api/users/me", json: ["displayName": "   "], token: ann.token)
         XCTAssertEqual(empty.status, .badRequest)
         let wrongType = try await send(.PUT, "/api/users/me", json: ["showOnlineStatus": "yes"], token: ann.token)

@@ -52,6 +52,8 @@ import uuid
 import pytest
 import requests
 import socketio
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from conftest import Chatr
 
@@ -73,6 +75,7 @@ PASSWORD = "Authz-pass1!"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 OGG = b"OggS" + b"\x01" * 128
 WAIT = 5
+FOREVER = "9999-12-31T00:00:00.000Z"  # how a mute "until turned off" is shown (the push contract)
 
 
 def totp(secret, at=None):
@@ -381,10 +384,18 @@ def make_group(w, ctx, role, *, extra=False, message=True, voice=False, edit=Fal
                    data={"groupId": ctx.gid, "type": "voice", "duration": "3.5"})
         assert r.status_code == 201, r.text
         ctx.vid, ctx.waveform = r.json()["messageId"], r.json()["waveform"]
+    # The setup's own membership events reach the owner and the member before the cell starts
+    # watching: one arriving late would be taken for a reaction to the cell's act.
+    marks = {r: w.inboxes[r].mark() for r in (OWNER, MEMBER)}
     r = w.call("DELETE", f"/api/groups/{ctx.gid}/members/{w.users[REMOVED].id}", OWNER)
     assert r.status_code == 200, r.text
+    heard = [("group:user:left", w.users[REMOVED].id)]
     if role == LATE:
         assert w.call("POST", f"/api/groups/{ctx.gid}/join", LATE).status_code == 200
+        heard.append(("group:user:joined", w.actor(LATE).id))
+    for listener_role, mark in marks.items():
+        for name, user_id in heard:
+            w.inboxes[listener_role].wait(mark, name, {"groupId": ctx.gid, "userId": user_id})
     ctx.before = w.member_ids(ctx.gid)
 
 
@@ -786,6 +797,124 @@ def new_group_absent(w, ctx, role, r=None):
     assert ctx.name not in json.dumps(w.json("GET", "/api/groups"))
 
 
+def mutes(w, role):
+    """What `role` sees in their own conversation list: conversationId → mutedUntil."""
+    return {c["conversationId"]: c["mutedUntil"] for c in w.json("GET", "/api/messages/conversations", role)["conversations"]}
+
+
+def mute_target(w, ctx, role):
+    """The group — or, for the stranger-dm, the owner's direct conversation by its id."""
+    return w.dm_id if role == STRANGER_DM else ctx.gid
+
+
+def mute_act(w, ctx, role):
+    return w.call("PUT", f"/api/messages/conversations/{mute_target(w, ctx, role)}/mute", role, ctx, json={"muted": True})
+
+
+def muted_for_self(w, ctx, role, r):
+    """Muted in the caller's own list (until turned off), and only for them: the other members of
+    the group still see it unmuted."""
+    assert r.json() == {"conversationId": ctx.gid, "mutedUntil": FOREVER}, r.text
+    assert mutes(w, role).get(ctx.gid) == FOREVER, f"{role}'s conversation list does not show the mute"
+    for other in (OWNER, MEMBER):
+        if w.actor(other) is not w.actor(role):
+            assert mutes(w, other)[ctx.gid] is None, f"{role} muting the group muted it for {other} too"
+
+
+def mute_unchanged(w, ctx, role, r=None):
+    """Nobody's mute changed: the conversation's members still see it unmuted, and a refused
+    outsider did not get a (muted) membership out of it."""
+    target = mute_target(w, ctx, role)
+    for member in (OWNER, MEMBER):
+        assert mutes(w, member)[target] is None, f"{role} changed {member}'s mute: {mutes(w, member)[target]}"
+    if role in (REMOVED, STRANGER, STRANGER_DM):
+        assert target not in mutes(w, role), f"{role} has the conversation in their list after a refused mute"
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64url(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def push_key_shown(w, ctx, role, r):
+    """The server's VAPID key: a 65-byte uncompressed P-256 point, the same for everyone."""
+    key = r.json()["publicKey"]
+    ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), unb64url(key))  # raises if not a P-256 point
+    assert len(unb64url(key)) == 65
+    assert key == w.json("GET", "/api/push/key", OWNER)["publicKey"]
+
+
+def new_device(w):
+    """A syntactically valid browser subscription: its own P-256 key and 16-byte auth secret, at a
+    loopback endpoint nothing listens on (port 9: discard) — pushes to it would just fail."""
+    point = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    return {"endpoint": f"http://127.0.0.1:9/push/{w.unique('device')}", "keys": {"p256dh": b64url(point), "auth": b64url(os.urandom(16))}}
+
+
+def devices(w, role):
+    """The endpoints `role` sees in their own subscription list."""
+    return [s["endpoint"] for s in w.json("GET", "/api/push/subscriptions", role)["subscriptions"]]
+
+
+def forget_device(w, ctx, endpoint):
+    """At the end of the cell, whoever holds `endpoint` (of the cast's push users) drops it, so
+    subscriptions do not pile up on the shared cast (a user keeps at most 20)."""
+    def drop():
+        for role in (OWNER, STRANGER):
+            assert w.call("DELETE", "/api/push/subscriptions", role, json={"endpoint": endpoint}).status_code in (204, 404)
+    ctx.teardown.append(drop)
+
+
+def register_device(w, ctx, role):
+    device = new_device(w)
+    forget_device(w, ctx, device["endpoint"])
+    r = w.call("POST", "/api/push/subscriptions", role, json=device)
+    assert r.status_code == 201, f"{role} could not register a device: {r.status_code} {r.text[:300]}"
+    return device["endpoint"]
+
+
+def subscribe_act(w, ctx, role):
+    ctx.device = new_device(w)
+    forget_device(w, ctx, ctx.device["endpoint"])
+    return w.call("POST", "/api/push/subscriptions", role, ctx, json=ctx.device)
+
+
+def subscribed(w, ctx, role, r):
+    """The device is the caller's: in their list, in no one else's."""
+    endpoint = ctx.device["endpoint"]
+    assert r.json()["endpoint"] == endpoint and r.json()["previews"] is True, r.text
+    assert endpoint in devices(w, role)
+    assert endpoint not in devices(w, STRANGER if role == OWNER else OWNER), f"{role}'s device is listed for someone else"
+
+
+def not_subscribed(w, ctx, role, r=None):
+    for someone in (OWNER, STRANGER):
+        assert ctx.device["endpoint"] not in devices(w, someone), f"a refused registration ({role}) stored the device for {someone}"
+
+
+def two_devices_setup(w, ctx, role):
+    """The owner and the stranger each have a device of their own."""
+    ctx.devices = {who: register_device(w, ctx, who) for who in (OWNER, STRANGER)}
+    ctx.secrets.append(ctx.devices[OWNER])
+
+
+def own_devices_only(w, ctx, role, r):
+    listed = [s["endpoint"] for s in r.json()["subscriptions"]]
+    assert listed == [ctx.devices[role]], f"{role} is shown {listed}, not just their own device"
+
+
+def owner_device_setup(w, ctx, role):
+    ctx.device = register_device(w, ctx, OWNER)
+
+
+def unsubscribe_act(w, ctx, role):
+    return w.call("DELETE", "/api/push/subscriptions", role, ctx, json={"endpoint": ctx.device})
+
+
 def plain(method, path, **kw):
     return lambda w, ctx, role: w.call(method, path, role, ctx, **kw)
 
@@ -976,6 +1105,25 @@ ROUTES = {
     ("GET", "/api/groups/{groupId}/messages"): Row({**READ_ROLES, LATE: 200}, group_messages_act, setup=group_setup(), ok=shows_message),
     ("POST", "/api/groups/{groupId}/messages"): Row(SEND_ROLES, send_act(lambda w, ctx, role: (f"/api/groups/{ctx.gid}/messages", {})),
                                                     setup=group_setup(message=False), ok=send_arrived, unchanged=send_refused),
+
+    # --- Push notifications -----------------------------------------------------------------------
+    # Muting is each member's own setting for a conversation they are in (a late joiner included):
+    # it never changes what the other members get; an outsider is refused (the stranger-dm names the
+    # owner's direct conversation by its id).
+    ("PUT", "/api/messages/conversations/{conversationId}/mute"): Row(
+        {OWNER: 200, MEMBER: 200, ADMIN: 200, LATE: 200, REMOVED: 403, STRANGER: 403, STRANGER_DM: 403, ANON: 401, REVOKED: 401},
+        mute_act, setup=group_setup(message=False), ok=muted_for_self, unchanged=mute_unchanged),
+    # Per user, not per group: like the routes of my own account (the stranger acts on their own).
+    ("GET", "/api/push/key"): Row(SELF_ROLES, plain("GET", "/api/push/key"), ok=push_key_shown),
+    ("GET", "/api/push/subscriptions"): Row(SELF_ROLES, plain("GET", "/api/push/subscriptions"), setup=two_devices_setup,
+                                            ok=own_devices_only),
+    ("POST", "/api/push/subscriptions"): Row({OWNER: 201, STRANGER: 201, ANON: 401, REVOKED: 401}, subscribe_act, ok=subscribed,
+                                             unchanged=not_subscribed),
+    # Someone else's endpoint is answered as if it did not exist (404), and stays theirs.
+    ("DELETE", "/api/push/subscriptions"): Row(
+        {OWNER: 204, MEMBER: 404, STRANGER: 404, ANON: 401, REVOKED: 401}, unsubscribe_act, setup=owner_device_setup,
+        ok=expect_true(lambda w, ctx, role, r: ctx.device not in devices(w, OWNER), "the device is still registered"),
+        unchanged=expect_true(lambda w, ctx, role, r: ctx.device in devices(w, OWNER), "someone else removed the owner's device")),
 }
 
 

@@ -45,6 +45,8 @@ BUSINESS_RULES = {
     "/api/sync": "a cursor must be one the server issued (it is signed)",
     "/api/search": "the search must hold a word or a filter, and at most 16 words; has: and before:/after: take set values",
     "/api/users": "a cursor must be the nextCursor of a page",
+    "/api/messages/conversations/{conversationId}/mute": "until must be in the future",
+    "/api/push/subscriptions": "the endpoint must be a push service URL the server allows, p256dh a P-256 point and auth 16 bytes",
     "/socket.io": "a session id must be one the engine issued; CORS preflights need an Origin",
 }
 
@@ -105,6 +107,7 @@ values = {values(ids["paths"])}
 "path.userId" = {{ dictionary = "users", probability = 0.5 }}
 "path.username" = {{ dictionary = "usernames", probability = 0.5 }}
 "path.path" = {{ dictionary = "paths", probability = 0.5 }}
+"path.conversationId" = {{ dictionary = "conversations", probability = 0.5 }}
 "query.otherUserId" = {{ dictionary = "users", probability = 0.3 }}
 "query.conversationId" = {{ dictionary = "conversations", probability = 0.3 }}
 "query.groupId" = {{ dictionary = "groups", probability = 0.3 }}

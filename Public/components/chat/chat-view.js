@@ -1,5 +1,5 @@
-// The open conversation: header with presence/typing, the message list with infinite scroll
-// back through history, ghost text, and the composer.
+// The open conversation: header with presence/typing and the mute switch, the message list with
+// infinite scroll back through history, ghost text, and the composer.
 import { html, render } from '../../lib/html.js';
 import { avatar, presenceOf } from '../common/avatar.js';
 import { messageList } from './message-view.js';
@@ -10,12 +10,14 @@ import { openLightbox } from '../lightbox/lightbox.js';
 import { openProfile } from '../profile/profile.js';
 import { openGroupInfo } from '../groups/group-info.js';
 import { toast } from '../toast/toast.js';
+import { chatKeyOfConversation, isMuted } from '../../lib/messages.js';
 
 export function mountChatView(root, controller) {
   const { store } = controller;
   let mountedKey = null;
   let unmountComposer = () => {};
   let player = null;
+  let muting = false;
 
   function drawEmpty() {
     render(root, html`<div class="chat-empty"><p>Select a conversation or search for someone to start chatting.</p></div>`);
@@ -30,6 +32,7 @@ export function mountChatView(root, controller) {
       <header class="chat-header">
         <button type="button" class="icon-btn back" data-action="back" aria-label="Back to conversations">←</button>
         <button type="button" class="chat-title" data-action="info" data-chat-title></button>
+        <div class="chat-actions" data-chat-actions></div>
       </header>
       <div class="messages" data-messages role="log" aria-label="Messages" tabindex="-1"></div>
       <div class="ghost-text" data-ghost aria-live="polite" hidden></div>
@@ -57,6 +60,23 @@ export function mountChatView(root, controller) {
       const subtitle = recording.length ? 'recording a voice message…' : typing.length ? 'typing…' : presence.text;
       render(title, html`${avatar(user, { size: 36, status: presence.status })}<span><span class="chat-name">${user.displayName}</span><span class="chat-sub" data-chat-sub>${subtitle}</span></span>`);
     }
+    drawActions(state);
+  }
+
+  /** Mute: only once the server knows the conversation (a new direct chat has none before its first message). */
+  function drawActions(state) {
+    const box = root.querySelector('[data-chat-actions]');
+    const item = state.conversations.find((c) => chatKeyOfConversation(c) === state.active.key);
+    if (!item) { render(box, html``); return; }
+    const muted = isMuted(item);
+    const label = muted ? 'Unmute notifications' : 'Mute notifications';
+    const drawn = box.querySelector('[data-action=mute]');
+    // Redrawn only when it changes: the header redraws on every typing and presence event.
+    if (drawn && drawn.dataset.muted === String(muted) && drawn.dataset.conversation === item.conversationId) return;
+    const hadFocus = !!drawn && drawn === document.activeElement;
+    render(box, html`<button type="button" class="icon-btn" data-action="mute" data-conversation="${item.conversationId}" data-muted="${String(muted)}"
+      aria-label="${label}" title="${label}">${muted ? '🔕' : '🔔'}</button>`);
+    if (hadFocus) box.querySelector('button').focus();
   }
 
   function drawMessages(state, { toBottom = false, keepFromBottom = null } = {}) {
@@ -119,6 +139,14 @@ export function mountChatView(root, controller) {
     const d = target.dataset;
     const state = store.get();
     if (d.action === 'back') controller.closeChat();
+    if (d.action === 'mute' && !muting) {
+      const muted = d.muted !== 'true';
+      muting = true;   // one request at a time: a double click must not mute and unmute again
+      controller.setMuted(d.conversation, muted)
+        .then(() => toast(muted ? 'Notifications muted for this chat' : 'Notifications on for this chat'))
+        .catch((err) => toast(err.message, 'error'))
+        .finally(() => { muting = false; });
+    }
     if (d.action === 'info') state.active.kind === 'group' ? openGroupInfo(controller, state.active.group.id) : openProfile(controller, state.active.user);
     if (d.lightbox) openLightbox(d.lightbox, d.caption);
     if (d.menu) openMessageMenu(controller, target, findMessage(d.menu));

@@ -1,11 +1,12 @@
-// Settings: names, profile and cover image, online-status visibility, two-factor authentication,
-// theme, sign out.
+// Settings: names, profile and cover image, online-status visibility, notifications on this
+// device (Web Push), two-factor authentication, theme, sign out.
 import { html, render, safeURL, cssURL } from '../../lib/html.js';
 import { openPanel, closeAllPanels } from '../panel/panel.js';
 import { confirmDialog, promptDialog } from '../dialog/dialog.js';
 import { toast } from '../toast/toast.js';
 import { avatar } from '../common/avatar.js';
 import { setTheme } from '../../lib/theme.js';
+import * as push from '../../lib/push.js';
 
 export function openSettings(controller) {
   openPanel('Settings', (body) => {
@@ -35,6 +36,8 @@ export function openSettings(controller) {
         <h3>Privacy</h3>
         <label class="switch"><input type="checkbox" data-online ${me.showOnlineStatus ? 'checked' : ''}> Show when I am online</label>
         <label class="switch"><input type="checkbox" data-ghost ${store.get().settings.ghost ? 'checked' : ''}> Ghost typing: let people see what I type before I send it</label>
+        <h3>Notifications</h3>
+        <div data-notifications></div>
         <h3>Appearance</h3>
         <label class="switch"><input type="checkbox" data-dark ${dark ? 'checked' : ''}> Dark theme</label>
         <h3>Two-factor authentication</h3>
@@ -46,6 +49,19 @@ export function openSettings(controller) {
       body.querySelector('[data-online]').checked = me.showOnlineStatus;
       body.querySelector('[data-ghost]').checked = !!store.get().settings.ghost;
       body.querySelector('[data-dark]').checked = dark;
+      drawNotifications();
+    }
+
+    function drawNotifications() {
+      const { supported, permission, enabled, previews } = push.state();
+      const blocked = !supported || permission === 'denied';
+      const hint = !supported ? 'This browser cannot show notifications from Chatr.'
+        : permission === 'denied' ? 'Notifications are blocked for this site. Allow them in the browser’s site settings, then turn this on.'
+          : 'New messages show up as notifications while Chatr is closed. Muted chats stay quiet.';
+      render(body.querySelector('[data-notifications]'), html`
+        <label class="switch"><input type="checkbox" data-push aria-describedby="push-hint" ${enabled ? 'checked' : ''} ${blocked ? 'disabled' : ''}> Notifications on this device</label>
+        <label class="switch"><input type="checkbox" data-push-previews ${previews ? 'checked' : ''} ${blocked ? 'disabled' : ''}> Show message text in notifications</label>
+        <p class="hint" id="push-hint" data-push-hint>${hint}</p>`);
     }
 
     body.addEventListener('submit', async (e) => {
@@ -72,6 +88,17 @@ export function openSettings(controller) {
           store.update({ settings: { ...store.get().settings, ghost: t.checked } });
         }
         if (t.matches('[data-dark]')) setTheme(t.checked ? 'dark' : 'light');
+        if (t.matches('[data-push]')) {
+          t.disabled = true;   // the permission prompt and the requests take a moment: no second click
+          if (t.checked) await push.enable(api);
+          else await push.disable(api);
+          toast(t.checked ? 'Notifications are on for this device' : 'Notifications are off for this device', t.checked ? 'success' : 'info');
+          drawNotifications();
+        }
+        if (t.matches('[data-push-previews]')) {
+          await push.setPreviews(api, t.checked);
+          toast(t.checked ? 'Notifications show the message text' : 'Notifications only say that a message came');
+        }
         if (t.matches('[data-image]') && t.files[0]) {
           const field = t.dataset.image === 'profile-image' ? 'profileImage' : 'coverImage';
           const form = new FormData();

@@ -3,7 +3,7 @@
 // the search box; Escape clears it.
 import { html, render } from '../../lib/html.js';
 import { query } from '../../lib/api.js';
-import { chatKeyOfConversation, previewText } from '../../lib/messages.js';
+import { chatKeyOfConversation, chatTargetOfConversation, isMuted, previewText } from '../../lib/messages.js';
 import { shortStamp } from '../../lib/time.js';
 import { avatar, presenceOf } from '../common/avatar.js';
 import { openSettings } from '../settings/settings.js';
@@ -101,7 +101,10 @@ export function mountSidebar(root, controller) {
         </span>
         <span class="conversation-meta">
           <span class="conversation-time">${shortStamp(item.lastMessageAt)}</span>
-          ${item.unreadCount ? html`<span class="badge" aria-label="${item.unreadCount} unread">${item.unreadCount}</span>` : ''}
+          <span class="conversation-marks">
+            ${isMuted(item) ? html`<span class="muted-mark" data-muted role="img" aria-label="Notifications muted" title="Notifications muted">🔕</span>` : ''}
+            ${item.unreadCount ? html`<span class="badge" aria-label="${item.unreadCount} unread">${item.unreadCount}</span>` : ''}
+          </span>
         </span>
       </button>`;
   }
@@ -167,7 +170,7 @@ export function mountSidebar(root, controller) {
     const item = e.target.closest('[data-key]');
     if (item) {
       const conversation = store.get().conversations.find((c) => chatKeyOfConversation(c) === item.dataset.key);
-      controller.openChat(conversation.kind === 'group' ? { kind: 'group', group: conversation.group } : { kind: 'direct', user: conversation.user });
+      controller.openChat(chatTargetOfConversation(conversation));
     }
   });
 

@@ -42,7 +42,7 @@ struct AccountService {
         }
         if let problem = CredentialRules.passwordProblem(input.password) { throw ChatrError.badRequest(problem, code: "weak_password") }
         let displayName = input.displayName?.trimmingCharacters(in: .whitespacesAndNewlines)
-        if let displayName, displayName.count > CredentialRules.maxDisplayName {
+        if let displayName, displayName.textLength > CredentialRules.maxDisplayName {
             throw ChatrError.badRequest("Display name must be at most \(CredentialRules.maxDisplayName) characters", code: "invalid_display_name")
         }
 

@@ -201,14 +201,14 @@ struct GroupService {
 
     static func validName(_ raw: String) throws -> String {
         let name = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...maxName).contains(name.count) else { throw ChatrError.badRequest("Group name must be 1–\(maxName) characters", code: "invalid_name") }
+        guard (1...maxName).contains(name.textLength) else { throw ChatrError.badRequest("Group name must be 1–\(maxName) characters", code: "invalid_name") }
         return name
     }
 
     static func validDescription(_ raw: String?) throws -> String? {
         guard let raw else { return nil }
         let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard text.count <= maxDescription else { throw ChatrError.badRequest("Description must be at most \(maxDescription) characters", code: "invalid_description") }
+        guard text.textLength <= maxDescription else { throw ChatrError.badRequest("Description must be at most \(maxDescription) characters", code: "invalid_description") }
         return text.isEmpty ? nil : text
     }
 }

@@ -27,8 +27,9 @@ enum ConversationMute {
     }
 
     @Sendable static func update(_ req: Request) async throws -> Response {
+        // Not an id at all: no such conversation, as the other routes with an id in the path say.
         guard let raw = req.parameters.get("conversationId"), let conversationID = UUID(uuidString: raw) else {
-            throw ChatrError.badRequest("Invalid conversationId", code: "invalid_target")
+            throw ChatrError.notFound("Conversation not found")
         }
         let body = try req.content.decode(Body.self)
         guard let muted = body.muted else { throw ChatrError.badRequest("muted (true or false) is required", code: "invalid_mute") }

@@ -10,7 +10,7 @@ enum MessageRules {
     static let maxPresenceRequest = 500
 
     static func contentProblem(_ content: String) -> String? {
-        if content.count > maxContent { return "Message content must be at most \(maxContent) characters" }
+        if content.textLength > maxContent { return "Message content must be at most \(maxContent) characters" }
         return nil
     }
 

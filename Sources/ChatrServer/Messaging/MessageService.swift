@@ -41,7 +41,7 @@ struct MessageService {
             throw ChatrError.badRequest("Message content is required", code: "empty_message")
         }
         if let clientID = input.clientMessageID {
-            guard !clientID.isEmpty, clientID.count <= MessageRules.maxClientMessageID else {
+            guard !clientID.isEmpty, clientID.textLength <= MessageRules.maxClientMessageID else {
                 throw ChatrError.badRequest("clientMessageId must be 1–\(MessageRules.maxClientMessageID) characters", code: "invalid_client_message_id")
             }
         }

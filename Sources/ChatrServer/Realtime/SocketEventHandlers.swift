@@ -61,7 +61,7 @@ struct SocketEventHandlers {
         handle("typing:start", TargetPayload.self) { body, me in try await typing(body, isTyping: true, as: me) }
         handle("typing:stop", TargetPayload.self) { body, me in try await typing(body, isTyping: false, as: me) }
         handle("ghost:typing", GhostPayload.self) { body, me in
-            guard body.text.count <= MessageRules.maxGhostText else {
+            guard body.text.textLength <= MessageRules.maxGhostText else {
                 throw ChatrError.badRequest("Ghost text must be at most \(MessageRules.maxGhostText) characters", code: "ghost_too_long")
             }
             let (conversation, members) = try await conversationFor(recipientId: body.recipientId, groupId: nil, me: me)

@@ -52,7 +52,7 @@ struct SearchQuery: Equatable {
     var hasText: Bool { !terms.isEmpty }
 
     static func parse(_ raw: String) throws(Invalid) -> SearchQuery {
-        guard raw.count <= maxLength else { throw Invalid(message: "The search is longer than \(maxLength) characters", code: "query_too_long") }
+        guard raw.textLength <= maxLength else { throw Invalid(message: "The search is longer than \(maxLength) characters", code: "query_too_long") }
         var query = SearchQuery()
         for (token, quoted) in tokens(raw) {
             if quoted {

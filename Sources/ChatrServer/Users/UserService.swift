@@ -16,14 +16,14 @@ struct UserService {
 
     func update(_ user: User, with changes: ProfileChanges) async throws {
         if let displayName = changes.displayName?.trimmingCharacters(in: .whitespacesAndNewlines) {
-            guard (1...CredentialRules.maxDisplayName).contains(displayName.count) else {
+            guard (1...CredentialRules.maxDisplayName).contains(displayName.textLength) else {
                 throw ChatrError.badRequest("Display name must be 1–\(CredentialRules.maxDisplayName) characters", code: "invalid_display_name")
             }
             user.displayName = displayName
         }
         for (value, apply) in [(changes.firstName, { (v: String?) in user.firstName = v }), (changes.lastName, { user.lastName = $0 })] {
             guard let value = value?.trimmingCharacters(in: .whitespacesAndNewlines) else { continue }
-            guard value.count <= CredentialRules.maxPersonName else {
+            guard value.textLength <= CredentialRules.maxPersonName else {
                 throw ChatrError.badRequest("Names must be at most \(CredentialRules.maxPersonName) characters", code: "invalid_name")
             }
             apply(value.isEmpty ? nil : value)
