@@ -26,6 +26,13 @@ final class GroupTests: ChatrTestCase {
         cat = try await makeUser("cat")
     }
 
+    /// An invite link's token for group `id`, made by its owner ann.
+    func invite(_ id: String, json: [String: JSONValue] = [:]) async throws -> String {
+        let reply = try await send(.POST, "/api/groups/\(id)/invites", json: .object(json), token: ann.token)
+        XCTAssertEqual(reply.status, .created, reply.text)
+        return try XCTUnwrap(reply.json["token"]?.string)
+    }
+
     func createGroup(_ name: String = "Lunch", members: [String]) async throws -> String {
         let reply = try await send(.POST, "/api/groups", json: ["name": .string(name), "description": "Where to eat",
                                                                 "memberIds": .array(members.map { .string($0) })], token: ann.token)
@@ -103,7 +110,8 @@ final class GroupTests: ChatrTestCase {
         _ = try await send(.DELETE, "/api/groups/\(id)/members/\(cat.id)", token: ann.token)
         let removed = try await post(cat.token, "removed")
         XCTAssertEqual(removed, .forbidden, "a removed member may not")
-        _ = try await send(.POST, "/api/groups/\(id)/join", token: cat.token)
+        let token = try await invite(id)
+        _ = try await send(.POST, "/api/groups/\(id)/join", json: ["inviteToken": .string(token)], token: cat.token)
         let joined = try await post(cat.token, "joined")
         XCTAssertEqual(joined, .created)
         _ = try await send(.POST, "/api/groups/\(id)/leave", token: bob.token)
@@ -117,7 +125,7 @@ final class GroupTests: ChatrTestCase {
     func testLeavingHandsOverOwnershipAndTheLastOneOutDeletes() async throws {
         let id = try await createGroup(members: [bob.id])
         services.clock.advance(by: 1)
-        let join = try await send(.POST, "/api/groups/\(id)/join", token: cat.token)
+        let join = try await send(.POST, "/api/invites/\(try await invite(id))/join", token: cat.token)
         XCTAssertEqual(join.json["memberCount"], 3)
         let leave = try await send(.POST, "/api/groups/\(id)/leave", token: ann.token)
         XCTAssertEqual(leave.status, .ok)
@@ -129,6 +137,59 @@ final class GroupTests: ChatrTestCase {
         XCTAssertEqual(rows, 0, "the last member leaving deletes the group")
         let notMember = try await send(.POST, "/api/groups/\(id)/leave", token: ann.token)
         XCTAssertEqual(notMember.status, .notFound)
+    }
+
+    func testInviteLinksAreTheOnlyWayInBesidesBeingAdded() async throws {
+        let dan = try await makeUser("dan")
+        let id = try await createGroup(members: [bob.id])
+        let byID = try await send(.POST, "/api/groups/\(id)/join", token: cat.token)
+        XCTAssertEqual(byID.status, .forbidden, "the group's id alone lets nobody in")
+        XCTAssertEqual(byID.json["code"], "invite_required")
+        let byMember = try await send(.POST, "/api/groups/\(id)/invites", token: bob.token)
+        XCTAssertEqual(byMember.status, .forbidden, "a plain member makes no links")
+
+        _ = try await send(.POST, "/api/groups/\(id)/messages", json: ["content": "before cat"], token: ann.token)
+        let once = try await invite(id, json: ["maxUses": 1, "expiresInHours": 2])
+        let preview = try await send(.GET, "/api/invites/\(once)", token: cat.token)
+        XCTAssertEqual(preview.json["group"]?["name"], "Lunch")
+        XCTAssertEqual(preview.json["group"]?["memberCount"], 2)
+        XCTAssertEqual(preview.json["alreadyMember"], false)
+        let joined = try await send(.POST, "/api/invites/\(once)/join", token: cat.token)
+        XCTAssertEqual(joined.status, .ok, joined.text)
+        XCTAssertEqual(joined.json["myRole"], "member")
+        _ = try await send(.POST, "/api/groups/\(id)/messages", json: ["content": "after cat"], token: ann.token)
+        let history = try await send(.GET, "/api/groups/\(id)/messages", token: cat.token)
+        XCTAssertEqual(history.json["messages"]?.array?.compactMap { $0["content"]?.string }, ["after cat"],
+                       "a newcomer sees the messages from when they joined")
+
+        let usedUp = try await send(.POST, "/api/invites/\(once)/join", token: dan.token)
+        XCTAssertEqual(usedUp.status, .notFound, "one use only")
+        let again = try await send(.POST, "/api/invites/\(once)/join", token: cat.token)
+        XCTAssertEqual(again.status, .ok, "a member asking again is answered without a use")
+
+        let open = try await invite(id)
+        let other = try await createGroup("Other", members: [])
+        let wrongGroup = try await send(.POST, "/api/groups/\(other)/join", json: ["inviteToken": .string(open)], token: dan.token)
+        XCTAssertEqual(wrongGroup.status, .forbidden, "a link opens only its own group")
+        let listed = try await send(.GET, "/api/groups/\(id)/invites", token: ann.token)
+        XCTAssertEqual(listed.json["invites"]?.array?.compactMap { $0["token"]?.string }, [open], "used-up links are not listed")
+        let revoked = try await send(.DELETE, "/api/groups/\(id)/invites/\(open)", token: ann.token)
+        XCTAssertEqual(revoked.status, .ok)
+        for path in ["/api/invites/\(open)/join", "/api/groups/\(id)/join"] {
+            let reply = try await send(.POST, path, json: ["inviteToken": .string(open)], token: dan.token)
+            XCTAssertEqual(reply.status, .notFound, path)
+        }
+        let revokedAgain = try await send(.DELETE, "/api/groups/\(id)/invites/\(open)", token: ann.token)
+        XCTAssertEqual(revokedAgain.status, .notFound)
+
+        let expiring = try await invite(id, json: ["expiresInHours": 1])
+        services.clock.advance(by: 3601)
+        let expired = try await send(.GET, "/api/invites/\(expiring)", token: dan.token)
+        XCTAssertEqual(expired.status, .notFound, "an hour later the link is dead")
+        for bad in [["maxUses": JSONValue.number(0)], ["expiresInHours": .number(9000)], ["maxUses": .string("ten")]] {
+            let reply = try await send(.POST, "/api/groups/\(id)/invites", json: .object(bad), token: ann.token)
+            XCTAssertEqual(reply.status, .badRequest, "\(bad)")
+        }
     }
 
     func testGroupMessagesHistoryAndConversationList() async throws {
@@ -232,7 +293,10 @@ final class GroupTests: ChatrTestCase {
         _ = try await bobSocket.waitForEvent("group:message:received", count: 2)
         XCTAssertEqual(catSocket.count("group:message:received"), 1, "a removed member stops receiving at once")
 
-        let rejoin = try await catSocket.call("group:join", .string(id))
+        let refused = try await catSocket.call("group:join", .string(id))
+        XCTAssertEqual(refused["ok"], false, "a removed member needs an invite to come back")
+        XCTAssertEqual(refused["code"], "invite_required")
+        let rejoin = try await catSocket.call("group:join", ["groupId": .string(id), "inviteToken": .string(try await invite(id))])
         XCTAssertEqual(rejoin["ok"], true, "\(rejoin)")
         let joined = try await annSocket.waitForEvent("group:user:joined")
         XCTAssertEqual(joined.first?["username"], "@cat")

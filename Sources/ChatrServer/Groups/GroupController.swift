@@ -11,6 +11,12 @@ struct GroupController: RouteCollection {
         groups.put(":groupId", use: Self.update)
         groups.delete(":groupId", use: Self.delete)
         groups.post(":groupId", "join", use: Self.join)
+        groups.post(":groupId", "invites", use: Self.createInvite)
+        groups.get(":groupId", "invites", use: Self.invites)
+        groups.delete(":groupId", "invites", ":token", use: Self.revokeInvite)
+        let invites = routes.grouped(UserAuthMiddleware()).grouped("api", "invites")
+        invites.get(":token", use: Self.previewInvite)
+        invites.post(":token", "join", use: Self.joinByInvite)
         groups.post(":groupId", "leave", use: Self.leave)
         groups.post(":groupId", "members", use: Self.addMember)
         groups.delete(":groupId", "members", ":userId", use: Self.removeMember)
@@ -71,8 +77,47 @@ struct GroupController: RouteCollection {
         return Done(success: true)
     }
 
+    struct JoinBody: Decodable { var inviteToken: String? }
+
     @Sendable static func join(_ req: Request) async throws -> GroupDTO {
-        let outcome = try await service(req).join(try id(req, "groupId"), user: try req.currentUser)
+        // The body is optional: a member asking again needs no token.
+        let token = req.body.data.map { $0.readableBytes > 0 } == true ? try req.content.decode(JoinBody.self).inviteToken : nil
+        let outcome = try await service(req).join(try id(req, "groupId"), user: try req.currentUser, inviteToken: token)
+        await req.chatr.publishChanges(outcome.events, db: req.db)
+        return outcome.value
+    }
+
+    static func invites(_ req: Request) -> GroupInvites { GroupInvites(services: req.chatr, db: req.db) }
+
+    struct InviteBody: Decodable { var expiresInHours: Int?; var maxUses: Int? }
+
+    @Sendable static func createInvite(_ req: Request) async throws -> Response {
+        let body = req.body.data.map { $0.readableBytes > 0 } == true ? try req.content.decode(InviteBody.self) : InviteBody()
+        let invite = try await invites(req).create(in: try id(req, "groupId"), by: try req.currentUser,
+                                                   expiresInHours: body.expiresInHours, maxUses: body.maxUses)
+        return try await invite.encodeResponse(status: .created, for: req)
+    }
+
+    struct InviteList: Content { var invites: [GroupInvites.InviteDTO] }
+
+    @Sendable static func invites(_ req: Request) async throws -> InviteList {
+        InviteList(invites: try await invites(req).list(in: try id(req, "groupId"), by: try req.currentUser))
+    }
+
+    @Sendable static func revokeInvite(_ req: Request) async throws -> Done {
+        try await invites(req).revoke(req.parameters.get("token") ?? "", in: try id(req, "groupId"), by: try req.currentUser)
+        return Done(success: true)
+    }
+
+    @Sendable static func previewInvite(_ req: Request) async throws -> GroupInvites.Preview {
+        try await invites(req).preview(req.parameters.get("token") ?? "", for: try req.currentUser)
+    }
+
+    @Sendable static func joinByInvite(_ req: Request) async throws -> GroupDTO {
+        let token = req.parameters.get("token") ?? ""
+        // Whether it still lets one in is the join's question: a member is answered with the group.
+        guard let invite = try await invites(req).find(token) else { throw GroupInvites.invalid }
+        let outcome = try await service(req).join(invite.groupID, user: try req.currentUser, inviteToken: token)
         await req.chatr.publishChanges(outcome.events, db: req.db)
         return outcome.value
     }

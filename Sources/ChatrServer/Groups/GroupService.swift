@@ -96,12 +96,17 @@ struct GroupService {
                 RealtimeEvent.leave(members.map(\.userID), from: id)]
     }
 
-    /// Anyone with the group's id may join (the id works as an invite link).
-    func join(_ id: UUID, user: User) async throws -> Outcome<GroupDTO> {
+    /// Joining takes a usable invite link for the group (`GroupInvites`); a member asking again
+    /// gets the group, and no use of the link is counted.
+    func join(_ id: UUID, user: User, inviteToken: String?) async throws -> Outcome<GroupDTO> {
         let group = try await group(id)
         var members = try await Conversations(db: db, clock: services.clock).members(of: id)
         var events: [RealtimeEvent] = []
         if !members.contains(where: { $0.userID == user.id }) {
+            guard let inviteToken, !inviteToken.isEmpty else {
+                throw ChatrError(.forbidden, "An invite link is needed to join this group", code: "invite_required")
+            }
+            try await GroupInvites(services: services, db: db).redeem(inviteToken, for: id)
             let member = Member(conversationID: id, userID: try user.requireID(), role: .member, joinedAt: services.clock.now)
             try await member.create(on: db)
             services.groupMembers.invalidate(id)

@@ -14,5 +14,6 @@ enum ChatrMigrations {
         CreateChangeFeed(),
         CreateMessageSearch(),
         CreatePushSubscriptions(),
+        CreateGroupInvites(),
     ]
 }

@@ -27,8 +27,8 @@ struct SocketEventHandlers {
             guard body.groupId != nil else { throw ChatrError.badRequest("groupId is required", code: "invalid_payload") }
             return try await send(body, as: me, groupOnly: true)
         }
-        handle("group:join", IDArgument<GroupKey>.self) { group, me in
-            let outcome = try await groups.join(try uuid(group.id, "groupId"), user: me.model)
+        handle("group:join", JoinArgument.self) { join, me in
+            let outcome = try await groups.join(try uuid(join.groupId, "groupId"), user: me.model, inviteToken: join.inviteToken)
             await services.publishChanges(outcome.events, db: app.db)
             return ["group": try EventPayload.encode(outcome.value)]
         }
@@ -255,6 +255,22 @@ struct IDArgument<Key: IDArgumentKey>: Decodable, Sendable {
         }
         let object = try decoder.container(keyedBy: PayloadKey.self)
         id = try object.decode(String.self, forKey: PayloadKey(Key.name))
+    }
+}
+
+/// `group:join`: `{groupId, inviteToken}` (a bare group id: a member asking again).
+struct JoinArgument: Decodable, Sendable {
+    var groupId: String
+    var inviteToken: String?
+
+    init(from decoder: any Decoder) throws {
+        if let bare = try? decoder.singleValueContainer().decode(String.self) {
+            (groupId, inviteToken) = (bare, nil)
+            return
+        }
+        let object = try decoder.container(keyedBy: PayloadKey.self)
+        groupId = try object.decode(String.self, forKey: PayloadKey("groupId"))
+        inviteToken = try object.decodeIfPresent(String.self, forKey: PayloadKey("inviteToken"))
     }
 }
 
