@@ -40,8 +40,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         allowCredentials: true)))
     if let publicDirectory = config.publicDirectory {
         app.logger.info("web client: \(publicDirectory)")
-        app.middleware.use(FileMiddleware(publicDirectory: publicDirectory.hasSuffix("/") ? publicDirectory : publicDirectory + "/",
-                                          defaultFile: "index.html"))
+        app.middleware.use(PublicFilesMiddleware(files: FileMiddleware(publicDirectory: publicDirectory.hasSuffix("/") ? publicDirectory : publicDirectory + "/",
+                                                                       defaultFile: "index.html")))
     } else {
         app.logger.critical("web client not found: no index.html in ./Public, beside the executable, in ../share/chatr/Public or in the source tree; set PUBLIC_DIR to the Public/ folder of the build. Serving the API only.")
     }
@@ -157,7 +157,8 @@ private func makeServices(_ app: Application, config: AppConfig) async -> ChatrS
         typing: TypingTracker(),
         syncCursors: SyncCursors(secret: config.jwtSecret),
         push: config.vapid.map { vapid in
-            PushNotifier(identity: vapid, client: app.http.client.shared, database: { [unowned app] in app.db },
+            PushNotifier(identity: vapid, eventLoopGroup: app.eventLoopGroup, database: { [databases = app.databases, group = app.eventLoopGroup, logger = app.logger] in
+                             databases.database(logger: logger, on: group.any()) },
                          productName: config.productName, allowLocalEndpoints: config.mode != .production, clock: clock, logger: app.logger)
         }
     )

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Crypto
 import Foundation
 import Logging
@@ -125,7 +126,10 @@ final class PushTests: XCTestCase {
         let production = { (url: String) in PushEndpointPolicy.problem(with: url, allowLocal: false) }
         XCTAssertNil(production("https://fcm.googleapis.com/fcm/send/abc:def"))
         XCTAssertNil(production("https://web.push.apple.com/QGx4"))
+        XCTAssertNil(production("HTTPS://Updates.Push.Services.Mozilla.com./wpush/v2/x"), "case and the root's dot do not matter")
         for refused in ["http://fcm.googleapis.com/x", "https://127.0.0.1/x", "https://10.0.0.7/x", "https://[::1]/x", "https://localhost/x",
+                        "https://127.1/x", "https://2130706433/x", "https://0x7f.1/x", "https://0xa9.254.169.254/x", "https://017700000001/x",
+                        "https://localhost./x", "https://metadata.google.internal./x", "https://printer.local./x",
                         "https://printer.local/x", "https://metadata.internal/x", "https://intranet/x", "https://user:pw@push.example.com/x",
                         "ftp://push.example.com/x", "not a url", "https://push.example.com/" + String(repeating: "a", count: 2048)] {
             XCTAssertNotNil(production(refused), refused)
@@ -152,6 +156,35 @@ final class PushTests: XCTestCase {
     }
 
     // MARK: - Payload
+
+    func testAnyTextFitsOneRecord() throws {
+        let family = String(repeating: "👨‍👩‍👧‍👦", count: 300)
+        let accents = String(repeating: "a" + String(repeating: "\u{301}", count: 400), count: 50)
+        for text in [family, accents] {
+            let message = PushPayload.Message(conversationID: UUID(), messageID: UUID(), kind: .group, senderName: text,
+                                              content: text, type: "text", fileName: nil, sentAt: Date(), groupName: text)
+            let payload = PushPayload.preview(of: message)
+            XCTAssertLessThanOrEqual(payload.body.utf8.count, PushPayload.maxBodyBytes)
+            XCTAssertTrue(payload.body.hasSuffix("…"))
+            XCTAssertLessThanOrEqual(try payload.encoded().count, PushEncryption.maxPayload)
+        }
+        var photo = PushPayload.Message(conversationID: UUID(), messageID: UUID(), kind: .direct, senderName: "Ann", content: "",
+                                        type: "image", fileName: "a.jpg", sentAt: Date())
+        photo.caption = "the view"
+        XCTAssertEqual(PushPayload.preview(of: photo).body, "📷 the view", "an upload's words are its caption")
+    }
+
+    func testTopicIsStablePerDeviceAndConversationAndSaysNothing() {
+        let delivery = PushDelivery(client: HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup), signer: VapidSigner(identity: .generated()),
+                                    topicKey: SymmetricKey(size: .bits256))
+        defer { try? delivery.client.syncShutdown() }
+        let (phone, laptop, chat) = (UUID(), UUID(), UUID())
+        let topic = delivery.topic(of: .init(subscriptionID: phone, conversationID: chat))
+        XCTAssertEqual(topic.count, 32)
+        XCTAssertEqual(topic, delivery.topic(of: .init(subscriptionID: phone, conversationID: chat)))
+        XCTAssertNotEqual(topic, delivery.topic(of: .init(subscriptionID: laptop, conversationID: chat)), "devices cannot be linked")
+        XCTAssertFalse(topic.lowercased().contains(chat.wire.replacingOccurrences(of: "-", with: "").prefix(8)))
+    }
 
     func testPayloadWithAndWithoutPreview() throws {
         let message = PushPayload.Message(conversationID: UUID(), messageID: UUID(), kind: .group, senderName: "Alice",
@@ -207,8 +240,9 @@ final class PushTests: XCTestCase {
                   send: { await service.send($0) }, forget: { await service.forget($0) })
     }
 
-    private func job(_ subscription: UUID, _ conversation: UUID, _ body: String) -> PushJob {
-        PushJob(key: .init(subscriptionID: subscription, conversationID: conversation), endpoint: "https://push.example.com/1",
+    private func job(_ subscription: UUID, _ conversation: UUID, _ body: String, user: UUID = UUID(),
+                     host: String = "push.example.com") -> PushJob {
+        PushJob(key: .init(subscriptionID: subscription, conversationID: conversation), userID: user, endpoint: "https://\(host)/1",
                 p256dh: "", auth: "", payload: PushPayload(conversationId: conversation.wire, kind: "direct", title: "A", body: body, url: "/"),
                 urgency: "high")
     }
@@ -236,28 +270,36 @@ final class PushTests: XCTestCase {
         XCTAssertEqual(sent.map(\.payload.count), [1, 2], "the second push stands for two messages")
     }
 
-    func testBusyServiceIsRetriedAndAGoneDeviceForgotten() async throws {
-        let service = ScriptedService([.retry(after: .milliseconds(20)), .retry(after: .zero), .delivered, .gone])
+    func testBusyServiceIsRetried() async throws {
+        let service = ScriptedService([.retry(after: .milliseconds(20)), .retry(after: .zero), .delivered])
         let pushes = queue(service)
-        let (device, gone, chat, other) = (UUID(), UUID(), UUID(), UUID())
-        await pushes.enqueue([job(device, chat, "hello")])
+        await pushes.enqueue([job(UUID(), UUID(), "hello")])
         try await waitUntil("delivered after two retries") {
             let (sent, pending) = (await service.sent.count, await pushes.pending)
             return sent == 3 && pending == 0
         }
         let retried = await service.sent.map(\.payload.body)
         XCTAssertEqual(retried, ["hello", "hello", "hello"])
-
-        await pushes.enqueue([job(gone, chat, "a")])
-        try await waitUntil("forgotten") { await service.forgotten == [gone] }
-        await pushes.enqueue([job(gone, other, "b")])  // would be sent: the queue does not keep a list of the dead
-        try await waitUntil("settled") { await pushes.pending == 0 }
-        let forgotten = await service.forgotten
-        XCTAssertEqual(forgotten, [gone])
     }
 
-    func testFailuresStopAfterFiveAttemptsAndRefusalsAreNotRetried() async throws {
-        let service = ScriptedService(Array(repeating: .retry(after: .zero), count: 7) + [.rejected("HTTP 400: bad")])
+    func testAGoneDeviceIsForgottenWithWhatWaitedForIt() async throws {
+        let service = ScriptedService([.gone], holdFirst: true)
+        // One slot: the device's second push waits while the first is answered.
+        let pushes = PushQueue(concurrency: 1, capacity: 100, logger: Logger(label: "push-test"),
+                               send: { await service.send($0) }, forget: { await service.forget($0) })
+        let (gone, chat, other) = (UUID(), UUID(), UUID())
+        await pushes.enqueue([job(gone, chat, "a")])
+        try await waitUntil("in flight") { await service.isHolding }
+        await pushes.enqueue([job(gone, other, "b")])
+        await service.release()
+        try await waitUntil("forgotten") { await service.forgotten == [gone] }
+        try await waitUntil("settled") { await pushes.pending == 0 }
+        let sent = await service.sent.map(\.payload.body)
+        XCTAssertEqual(sent, ["a"], "the device's other waiting push is dropped, not sent")
+    }
+
+    func testFailuresStopAfterFiveAttempts() async throws {
+        let service = ScriptedService(Array(repeating: .retry(after: .zero), count: 7))
         let pushes = queue(service)
         await pushes.enqueue([job(UUID(), UUID(), "x")])
         try await waitUntil("given up") {
@@ -267,6 +309,49 @@ final class PushTests: XCTestCase {
         try await Task.sleep(for: .milliseconds(50))
         let attempts = await service.sent.count
         XCTAssertEqual(attempts, PushQueue.maxAttempts)
+    }
+
+    func testARefusedPushIsNotRetried() async throws {
+        let service = ScriptedService([.rejected("HTTP 400: bad")])
+        let pushes = queue(service)
+        await pushes.enqueue([job(UUID(), UUID(), "x")])
+        try await waitUntil("settled") { await pushes.pending == 0 }
+        try await Task.sleep(for: .milliseconds(50))
+        let attempts = await service.sent.count
+        XCTAssertEqual(attempts, 1)
+    }
+
+    func testOnePushServiceCannotTakeEverySlot() async throws {
+        let service = ScriptedService([], holdFirst: true)
+        let pushes = PushQueue(concurrency: 8, perHost: 1, capacity: 100, logger: Logger(label: "push-test"),
+                               send: { await service.send($0) }, forget: { _ in })
+        await pushes.enqueue([job(UUID(), UUID(), "slow 1", host: "slow.example.com")])
+        try await waitUntil("the slow service holds one") { await service.isHolding }
+        await pushes.enqueue([job(UUID(), UUID(), "slow 2", host: "slow.example.com"), job(UUID(), UUID(), "fast", host: "fast.example.com")])
+        try await waitUntil("the other service is not kept waiting") { await service.sent.count == 2 }
+        var sent = await service.sent.map(\.payload.body)
+        XCTAssertEqual(sent, ["slow 1", "fast"], "the slow service's second push waits for its first")
+        await service.release()
+        try await waitUntil("settled") { await pushes.pending == 0 }
+        sent = await service.sent.map(\.payload.body)
+        XCTAssertEqual(sent, ["slow 1", "fast", "slow 2"])
+    }
+
+    func testMutingOrSigningOutCancelsWhatWaits() async throws {
+        let service = ScriptedService([], holdFirst: true)
+        let pushes = PushQueue(concurrency: 1, capacity: 100, logger: Logger(label: "push-test"),
+                               send: { await service.send($0) }, forget: { _ in })
+        let (ann, bob, chat, other, annPhone, bobPhone) = (UUID(), UUID(), UUID(), UUID(), UUID(), UUID())
+        await pushes.enqueue([job(UUID(), UUID(), "first")])
+        try await waitUntil("the only slot is taken") { await service.isHolding }
+        await pushes.enqueue([job(annPhone, chat, "ann, muted chat", user: ann), job(annPhone, other, "ann, other chat", user: ann),
+                              job(bobPhone, chat, "bob, signed out", user: bob)])
+        await pushes.cancel(user: ann, conversation: chat)
+        await pushes.cancel(subscriptions: [bobPhone])
+        await service.release()
+        try await waitUntil("settled") { await pushes.pending == 0 }
+        let sent = await service.sent.map(\.payload.body)
+        XCTAssertEqual(sent, ["first", "ann, other chat"])
     }
 
     func testAFullQueueDropsNewPushesAndAStoppedOneSendsNothing() async throws {

@@ -7,7 +7,8 @@ status for routes, `ok` / `refused` (an ack `{ok:false, error, code}`) / `connec
 events. Each (row, role) cell is one test: it builds what it needs (a fresh group, message, voice
 note…), acts as the role, checks the outcome, and after a refusal checks that nothing changed for
 the victim (the message was not edited, no event reached the other members, the member list is
-the same, a refused body leaks none of the group's messages…).
+the same, a refused body leaks none of the group's messages…). Where the error code is the point
+(an invite link was needed), the row's `codes` names it and the cell checks it.
 
 Roles
   owner       the sender of the message / the group's creator (owner) / the user themself
@@ -17,8 +18,10 @@ Roles
   removed     was in the group, then removed by the owner (after the group's message was sent)
   stranger    a verified user who shares nothing with the owner
   stranger-dm a stranger naming the owner's direct conversation by its conversationId
-  late-joiner the stranger after joining the group by id (open by design) once the message was
-              sent: a member, who sees history only from when they joined (SPEC §6)
+  late-joiner the stranger after joining the group with an invite link the owner made, once the
+              message was sent: a member, who sees history only from when they joined (SPEC §6)
+  invitee     the stranger holding a usable invite link to the group (knowing a group's id lets
+              no one in: joining takes a link an owner or admin made)
   anonymous   no token
   revoked     the owner's own token after POST /api/auth/logout (for joins: the stranger's)
   remote      a client that is not on this machine (X-Real-IP through the trusted proxy)
@@ -65,6 +68,8 @@ HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "tra
 OWNER, MEMBER, ADMIN, REMOVED, STRANGER = "owner", "member", "admin", "removed", "stranger"
 STRANGER_DM, ANON, REVOKED, REMOTE, GUESSER = "stranger-dm", "anonymous", "revoked", "remote", "guesser"
 LATE = "late-joiner"
+INVITEE = "invitee"
+AS_STRANGER = (STRANGER_DM, LATE, INVITEE)  # the stranger's account, in another situation
 EXTRA = "extra"  # a verified user the cells add to or remove from groups (never an actor)
 CAST = (OWNER, MEMBER, ADMIN, REMOVED, STRANGER, EXTRA)
 SOCKET_ROLES = (OWNER, MEMBER, ADMIN, REMOVED, STRANGER)
@@ -199,7 +204,7 @@ class World:
         return self.actor(role).token
 
     def actor(self, role):
-        return self.users[STRANGER if role in (STRANGER_DM, LATE) else role]
+        return self.users[STRANGER if role in AS_STRANGER else role]
 
     # HTTP
 
@@ -284,7 +289,7 @@ class World:
         return None
 
     def sio(self, role):
-        return self.sockets[STRANGER if role in (STRANGER_DM, LATE) else role]
+        return self.sockets[STRANGER if role in AS_STRANGER else role]
 
     def live_socket(self, ctx, token):
         """A connected socket on `token`, and an Event set when the server cuts it off."""
@@ -365,7 +370,7 @@ class Ctx:
 def make_group(w, ctx, role, *, extra=False, message=True, voice=False, edit=False):
     """A fresh group: the owner, member, admin (an admin only in the admin's cell), extra if asked,
     and `removed`, who is removed by the owner once the message (if any) was sent (and edited, if
-    asked). In the late joiner's cell the stranger then joins by id."""
+    asked). In the late joiner's cell the stranger then joins with an invite link the owner made."""
     ctx.name = w.unique("Group")
     members = [w.users[r].id for r in (MEMBER, ADMIN, REMOVED)] + ([w.users[EXTRA].id] if extra else [])
     ctx.gid = w.json("POST", "/api/groups", OWNER, expect=201, json={"name": ctx.name, "memberIds": members})["id"]
@@ -391,12 +396,25 @@ def make_group(w, ctx, role, *, extra=False, message=True, voice=False, edit=Fal
     assert r.status_code == 200, r.text
     heard = [("group:user:left", w.users[REMOVED].id)]
     if role == LATE:
-        assert w.call("POST", f"/api/groups/{ctx.gid}/join", LATE).status_code == 200
+        # One use: the join uses it up, so no live link is left behind for the cell.
+        invite = make_invite(w, ctx.gid, maxUses=1)
+        r = w.call("POST", f"/api/groups/{ctx.gid}/join", LATE, json={"inviteToken": invite})
+        assert r.status_code == 200, r.text
         heard.append(("group:user:joined", w.actor(LATE).id))
     for listener_role, mark in marks.items():
         for name, user_id in heard:
             w.inboxes[listener_role].wait(mark, name, {"groupId": ctx.gid, "userId": user_id})
     ctx.before = w.member_ids(ctx.gid)
+
+
+def make_invite(w, gid, role=OWNER, **body):
+    """An invite link to the group, made by `role` (the owner unless said): its token."""
+    return w.json("POST", f"/api/groups/{gid}/invites", role, expect=201, json=body)["token"]
+
+
+def live_invites(w, gid):
+    """The group's usable invite links as the owner sees them: token → invite."""
+    return {i["token"]: i for i in w.json("GET", f"/api/groups/{gid}/invites")["invites"]}
 
 
 def group_setup(**options):
@@ -568,27 +586,135 @@ def members_unchanged(w, ctx, role, r=None):
 
 
 def join_setup(w, ctx, role):
+    """A fresh group, and an invite link to it the owner made (a secret: no refusal may show it)."""
     make_group(w, ctx, role, message=False)
+    ctx.invite = make_invite(w, ctx.gid)
+    ctx.secrets.append(ctx.invite)
     ctx.tokens[REVOKED] = w.revoked[STRANGER]  # someone who is not in the group
+
+
+# Who joins by the group's id holding the link: the invitee (that is their cell), the stranger-dm
+# (a good link: only the target, the owner's direct conversation, is wrong), the anonymous and
+# revoked callers (a good link: only the session is dead). The members need none; the stranger
+# and the removed member have none.
+JOIN_WITH_INVITE = (INVITEE, STRANGER_DM, ANON, REVOKED)
+NEEDS_INVITE = {REMOVED: "invite_required", STRANGER: "invite_required"}
 
 
 def join_target(w, ctx, role):
     """The group — or, for the stranger-dm, the owner's direct conversation (a stranger must never
-    get into it by its id)."""
+    get into it by its id, whatever link they hold)."""
     return w.dm_id if role == STRANGER_DM else ctx.gid
 
 
+def join_act(w, ctx, role):
+    body = {"json": {"inviteToken": ctx.invite}} if role in JOIN_WITH_INVITE else {}
+    return w.call("POST", f"/api/groups/{join_target(w, ctx, role)}/join", role, ctx, **body)
+
+
+def join_payload(w, ctx, role):
+    payload = {"groupId": join_target(w, ctx, role)}
+    if role in JOIN_WITH_INVITE:
+        payload["inviteToken"] = ctx.invite
+    return payload
+
+
 def join_unchanged(w, ctx, role, r=None):
+    """No one joined, no one was told, the link was not used."""
     members_unchanged(w, ctx, role)
+    assert live_invites(w, ctx.gid)[ctx.invite]["uses"] == 0, "a refused join used the invite link"
     if role == STRANGER_DM:
         r = w.call("GET", "/api/messages/history", STRANGER, params={"conversationId": w.dm_id})
         assert r.status_code == 403 and w.dm_content not in r.text, f"the stranger got into the direct conversation: {r.text[:300]}"
+        assert w.dm_id not in mutes(w, STRANGER), "the direct conversation is in the stranger's list"
 
 
 def joined(w, ctx, role, r):
-    assert w.actor(role).id in w.member_ids(ctx.gid)
-    if role in (STRANGER, REMOVED):
-        ctx.wait(OWNER, "group:user:joined", groupId=ctx.gid, userId=w.actor(role).id)
+    """In the group, answered with it. A newcomer is announced to the members and uses the link
+    once; a member asking again is announced to no one and uses nothing."""
+    me = w.actor(role).id
+    group = r["group"] if isinstance(r, dict) else r.json()
+    assert group["id"] == ctx.gid and me in [m["user"]["id"] for m in group["members"]], group
+    assert group["myRole"] == {OWNER: "owner", ADMIN: "admin"}.get(role, "member"), group["myRole"]
+    assert me in w.member_ids(ctx.gid)
+    uses = live_invites(w, ctx.gid)[ctx.invite]["uses"]
+    if role in (OWNER, MEMBER, ADMIN):
+        assert uses == 0, f"{role} asking again used the invite link"
+        not_heard(ctx, (OWNER, MEMBER), ("group:user:joined",), groupId=ctx.gid)
+    else:
+        assert uses == 1, f"{role} joined and the link shows {uses} uses"
+        for listener_role in (OWNER, MEMBER):
+            ctx.wait(listener_role, "group:user:joined", groupId=ctx.gid, userId=me)
+
+
+def invite_setup(message=False):
+    """A fresh group (with a message if asked) and an invite link the owner made, a secret."""
+    def setup(w, ctx, role):
+        make_group(w, ctx, role, message=message)
+        ctx.invite = make_invite(w, ctx.gid)
+        ctx.secrets.append(ctx.invite)
+    return setup
+
+
+def invite_create_act(w, ctx, role):
+    return w.call("POST", f"/api/groups/{ctx.gid}/invites", role, ctx, json={"expiresInHours": 24, "maxUses": 5})
+
+
+def invite_made(w, ctx, role, r):
+    """The caller's link to this group, unused, and the owner sees it among the group's links."""
+    invite = r.json()
+    assert invite["groupId"] == ctx.gid and invite["createdBy"] == w.actor(role).id, invite
+    assert invite["uses"] == 0 and invite["maxUses"] == 5 and invite["expiresAt"], invite
+    assert invite["url"].endswith("/#/join/" + invite["token"]), invite["url"]
+    assert list(live_invites(w, ctx.gid)) == [invite["token"]]
+
+
+def no_invite_made(w, ctx, role, r=None):
+    assert live_invites(w, ctx.gid) == {}, f"a refused caller ({role}) made an invite link"
+
+
+def invites_listed(w, ctx, role, r):
+    assert [i["token"] for i in r.json()["invites"]] == [ctx.invite], r.text[:300]
+
+
+def invite_revoke_act(w, ctx, role):
+    return w.call("DELETE", f"/api/groups/{ctx.gid}/invites/{ctx.invite}", role, ctx)
+
+
+def preview_status(w, token):
+    """What the stranger gets for the link: its preview's status."""
+    return w.call("GET", f"/api/invites/{token}", STRANGER).status_code
+
+
+def invite_revoked(w, ctx, role, r):
+    assert r.json() == {"success": True}, r.text
+    assert ctx.invite not in live_invites(w, ctx.gid), "the revoked link is still listed"
+    assert preview_status(w, ctx.invite) == 404, "the revoked link still leads somewhere"
+
+
+def invite_still_live(w, ctx, role, r=None):
+    assert ctx.invite in live_invites(w, ctx.gid), f"a refused caller ({role}) revoked the link"
+    assert preview_status(w, ctx.invite) == 200
+
+
+def invite_preview_act(w, ctx, role):
+    return w.call("GET", f"/api/invites/{ctx.invite}", role, ctx)
+
+
+def invite_previewed(w, ctx, role, r):
+    """The group's name and size, and whether the caller is in it: no members, no messages; and
+    looking joins no one and uses nothing."""
+    body = r.json()
+    assert body["group"]["id"] == ctx.gid and body["group"]["name"] == ctx.name, body
+    assert body["group"]["memberCount"] == len(ctx.before), body
+    assert body["alreadyMember"] is (role in (OWNER, MEMBER, ADMIN)), body
+    assert "members" not in body["group"] and ctx.content not in r.text and w.users[MEMBER].id not in r.text, r.text[:300]
+    assert w.member_ids(ctx.gid) == ctx.before
+    assert live_invites(w, ctx.gid)[ctx.invite]["uses"] == 0
+
+
+def invite_join_act(w, ctx, role):
+    return w.call("POST", f"/api/invites/{ctx.invite}/join", role, ctx)
 
 
 def left(w, ctx, role, r):
@@ -930,11 +1056,12 @@ class Row:
     returns the response; events: returns the payload to emit); ok(w, ctx, role, result) checks a
     success; unchanged(w, ctx, role) checks that a refusal changed nothing for the victim.
     `public` says why a route needs no token; `bugs` maps a role to a known server bug (the
-    cell is a strict xfail with the expectation as it should be)."""
+    cell is a strict xfail with the expectation as it should be); `codes` maps a refused role to
+    the error code its answer must carry."""
 
-    def __init__(self, expect, act, setup=None, ok=None, unchanged=None, public=None, bugs=None):
+    def __init__(self, expect, act, setup=None, ok=None, unchanged=None, public=None, bugs=None, codes=None):
         self.expect, self.act, self.setup, self.ok, self.unchanged = expect, act, setup, ok, unchanged
-        self.public, self.bugs = public, bugs or {}
+        self.public, self.bugs, self.codes = public, bugs or {}, codes or {}
 
 
 # Known server bugs go in a row's `bugs` (each cell: strict xfail, the expectation as it should
@@ -1088,12 +1215,25 @@ ROUTES = {
     ("PUT", "/api/groups/{groupId}"): Row(MANAGE_ROLES, rename_act, setup=group_setup(message=False), ok=renamed, unchanged=not_renamed),
     ("DELETE", "/api/groups/{groupId}"): Row({OWNER: 200, ADMIN: 403, MEMBER: 403, REMOVED: 403, STRANGER: 403, ANON: 401, REVOKED: 401},
                                              in_group("DELETE"), setup=group_setup(message=False), ok=deleted, unchanged=members_unchanged),
-    # By design anyone holding the group's id may join (the id works as an invite link,
-    # docs/DECISIONS.md "Groups") — so a stranger, and a removed member too, get back in.
-    ("POST", "/api/groups/{groupId}/join"): Row({OWNER: 200, MEMBER: 200, REMOVED: 200, STRANGER: 200, STRANGER_DM: 404, ANON: 401,
-                                                 REVOKED: 401},
-                                                lambda w, ctx, role: w.call("POST", f"/api/groups/{join_target(w, ctx, role)}/join", role, ctx),
-                                                setup=join_setup, ok=joined, unchanged=join_unchanged),
+    # Knowing the group's id lets no one in: joining takes an invite link (the invitee holds one);
+    # without one a stranger, or a removed member, is refused (invite_required); a member asking
+    # again needs none. The stranger-dm, with a good link, names the owner's direct conversation:
+    # no group by that id (404), and never a way into it.
+    ("POST", "/api/groups/{groupId}/join"): Row({OWNER: 200, MEMBER: 200, ADMIN: 200, INVITEE: 200, REMOVED: 403, STRANGER: 403,
+                                                 STRANGER_DM: 404, ANON: 401, REVOKED: 401},
+                                                join_act, setup=join_setup, ok=joined, unchanged=join_unchanged, codes=NEEDS_INVITE),
+    # Invite links: made, listed and revoked by the owner and admins only; whoever holds a usable
+    # link may look at where it leads and join (a removed member too: the link is the owner's say).
+    ("POST", "/api/groups/{groupId}/invites"): Row({**MANAGE_ROLES, OWNER: 201, ADMIN: 201}, invite_create_act,
+                                                   setup=group_setup(message=False), ok=invite_made, unchanged=no_invite_made),
+    ("GET", "/api/groups/{groupId}/invites"): Row(MANAGE_ROLES, in_group("GET", "/invites"), setup=invite_setup(), ok=invites_listed),
+    ("DELETE", "/api/groups/{groupId}/invites/{token}"): Row(MANAGE_ROLES, invite_revoke_act, setup=invite_setup(), ok=invite_revoked,
+                                                             unchanged=invite_still_live),
+    ("GET", "/api/invites/{token}"): Row({OWNER: 200, MEMBER: 200, ADMIN: 200, REMOVED: 200, STRANGER: 200, ANON: 401, REVOKED: 401},
+                                         invite_preview_act, setup=invite_setup(message=True), ok=invite_previewed,
+                                         unchanged=lambda w, ctx, role, r=None: members_unchanged(w, ctx, role)),
+    ("POST", "/api/invites/{token}/join"): Row({OWNER: 200, MEMBER: 200, ADMIN: 200, REMOVED: 200, STRANGER: 200, ANON: 401, REVOKED: 401},
+                                               invite_join_act, setup=join_setup, ok=joined, unchanged=join_unchanged),
     ("POST", "/api/groups/{groupId}/leave"): Row({OWNER: 200, MEMBER: 200, REMOVED: 403, STRANGER: 403, ANON: 401, REVOKED: 401},
                                                  in_group("POST", "/leave"), setup=group_setup(message=False), ok=left,
                                                  unchanged=members_unchanged),
@@ -1256,9 +1396,11 @@ EVENTS = {
     "message:send": Row({**GROUP_EVENT_ROLES, STRANGER_DM: REFUSED}, ev_send, setup=group_setup(message=False),
                         ok=ev_sent, unchanged=send_refused),
     "group:message:send": Row(GROUP_EVENT_ROLES, ev_send, setup=group_setup(message=False), ok=ev_sent, unchanged=send_refused),
-    # Joining by id is open by design (see POST /api/groups/{groupId}/join).
-    "group:join": Row({OWNER: OK, MEMBER: OK, REMOVED: OK, STRANGER: OK, STRANGER_DM: REFUSED, ANON: NO_CONNECT, REVOKED: NO_CONNECT},
-                      join_target, setup=join_setup, ok=joined, unchanged=join_unchanged),
+    # {groupId, inviteToken}: the same rules as POST /api/groups/{groupId}/join (who holds the link:
+    # JOIN_WITH_INVITE); the stranger-dm's good link does not open the owner's direct conversation.
+    "group:join": Row({OWNER: OK, MEMBER: OK, ADMIN: OK, INVITEE: OK, REMOVED: REFUSED, STRANGER: REFUSED, STRANGER_DM: REFUSED,
+                       ANON: NO_CONNECT, REVOKED: NO_CONNECT},
+                      join_payload, setup=join_setup, ok=joined, unchanged=join_unchanged, codes=NEEDS_INVITE),
     "group:leave": Row(GROUP_EVENT_ROLES, lambda w, ctx, role: ctx.gid, setup=group_setup(message=False), ok=left,
                        unchanged=members_unchanged),
     "message:received": Row(RECIPIENT_ROLES, lambda w, ctx, role: ctx.mid, setup=group_setup(),
@@ -1361,6 +1503,8 @@ def test_route(world, ctx, op, role):
         return
     for secret in ctx.secrets:  # a refused answer gives nothing away
         assert secret not in r.text, f"the refusal leaks {secret!r}: {r.text[:300]}"
+    if role in row.codes:
+        assert r.json().get("code") == row.codes[role], f"{' '.join(op)} as {role}: expected code {row.codes[role]}, got {r.text[:300]}"
     if row.unchanged:
         row.unchanged(world, ctx, role)
 
@@ -1387,6 +1531,8 @@ def test_event(world, ctx, event, role):
             row.ok(world, ctx, role, ack)
         return
     assert ack["ok"] is False and ack.get("error") and "code" in ack, f"{event} as {role}: expected a refusal, got {ack}"
+    if role in row.codes:
+        assert ack["code"] == row.codes[role], f"{event} as {role}: expected code {row.codes[role]}, got {ack}"
     for secret in ctx.secrets + [world.dm_content]:
         assert secret not in json.dumps(ack, ensure_ascii=False), f"the refusal leaks {secret!r}: {ack}"
     assert world.sio(role).connected, "a refused event must not cost the socket"
@@ -1441,7 +1587,9 @@ def test_the_table_is_complete():
             assert set(OUTSIDERS) <= set(row.expect), f"{key} must list {OUTSIDERS}"
             assert row.expect[ANON] == row.expect[REVOKED] == 401, key
         assert set(row.bugs) <= set(row.expect), key
+        assert set(row.codes) <= set(row.expect), key
     for name, row in EVENTS.items():
+        assert set(row.codes) <= set(row.expect), name
         assert set(OUTSIDERS) <= set(row.expect), f"{name} must list {OUTSIDERS}"
         assert row.expect[ANON] == row.expect[REVOKED] == NO_CONNECT, name
         assert set(row.expect.values()) <= {OK, REFUSED, NO_CONNECT}, name

@@ -14,8 +14,11 @@ def test_a_group_of_three(chatr):
                           headers=auth("ann"), timeout=5).json()
     sockets = {name: device(chatr, users[name][1]) for name in ("ann", "bob", "cat")}
 
-    # Cat joins over the socket; the others see it.
-    assert sockets["cat"][0].call("group:join", group["id"], timeout=5)["ok"] is True
+    # Cat joins over the socket with an invite Ann made (the group's id alone lets no one in); the others see it.
+    invite = requests.post(chatr.url + f"/api/groups/{group['id']}/invites", headers=auth("ann"), timeout=5)
+    assert invite.status_code == 201, invite.text
+    ack = sockets["cat"][0].call("group:join", {"groupId": group["id"], "inviteToken": invite.json()["token"]}, timeout=5)
+    assert ack["ok"] is True and ack["group"]["myRole"] == "member", ack
     for name in ("ann", "bob"):
         joined = sockets[name][1].wait("group:user:joined")[0]
         assert joined["userId"] == users["cat"][0] and joined["groupId"] == group["id"]

@@ -275,9 +275,10 @@ def check_headers(push, conversation_id, urgency):
     assert h.get("content-type") == "application/octet-stream"
     assert h.get("ttl") == "86400"
     assert h.get("urgency") == urgency
-    # Topic collapses pushes per conversation at the push service: the id's 32 hex digits.
-    assert re.fullmatch(r"[0-9a-fA-F]{32}", h.get("topic", "")), h.get("topic")
-    assert h["topic"].lower() == conversation_id.replace("-", "").lower()
+    # Topic collapses pushes per conversation and device at the push service: 32 base64url
+    # characters that do not give the conversation away.
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", h.get("topic", "")), h.get("topic")
+    assert conversation_id.replace("-", "").lower()[:8] not in h["topic"].lower()
 
 
 def check_vapid(push, public_key, audience):
@@ -553,6 +554,41 @@ def test_other_4xx_drops_the_push_not_the_subscription(chatr, push_service):
     assert endpoints(chatr, bob) == [phone.endpoint]
     message = send(chatr, ann, "two", recipient=bob_id)
     assert phone.decrypt(phone.wait(2)[1].body)["messageId"] == message["id"]
+
+
+def test_a_redirect_is_not_followed(chatr, push_service):
+    """A push service answering 307 to elsewhere (an internal address, say) is not followed: the
+    push is dropped, nothing reaches the other address, the subscription stays."""
+    ann_id, ann = chatr.register("ann", ANN)
+    bob_id, bob = chatr.register("bob")
+    phone = Device(push_service, "bob-phone")
+    phone.subscribe(chatr, bob)
+    push_service.script(phone.path, (307, {"Location": push_service.url + "/internal"}))
+
+    send(chatr, ann, "one", recipient=bob_id)
+    phone.wait()
+    time.sleep(GRACE + 0.5)  # a followed redirect would come at once, a retry after 1 s
+    assert push_service.received("/internal") == [], "the redirect was followed"
+    assert len(phone.pushes()) == 1, "a redirect is not retried"
+    assert endpoints(chatr, bob) == [phone.endpoint]
+
+
+def test_the_topic_is_the_same_for_one_conversation_and_device(chatr, push_service):
+    ann_id, ann = chatr.register("ann", ANN)
+    bob_id, bob = chatr.register("bob")
+    cat_id, cat = chatr.register("cat")
+    phone, laptop = Device(push_service, "bob-phone"), Device(push_service, "bob-laptop")
+    phone.subscribe(chatr, bob)
+    laptop.subscribe(chatr, bob)
+    send(chatr, ann, "one", recipient=bob_id)
+    first_phone, first_laptop = phone.wait()[0], laptop.wait()[0]
+    send(chatr, ann, "two", recipient=bob_id)
+    send(chatr, cat, "three", recipient=bob_id)
+    phone_pushes = phone.wait(3)
+    topics = {phone.decrypt(p.body)["body"]: p.headers["topic"] for p in phone_pushes}
+    assert topics["one"] == topics["two"], "one conversation, one device: one topic (a newer push replaces the older)"
+    assert topics["three"] != topics["one"], "another conversation: another topic"
+    assert first_laptop.headers["topic"] != first_phone.headers["topic"], "two devices cannot be linked by their topics"
 
 
 def test_previews_off_hides_the_text_per_device(chatr, push_service):

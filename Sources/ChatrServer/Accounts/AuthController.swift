@@ -117,7 +117,7 @@ struct AuthController: RouteCollection {
         let session = try req.currentSession
         try await req.chatr.tokens.revoke(session, on: req.db)
         if let id = session.id {
-            try await PushController.forget(session: id, on: req.db)
+            try await req.chatr.push?.forget(session: id, on: req.db)
             req.chatr.events.publish([.disconnect(.session(id))])
         }
         return .init(message: "Logged out")

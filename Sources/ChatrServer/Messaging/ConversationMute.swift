@@ -41,10 +41,11 @@ enum ConversationMute {
             guard try await Conversation.find(conversationID, on: req.db) != nil else { throw ChatrError.notFound("Conversation not found") }
             throw ChatrError.forbidden("You are not a member of this conversation")
         }
-        // Only this column: the change feed's member triggers watch read positions, not mutes.
         try await (req.db as! any SQLDatabase).raw("""
             UPDATE members SET muted_until = \(bind: until) WHERE conversation_id = \(bind: conversationID) AND user_id = \(bind: me)
             """).run()
+        // Muted from now: pushes still waiting (behind a busy push service) are not sent either.
+        if until != nil { await req.chatr.push?.queue.cancel(user: me, conversation: conversationID) }
         return Response(conversationId: conversationID.wire, mutedUntil: until)
     }
 }

@@ -118,7 +118,7 @@ struct MessageService {
         }
         services.push?.messageStored(.init(conversationID: conversationID, messageID: message.id!, kind: target.kind,
                                            senderName: sender.displayName, content: message.content, type: message.type.rawValue,
-                                           fileName: message.fileName, sentAt: message.createdAt),
+                                           fileName: message.fileName, caption: message.caption, sentAt: message.createdAt),
                                      offlineRecipients: offline, now: services.clock.now)
         // A new message has no reactions yet: everything the client sees is in memory.
         let dto = MessageDTO(message, conversationKind: target.kind, sender: sender, recipientID: others.first, reactions: [], files: services.files)

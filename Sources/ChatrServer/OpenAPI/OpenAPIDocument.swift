@@ -10,6 +10,8 @@ enum OpenAPIDocument {
         var tag: String
         var secured = false
         var body: JSONValue? = nil
+        /// False where the body may be left out (a member joining again, an invite with defaults).
+        var bodyRequired = true
         var bodyType = "application/json"
         var parameters: [JSONValue] = []
         var responses: [Int: (description: String, schema: JSONValue?)]
@@ -206,12 +208,12 @@ enum OpenAPIDocument {
             Operation(method: "delete", path: "/api/groups/{groupId}", summary: "Delete (owner)", tag: "Groups", secured: true,
                       parameters: [path("groupId")], responses: merge([200: ("Deleted", S.object(["success": S.bool]))], errors(401, 403, 404))),
             Operation(method: "post", path: "/api/groups/{groupId}/join", summary: "Join with an invite link's token (a member asking again needs none)", tag: "Groups", secured: true,
-                      body: S.object(["inviteToken": S.string]), parameters: [path("groupId")],
+                      body: S.object(["inviteToken": S.string]), bodyRequired: false, parameters: [path("groupId")],
                       responses: merge([200: ("Group", S.ref("Group"))], errors(400, 401, 403, 404))),
             Operation(method: "post", path: "/api/groups/{groupId}/invites", summary: "Make an invite link (owner or admin), optionally expiring or limited in uses", tag: "Groups", secured: true,
                       body: S.object(["expiresInHours": ["type": "integer", "minimum": 1, "maximum": .number(Double(GroupInvites.maxLifetimeHours))],
                                       "maxUses": ["type": "integer", "minimum": 1, "maximum": .number(Double(GroupInvites.maxUses))]]),
-                      parameters: [path("groupId")],
+                      bodyRequired: false, parameters: [path("groupId")],
                       responses: merge([201: ("The invite", S.ref("GroupInvite"))], errors(400, 401, 403, 404, 409))),
             Operation(method: "get", path: "/api/groups/{groupId}/invites", summary: "The group's usable invite links (owner or admin)", tag: "Groups", secured: true,
                       parameters: [path("groupId")],
@@ -285,7 +287,7 @@ enum OpenAPIDocument {
             ]
             if op.secured { operation["security"] = [["bearerAuth": []]] }
             if let body = op.body {
-                operation["requestBody"] = ["required": true, "content": .object([op.bodyType: ["schema": S.optionalsAcceptNull(body)]])]
+                operation["requestBody"] = ["required": .bool(op.bodyRequired), "content": .object([op.bodyType: ["schema": S.optionalsAcceptNull(body)]])]
             }
             if !op.parameters.isEmpty { operation["parameters"] = .array(op.parameters) }
             paths[op.path, default: [:]][op.method] = .object(operation)

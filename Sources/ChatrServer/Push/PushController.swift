@@ -84,6 +84,8 @@ struct PushController: RouteCollection {
             subscription.auth = auth
             subscription.previews = body.previews ?? subscription.previews
             try await subscription.save(on: req.db)
+            // What waited under the old settings (previews, owner) is not sent.
+            if let id = subscription.id { await push.queue.cancel(subscriptions: [id]) }
         }
         if let existing = try await PushSubscription.query(on: req.db).filter(\.$endpoint == endpoint).first() {
             try await save(existing)
@@ -115,6 +117,7 @@ struct PushController: RouteCollection {
             throw ChatrError.notFound("No such push subscription")
         }
         try await mine.delete(on: req.db)
+        if let id = mine.id { await req.chatr.push?.queue.cancel(subscriptions: [id]) }
         return .noContent
     }
 
@@ -124,8 +127,4 @@ struct PushController: RouteCollection {
         try await PushSubscription.query(on: db).filter(\.$id ~~ Array(ids[maxPerUser...])).delete()
     }
 
-    /// Logout: the device's subscriptions stop with its session.
-    static func forget(session: UUID, on db: any Database) async throws {
-        try await PushSubscription.query(on: db).filter(\.$sessionID == session).delete()
-    }
 }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -11,6 +12,8 @@ struct PushJob: Sendable {
     }
 
     var key: Key
+    /// Whose device: a mute or sign-out cancels what waits for them.
+    var userID: UUID
     var endpoint: String
     var p256dh: String
     var auth: String
@@ -20,6 +23,9 @@ struct PushJob: Sendable {
     var urgency: String
     /// Sends made so far (for the back-off).
     var attempts = 0
+
+    /// The push service, for the per-host limit (`PushQueue.perHost`).
+    var host: String { URL(string: endpoint)?.host?.lowercased() ?? "" }
 
     /// A newer message for the same device and conversation replaces this one's content; the
     /// count says how many messages the notification stands for.
@@ -49,6 +55,8 @@ enum PushOutcome: Sendable, Equatable {
 struct PushDelivery: Sendable {
     let client: HTTPClient
     let signer: VapidSigner
+    /// Keys the `Topic` (below).
+    let topicKey: SymmetricKey
     /// How long a push service may keep an undelivered message: a day-old chat message is
     /// still worth showing, an older one is not.
     static let timeToLive = 86_400
@@ -72,12 +80,12 @@ struct PushDelivery: Sendable {
         request.headers.add(name: "Content-Encoding", value: "aes128gcm")
         request.headers.add(name: "Content-Type", value: "application/octet-stream")
         // One notification per conversation waiting at the push service: a newer one replaces it.
-        request.headers.add(name: "Topic", value: job.key.conversationID.uuidString.lowercased().replacingOccurrences(of: "-", with: ""))
+        request.headers.add(name: "Topic", value: topic(of: job.key))
         request.headers.add(name: "Urgency", value: job.urgency)
         request.headers.add(name: "Authorization", value: authorization)
         request.body = .bytes(ByteBuffer(data: body))
         do {
-            let response = try await client.execute(request, timeout: .seconds(10))
+            let response = try await client.execute(request, timeout: .seconds(5))
             let detail = (try? await response.body.collect(upTo: 2048)).map { String(buffer: $0) } ?? ""
             return Self.outcome(status: Int(response.status.code), retryAfter: response.headers.first(name: "Retry-After"), detail: detail, now: now)
         } catch {
@@ -85,11 +93,21 @@ struct PushDelivery: Sendable {
         }
     }
 
+    /// The `Topic` header (RFC 8030 §5.4, at most 32 base64url characters): the same for every
+    /// push of one conversation to one device, so the push service keeps only the newest, but
+    /// opaque and different on each device — the conversation's id would tell the push service
+    /// which subscribers talk to each other.
+    func topic(of key: PushJob.Key) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data((key.subscriptionID.wire + key.conversationID.wire).utf8), using: topicKey)
+        return Base64URL.encode(mac.prefix(24))
+    }
+
     static func outcome(status: Int, retryAfter: String?, detail: String, now: Date) -> PushOutcome {
         switch status {
         case 200..<300: return .delivered
         case 404, 410: return .gone
         case 429, 500..<600: return .retry(after: retryAfter.flatMap { parseRetryAfter($0, now: now) })
+        // Redirects are not followed (they could lead anywhere, `PushEndpointPolicy`): refused.
         default: return .rejected("HTTP \(status): \(detail.prefix(300))")
         }
     }

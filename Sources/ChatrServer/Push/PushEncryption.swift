@@ -9,10 +9,11 @@ import Foundation
 /// body is one record: salt, record size, our public key, then the ciphertext of the payload
 /// followed by the last-record delimiter 0x02.
 enum PushEncryption {
-    /// The record size we announce; the whole message is one record, so it only has to be larger.
+    /// The record size we announce; the whole message is one record, smaller than this.
     static let recordSize: UInt32 = 4096
-    /// What fits in one record: 4096 minus the 16-byte tag and the delimiter.
-    static let maxPayload = Int(recordSize) - 17
+    /// The most plaintext a push may carry (RFC 8291 §4): push services must accept 4,096-byte
+    /// bodies, and the 86-byte header, the 16-byte tag and the delimiter take the rest.
+    static let maxPayload = 3993
 
     struct Subscriber {
         let publicKey: P256.KeyAgreement.PublicKey

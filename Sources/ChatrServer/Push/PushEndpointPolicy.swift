@@ -18,9 +18,15 @@ enum PushEndpointPolicy {
         guard url.user == nil, url.password == nil else { return "endpoint must not carry credentials" }
         if allowLocal { return scheme == "https" || scheme == "http" ? nil : "endpoint must be an http(s) URL" }
         guard scheme == "https" else { return "endpoint must be an https URL" }
-        let isIPLiteral = host.contains(":") || host.split(separator: ".").allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) }
+        // `localhost.` is `localhost`: one trailing dot is the DNS root.
+        let name = host.hasSuffix(".") ? String(host.dropLast()) : host
+        // An address however written: IPv6, or IPv4 in any of the forms resolvers still accept
+        // (`127.1`, `2130706433`, `0x7f.1`, octal) — by the URL standard's rule, a host whose
+        // last label is a number is an IPv4 address.
+        let last = name.split(separator: ".").last.map(String.init) ?? name
+        let isIPLiteral = name.contains(":") || last.isEmpty || last.allSatisfy { $0.isNumber } || last.hasPrefix("0x")
         let localSuffixes = [".localhost", ".local", ".internal", ".lan", ".home.arpa"]
-        guard !isIPLiteral, host.contains("."), host != "localhost", !localSuffixes.contains(where: host.hasSuffix) else {
+        guard !isIPLiteral, name.contains("."), name != "localhost", !localSuffixes.contains(where: name.hasSuffix) else {
             return "endpoint must be a push service on a public host name"
         }
         return nil
