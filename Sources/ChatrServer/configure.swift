@@ -33,6 +33,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.middleware.use(ResponseHeadersMiddleware(fileOrigins: fileOrigins(config)))
     app.middleware.use(JSONErrorMiddleware())
     app.middleware.use(MethodGuardMiddleware())
+    app.middleware.use(NULURLMiddleware())
     app.middleware.use(CORSMiddleware(configuration: .init(
         allowedOrigin: .any(config.frontendOrigins),
         allowedMethods: [.GET, .POST, .PUT, .PATCH, .DELETE, .OPTIONS],
@@ -231,7 +232,7 @@ private func configureJSON() {
     // form-encoded bodies the API does not describe: both are 415 now.
     ContentConfiguration.global.use(decoder: JSONOnlyDecoder(), for: .formData)
     ContentConfiguration.global.use(decoder: JSONOnlyDecoder(), for: .urlEncodedForm)
-    ContentConfiguration.global.use(decoder: decoder, for: .json)
+    ContentConfiguration.global.use(decoder: NULRefusingJSONDecoder(base: decoder), for: .json)
 }
 
 enum ISO8601 {

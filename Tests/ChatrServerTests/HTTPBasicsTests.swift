@@ -111,6 +111,35 @@ final class HTTPBasicsTests: ChatrTestCase {
 
     /// Over real HTTP (the in-memory tester skips body collection): a 2 MB JSON body is refused
     /// with 413 before any handler runs.
+    /// PostgreSQL text cannot hold U+0000 (each of these was a 500 there): refused at the door,
+    /// on both databases, with nothing stored.
+    func testNULInTextIsRefusedEverywhere() async throws {
+        let ann = try await makeUser("ann")
+        let bob = try await makeUser("bob")
+        let bodies: [(HTTPMethod, String, JSONValue)] = [
+            (.POST, "/api/messages", ["recipientId": .string(bob.id), "content": "a\u{0}b"]),
+            (.PUT, "/api/users/me", ["displayName": "a\u{0}b"]),
+            (.POST, "/api/groups", ["name": "a\u{0}b"]),
+            (.DELETE, "/api/push/subscriptions", ["endpoint": "https://push.example.com/a\u{0}b"]),
+            (.POST, "/api/auth/login", ["email": "a\u{0}b@example.com", "password": "x"]),
+        ]
+        for (method, path, body) in bodies {
+            let reply = try await send(method, path, json: body, token: ann.token)
+            XCTAssertEqual(reply.status, .badRequest, "\(method) \(path): \(reply.text)")
+            XCTAssertEqual(reply.json["code"], "invalid_text", path)
+        }
+        for path in ["/api/users/search?q=a%00b", "/api/invites/a%00b", "/api/search?q=a%00b"] {
+            let reply = try await send(.GET, path, token: ann.token)
+            XCTAssertEqual(reply.status, .badRequest, "\(path): \(reply.text)")
+        }
+        // The six characters `\u0000` as text are fine: only the escape is NUL.
+        let literal = try await send(.POST, "/api/messages", raw: #"{"recipientId":"\#(bob.id)","content":"path C:\\u0000"}"#, token: ann.token)
+        XCTAssertEqual(literal.status, .created, literal.text)
+        XCTAssertEqual(literal.json["content"], #"path C:\u0000"#)
+        let stored = try await Message.query(on: app.db).count()
+        XCTAssertEqual(stored, 1)
+    }
+
     func testOversizedBodiesAre413() async throws {
         let port = Int.random(in: 20_000...40_000)
         let server = try app.testable(method: .running(hostname: "127.0.0.1", port: port))

@@ -312,14 +312,17 @@ def test_a_hostile_token_leads_nowhere(hostile_club, name, channel):
     club, token = hostile_club, HOSTILE[name]
     if channel == "socket group:join":
         ack = club.cat_socket.call("group:join", {"groupId": club.gid, "inviteToken": token}, timeout=10)
-        assert ack["ok"] is False and ack["code"] == ("invite_required" if token == "" else "invite_invalid"), ack
+        expected = "invite_required" if token == "" else "invalid_text" if "\u0000" in token else "invite_invalid"
+        assert ack["ok"] is False and ack["code"] == expected, ack
         assert club.cat_socket.connected
     else:
         r = {"preview": lambda: club.preview(token, club.cat_token),
              "join by link": lambda: club.join_link(token, club.cat_token),
              "join by group id": lambda: club.join_id(club.cat_token, token)}[channel]()
         assert r.status_code < 500, f"{name} by {channel}: {r.status_code} {r.text[:200]}"
-        if channel == "join by group id" and token == "":
+        if "\u0000" in token:
+            refused(r, 400, "invalid_text")  # no text may hold NUL (PostgreSQL cannot store it)
+        elif channel == "join by group id" and token == "":
             refused(r, 403, "invite_required")  # an empty token is no token
         elif channel == "join by link" and token == "":
             # POST /api/invites//join is POST /api/invites/join: no such route.

@@ -61,7 +61,8 @@ struct UploadController: RouteCollection {
             duration = measured  // what the file says beats what the client says
         }
         let caption = field("caption")?.trimmingCharacters(in: .whitespacesAndNewlines)
-        if let caption, caption.count > Attachment.maxCaption {
+        if let caption, caption.utf8.contains(0) { throw NULText.refusal }
+        if let caption, caption.textLength > Attachment.maxCaption {
             throw ChatrError.badRequest("Captions are at most \(Attachment.maxCaption) characters", code: "caption_too_long")
         }
         let attachment = Attachment(file: file, kind: kind,

@@ -142,6 +142,7 @@ struct SocketEventHandlers {
             guard let me = socket[SocketUser.self] else { return Self.failure(.unauthorized("Not signed in"), socket: socket) }
             do {
                 let payload: Payload
+                if let first = args.first, NULText.inSocketValue(first) { throw NULText.refusal }
                 do {
                     payload = try (args.first ?? .null).decode(Payload.self)
                 } catch let error as DecodingError {
