@@ -1,6 +1,6 @@
 // Chatr web client entry: restores the session, then shows sign-in, the chats, or the Test Lab
-// (#/lab). Invite links (#/join/<groupId>) join the group after sign-in; conversation links
-// (#/c/<conversationId>, what a notification opens) open that chat, after sign-in or at once.
+// (#/lab). Invite links (#/join/<token>) and conversation links (#/c/<conversationId>, what a
+// notification opens) are followed after sign-in, or at once in a tab already signed in.
 import { Api } from './lib/api.js';
 import { Store } from './lib/store.js';
 import { ChatController } from './lib/chat-controller.js';
@@ -59,9 +59,7 @@ async function start(user) {
   } catch { /* offline: the stored profile and queue still work; the socket keeps retrying */ }
   // The server ties a push subscription to the session: this one (maybe just signed in) posts it.
   push.resume(api);
-  openLinkedConversation();
-  const join = location.hash.match(/^#\/join\/(.+)$/);
-  if (join) { history.replaceState(null, '', '#/'); joinGroupByLink(controller, join[1]); }
+  openLinkedConversation() || joinLinkedGroup();
 }
 
 function route() {
@@ -84,6 +82,17 @@ function openLinkedConversation() {
   return true;
 }
 
+/** `#/join/<token>`: asks to join the group of that invite (signed out, the link waits for the sign-in). */
+function joinLinkedGroup() {
+  const link = location.hash.match(/^#\/join\/([^/]+)$/);
+  if (!link || !controller) return false;
+  // Back to #/ first: a reload must not ask again, and the same link followed later is a change again.
+  history.replaceState(null, '', '#/');
+  if (view !== 'shell') route();
+  joinGroupByLink(controller, link[1]);
+  return true;
+}
+
 function openConversation(conversationId) {
   if (!controller) return;
   if (view !== 'shell') route();
@@ -91,9 +100,10 @@ function openConversation(conversationId) {
 }
 
 window.addEventListener('hashchange', () => {
+  // The chats view stays mounted as it is: only the linked chat opens in it, or the join is asked.
+  if (openLinkedConversation() || joinLinkedGroup()) return;
+  // Signed out, an invite link waits in the address bar for the sign-in; the form stays as typed.
   if (location.hash.startsWith('#/join/')) return;
-  // The chats view stays mounted as it is: only the linked chat opens in it.
-  if (openLinkedConversation()) return;
   route();
 });
 

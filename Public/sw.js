@@ -50,7 +50,9 @@ self.addEventListener('push', (event) => {
  * `open-conversation`); with none open, the conversation's link is opened in a new one.
  */
 async function openConversation({ url, conversationId }) {
-  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  // Only the app's own page: not a tab on /api/docs or on an uploaded file.
+  const windows = (await self.clients.matchAll({ type: 'window', includeUncontrolled: true }))
+    .filter((w) => new URL(w.url).pathname === '/');
   const open = windows.find((w) => w.focused) ?? windows[0];
   if (!open) return self.clients.openWindow(url);
   // Focusing needs the click's user activation; without it the message still switches the chat.

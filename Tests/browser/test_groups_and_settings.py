@@ -55,14 +55,21 @@ def test_groups_from_creation_to_invite_link(server, browsers):
     confirm(alice)
     alice.wait(lambda: "Carol" not in alice.find(".members").text, message="Carol not removed")
     carol.wait(lambda: all("Book club" not in e.text for e in carol.find_all(".conversation[data-key]")), message="group stayed in Carol's list")
-    invite = alice.find("[data-invite]").text
-    assert invite.endswith("/#/join/" + alice.js("return JSON.parse(sessionStorage.getItem('chatr.active')).group.id"))
+    # The owner makes an invite link (the group's id no longer lets anyone in; test_invites.py
+    # covers the links in depth).
+    alice.find("[data-create-invite]").click()
+    invite = alice.find("[data-invite-url]").text
+    group_id = alice.js("return JSON.parse(sessionStorage.getItem('chatr.active')).group.id")
+    assert "/#/join/" in invite and group_id not in invite, invite
     alice.find(".panel [data-close]").click()
 
-    # Carol joins with the invite link; Alice sees the member count grow.
+    # Carol pastes the link in "Join a group", sees which group it is and confirms; Alice sees
+    # the member count grow.
     carol.find("[data-action=join-group]").click()
     carol.type("dialog input", invite)
     carol.find("dialog [type=submit]").click()
+    carol.wait_text("dialog .dialog-title", "Join Book club (2 members)?")
+    confirm(carol)
     carol.wait_text(".chat-name", "Book club")
     alice.wait_text("[data-chat-sub]", "3 members")
     # Members see history from when they joined (SPEC §6): what was said before she came back

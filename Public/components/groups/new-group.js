@@ -1,8 +1,9 @@
-// Creating a group (name, description, people picked by search) and joining one by its link.
+// Creating a group (name, description, people picked by search) and joining one with an invite
+// link an owner or admin made (…/#/join/<token>): a look at the group first, then a confirmation.
 import { html, render } from '../../lib/html.js';
 import { query } from '../../lib/api.js';
 import { openPanel, closePanel } from '../panel/panel.js';
-import { promptDialog } from '../dialog/dialog.js';
+import { confirmDialog, promptDialog } from '../dialog/dialog.js';
 import { toast } from '../toast/toast.js';
 import { avatar } from '../common/avatar.js';
 
@@ -62,15 +63,44 @@ export function openNewGroup(controller) {
   });
 }
 
-/** Join with an invite link (…/#/join/<groupId>) or the bare group id. */
+const INVALID_LINK = 'This invite link is not valid: it may have been revoked, expired or used up. Ask the group for a new one.';
+
+/** The token in an invite link (…/#/join/<token>) or a bare token; null for anything else. */
+export function inviteToken(value) {
+  const text = String(value ?? '').trim();
+  const token = text.includes('/') ? text.match(/#\/join\/([^/?#\s]+)\/?$/)?.[1] : text;
+  return token && /^[^\s/?#]+$/.test(token) ? token : null;
+}
+
+/**
+ * Join with an invite link or its token (asked for when none is given): the group is shown and
+ * the person confirms before any use of the link is counted. Someone already in it just has it
+ * opened. The group opens in the list and the chat view either way.
+ */
 export async function joinGroupByLink(controller, link = null) {
-  const value = link ?? await promptDialog({ title: 'Join a group', label: 'Invite link or group id', confirmLabel: 'Join' });
+  const value = link ?? await promptDialog({ title: 'Join a group', label: 'Invite link', confirmLabel: 'Continue' });
   if (!value) return;
-  const id = value.trim().split('/').pop();
+  const token = inviteToken(value);
+  if (!token) { toast('That is not an invite link: it looks like …/#/join/<code>.', 'error'); return; }
+  const path = `/api/invites/${encodeURIComponent(token)}`;
   try {
-    const group = await controller.api.post(`/api/groups/${encodeURIComponent(id)}/join`);
+    const invite = await controller.api.get(path);
+    let { group } = invite;
+    if (!invite.alreadyMember) {
+      const members = `${group.memberCount} ${group.memberCount === 1 ? 'member' : 'members'}`;
+      const yes = await confirmDialog({
+        title: `Join ${group.name} (${members})?`,
+        message: `${group.description ? `${group.description} — ` : ''}You will see the messages sent from when you join.`,
+        confirmLabel: 'Join',
+      });
+      if (!yes) return;
+      group = await controller.api.post(`${path}/join`);
+      toast(`You joined ${group.name}`, 'success');
+    }
     await controller.loadConversations();
     await controller.openChat({ kind: 'group', group });
-    toast(`You joined ${group.name}`, 'success');
-  } catch (err) { toast(err.status === 404 || err.status === 400 ? 'No group with that link' : err.message, 'error'); }
+  } catch (err) {
+    // 404: unknown, revoked, expired or used up — also when the last use went while confirming.
+    toast(err.status === 404 ? INVALID_LINK : err.message, 'error');
+  }
 }

@@ -96,7 +96,13 @@ export function openSettings(controller) {
           drawNotifications();
         }
         if (t.matches('[data-push-previews]')) {
-          await push.setPreviews(api, t.checked);
+          // One change at a time: two quick posts could reach the server in either order.
+          t.disabled = true;
+          try {
+            await push.setPreviews(api, t.checked);
+          } finally {
+            t.disabled = false;
+          }
           toast(t.checked ? 'Notifications show the message text' : 'Notifications only say that a message came');
         }
         if (t.matches('[data-image]') && t.files[0]) {
