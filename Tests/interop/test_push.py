@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import http_ece
+from py_vapid import Vapid02
 import pytest
 import requests
 from cryptography.exceptions import InvalidSignature
@@ -298,6 +299,9 @@ def check_vapid(push, public_key, audience):
         key.verify(der, f"{header_part}.{claims_part}".encode(), ec.ECDSA(hashes.SHA256()))
     except InvalidSignature:
         raise AssertionError("the VAPID JWT's signature does not verify with the published key")
+    # A second opinion from py_vapid, the reference Python implementation (it reads the header
+    # without the space RFC 8292's example puts after the comma).
+    assert Vapid02.verify(push.headers["authorization"].replace(", ", ",")), "py_vapid does not accept the VAPID header"
     claims = json.loads(b64url_decode(claims_part))
     assert claims["aud"] == audience
     now = time.time()
