@@ -30,6 +30,15 @@ enum NULText {
         }
     }
 
+    /// Whether a decoded value holds NUL in any string it kept (fields the route reads, not the
+    /// ones it ignores: unknown properties are ignored whatever they hold, as the OpenAPI
+    /// document's open objects promise).
+    static func inDecoded(_ value: Any, depth: Int = 0) -> Bool {
+        if let text = value as? String { return text.utf8.contains(0) }
+        guard depth < 32 else { return false }
+        return Mirror(reflecting: value).children.contains { inDecoded($0.value, depth: depth + 1) }
+    }
+
     static func inSocketValue(_ value: SocketValue) -> Bool {
         switch value {
         case .string(let text): return text.utf8.contains(0)
@@ -40,7 +49,7 @@ enum NULText {
     }
 }
 
-/// The JSON decoder of every route, refusing NUL first (`NULText`).
+/// The JSON decoder of every route, refusing NUL in what it decoded (`NULText`).
 struct NULRefusingJSONDecoder: ContentDecoder {
     let base: JSONDecoder
 
@@ -50,8 +59,10 @@ struct NULRefusingJSONDecoder: ContentDecoder {
 
     func decode<D: Decodable>(_ decodable: D.Type, from body: ByteBuffer, headers: HTTPHeaders,
                               userInfo: [CodingUserInfoKey: any Sendable]) throws -> D {
-        if NULText.inJSON(body) { throw NULText.refusal }
-        return try base.decode(decodable, from: body, headers: headers, userInfo: userInfo)
+        let value = try base.decode(decodable, from: body, headers: headers, userInfo: userInfo)
+        // The byte scan is the cheap first look; only a body with the escape is walked.
+        if NULText.inJSON(body), NULText.inDecoded(value) { throw NULText.refusal }
+        return value
     }
 }
 

@@ -39,6 +39,7 @@ struct UploadController: RouteCollection {
         guard let file = form.file else { throw ChatrError.badRequest("Missing file field 'file'", code: "missing_file") }
         // Whatever happens next, the staged file goes: stored (moved) or removed.
         defer { file.remove() }
+        if form.fields.values.contains(where: { $0.utf8.contains(0) }) { throw NULText.refusal }
         guard file.size > 0 else { throw ChatrError.badRequest("Missing file field 'file'", code: "missing_file") }
         guard let kind = FileSniffer.sniff(head: file.head, size: file.size) else {
             throw ChatrError(.unsupportedMediaType, "This kind of file is not supported", code: "unsupported_file")
@@ -61,7 +62,6 @@ struct UploadController: RouteCollection {
             duration = measured  // what the file says beats what the client says
         }
         let caption = field("caption")?.trimmingCharacters(in: .whitespacesAndNewlines)
-        if let caption, caption.utf8.contains(0) { throw NULText.refusal }
         if let caption, caption.textLength > Attachment.maxCaption {
             throw ChatrError.badRequest("Captions are at most \(Attachment.maxCaption) characters", code: "caption_too_long")
         }

@@ -297,9 +297,9 @@ enum OpenAPIDocument {
             "info": ["title": .string("\(productName) API"), "version": "1.0.0",
                      "description": "REST API of Chatr, a self-hostable real-time messaging platform. Errors are {\"error\": message}."],
             "servers": [["url": .string(serverURL)]],
-            "paths": .object(paths.mapValues { .object($0) }),
+            "paths": S.refusingNUL(.object(paths.mapValues { .object($0) })),
             "components": [
-                "schemas": .object(S.all.mapValues(S.optionalsAcceptNull)),
+                "schemas": S.refusingNUL(.object(S.all.mapValues(S.optionalsAcceptNull))),
                 "securitySchemes": ["bearerAuth": ["type": "http", "scheme": "bearer", "bearerFormat": "JWT"]],
             ],
         ]

@@ -1,5 +1,24 @@
 /// Reusable schemas of the OpenAPI document (`components.schemas`).
 enum OpenAPISchemas {
+    /// Every plain string schema of the document says what the server enforces at its doors:
+    /// no U+0000 (`NULText`). Strings with a format, an enum or a pattern of their own already
+    /// exclude it.
+    static func refusingNUL(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .array(let items):
+            return .array(items.map(refusingNUL))
+        case .object(var object):
+            for (key, child) in object { object[key] = refusingNUL(child) }
+            let isString = object["type"] == .string("string") || object["type"] == .array([.string("string"), .string("null")])
+            if isString, object["format"] == nil, object["enum"] == nil, object["pattern"] == nil, object["const"] == nil {
+                object["pattern"] = .string("^[^\\u0000]*$")
+            }
+            return .object(object)
+        default:
+            return value
+        }
+    }
+
     static func ref(_ name: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(name)")] }
     static let string: JSONValue = ["type": "string"]
     static let nullableString: JSONValue = ["type": ["string", "null"]]
