@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Crypto
 import Foundation
+import Logging
 import NIOCore
 import NIOHTTP1
 
@@ -57,13 +58,16 @@ struct PushDelivery: Sendable {
     let signer: VapidSigner
     /// Keys the `Topic` (below).
     let topicKey: SymmetricKey
+    /// Says why a push service could not be reached (the queue retries, then reports the drop).
+    var logger = Logger(label: "chatr.push")
     /// How long a push service may keep an undelivered message: a day-old chat message is
     /// still worth showing, an older one is not.
     static let timeToLive = 86_400
 
     func send(_ job: PushJob, now: Date) async -> PushOutcome {
-        guard let url = URL(string: job.endpoint), let authorization = signer.authorization(for: url, now: now) else {
-            return .rejected("the endpoint is not a URL")
+        guard let url = URL(string: job.endpoint) else { return .rejected("the endpoint is not a URL") }
+        guard let authorization = signer.authorization(for: url, now: now) else {
+            return .rejected("the VAPID header could not be signed for \(url.host ?? job.endpoint)")
         }
         guard let subscriber = PushEncryption.Subscriber(p256dh: job.p256dh, auth: job.auth) else {
             return .rejected("the subscription's keys are not valid")
@@ -89,6 +93,7 @@ struct PushDelivery: Sendable {
             let detail = (try? await response.body.collect(upTo: 2048)).map { String(buffer: $0) } ?? ""
             return Self.outcome(status: Int(response.status.code), retryAfter: response.headers.first(name: "Retry-After"), detail: detail, now: now)
         } catch {
+            logger.info("push to \(url.host ?? "?") for subscription \(job.key.subscriptionID) got no answer: \(error)")
             return .retry(after: nil)
         }
     }

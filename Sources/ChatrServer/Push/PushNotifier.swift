@@ -33,7 +33,7 @@ final class PushNotifier: Sendable {
         client = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup),
                             configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(3), read: .seconds(5))))
         let topicKey = SymmetricKey(data: SHA256.hash(data: Data("chatr push topics".utf8) + identity.key.rawRepresentation))
-        let delivery = PushDelivery(client: client, signer: signer, topicKey: topicKey)
+        let delivery = PushDelivery(client: client, signer: signer, topicKey: topicKey, logger: logger)
         self.signer = signer
         self.database = database
         self.productName = productName
