@@ -236,6 +236,35 @@ final class HTTPBasicsTests: ChatrTestCase {
         XCTAssertTrue(docs.text.contains("swagger-ui"))
     }
 
+    /// The server refuses U+0000 in every text it reads (`NULText`), so every string the
+    /// document describes must say so — a pattern of its own included — or schema-driven
+    /// clients (schemathesis did) send NUL as valid data and get a 400.
+    func testEveryDocumentedStringExcludesNUL() async throws {
+        let document = try await send(.GET, "/api/openapi.json").json
+        var checked = 0
+        func walk(_ value: JSONValue, at path: String) {
+            switch value {
+            case .array(let items):
+                for (index, item) in items.enumerated() { walk(item, at: "\(path)/\(index)") }
+            case .object(let object):
+                for (key, child) in object { walk(child, at: "\(path)/\(key)") }
+                let isString = object["type"] == .string("string") || object["type"] == .array([.string("string"), .string("null")])
+                guard isString, object["format"] == nil, object["enum"] == nil, object["const"] == nil else { return }
+                checked += 1
+                guard case .string(let pattern)? = object["pattern"], let regex = try? NSRegularExpression(pattern: pattern) else {
+                    return XCTFail("\(path): a string without a usable pattern")
+                }
+                let withNUL = "ab\u{0}cd"
+                XCTAssertNil(regex.firstMatch(in: withNUL, range: NSRange(withNUL.startIndex..., in: withNUL)),
+                             "\(path): pattern \(pattern) lets U+0000 through")
+            default:
+                return
+            }
+        }
+        walk(document, at: "#")
+        XCTAssertGreaterThan(checked, 50)
+    }
+
     /// SPEC §1: a request id on every response (the proxy's when it is sane, so both logs match),
     /// and the security headers — on errors too.
     func testEveryResponseCarriesARequestIDAndTheSecurityHeaders() async throws {

@@ -19,6 +19,10 @@ enum OpenAPISchemas {
         }
     }
 
+    /// Text that must say something (a name, a message): not only whitespace, and no U+0000 —
+    /// a pattern of its own, so `refusingNUL` leaves it alone and it has to exclude NUL itself.
+    static let nonBlankText: JSONValue = .string("^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")
+
     static func ref(_ name: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(name)")] }
     static let string: JSONValue = ["type": "string"]
     static let nullableString: JSONValue = ["type": ["string", "null"]]
@@ -116,7 +120,7 @@ enum OpenAPISchemas {
         "TwoFactorSetup": object(["secret": string, "otpauthUrl": string, "qrCode": ["type": "string", "description": "data:image/svg+xml;base64,…"]],
                                  required: ["secret", "otpauthUrl", "qrCode"]),
         // null, like a missing key, leaves the field as it is.
-        "ProfileUpdate": object(["displayName": ["type": ["string", "null"], "minLength": 1, "maxLength": 50, "pattern": "\\S"],
+        "ProfileUpdate": object(["displayName": ["type": ["string", "null"], "minLength": 1, "maxLength": 50, "pattern": nonBlankText],
                                  "firstName": ["type": ["string", "null"], "maxLength": 50], "lastName": ["type": ["string", "null"], "maxLength": 50],
                                  "showOnlineStatus": ["type": ["boolean", "null"]]]),
         "UserPage": object(["users": ["type": "array", "items": ref("PublicUser")], "nextCursor": ["type": ["string", "null"], "format": "uuid"]]),
@@ -194,7 +198,7 @@ enum OpenAPISchemas {
             "hasMore": bool,
         ], required: ["changes", "cursor", "hasMore"]),
         "SendMessageRequest": exactlyOne(of: ["recipientId", "groupId", "conversationId"], object([
-            "recipientId": uuid, "groupId": uuid, "conversationId": uuid, "content": ["type": "string", "minLength": 1, "maxLength": 10000, "pattern": "\\S"],
+            "recipientId": uuid, "groupId": uuid, "conversationId": uuid, "content": ["type": "string", "minLength": 1, "maxLength": 10000, "pattern": nonBlankText],
             "type": ["type": "string", "enum": ["text"]], "clientMessageId": ["type": "string", "minLength": 1, "maxLength": 100], "replyToId": uuid,
         ], required: ["content"])),
         "ReadRequest": exactlyOne(of: ["conversationId", "otherUserId", "groupId"], object(["conversationId": uuid, "otherUserId": uuid, "groupId": uuid,
@@ -209,7 +213,7 @@ enum OpenAPISchemas {
             "members": ["type": "array", "items": object(["user": ref("PublicUser"), "role": string, "joinedAt": dateTime])],
             "createdAt": dateTime, "lastMessageAt": dateTime,
         ], required: ["id", "name", "memberCount"]),
-        "CreateGroupRequest": object(["name": ["type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"],
+        "CreateGroupRequest": object(["name": ["type": "string", "minLength": 1, "maxLength": 100, "pattern": nonBlankText],
                                       "description": ["type": ["string", "null"], "maxLength": 500],
                                       "memberIds": ["type": "array", "items": uuid]], required: ["name"]),
         "UploadResult": object([
