@@ -252,6 +252,45 @@ final class RealtimeTests: ChatrTestCase {
         XCTAssertEqual(status.first?["status"], "listened")
     }
 
+    /// A changed name, bio or photo reaches everyone who shares a conversation with its owner (an
+    /// open chat redraws it) and the owner's other devices — once each; strangers hear nothing.
+    func testProfileChangesReachEveryoneWhoSharesAConversation() async throws {
+        let carol = try await makeUser("carol", displayName: "Carol")
+        let dave = try await makeUser("dave", displayName: "Dave")
+        let direct = try await send(.POST, "/api/messages", json: ["recipientId": .string(bob.id), "content": "hi"], token: ann.token)
+        XCTAssertEqual(direct.status, .created)
+        let group = try await send(.POST, "/api/groups", json: ["name": "Crew", "memberIds": [.string(bob.id), .string(dave.id)]], token: ann.token)
+        XCTAssertEqual(group.status, .created)
+        let bobSocket = try await connect(bob.token)
+        let daveSocket = try await connect(dave.token)
+        let carolSocket = try await connect(carol.token)
+        let annLaptop = try await connect(ann.token)
+
+        let updated = try await send(.PUT, "/api/users/me", json: ["displayName": "Ann Lee", "bio": "Tea first"], token: ann.token)
+        XCTAssertEqual(updated.status, .ok)
+        for socket in [bobSocket, daveSocket, annLaptop] {
+            let event = try await socket.waitForEvent("user:updated")
+            XCTAssertEqual(event.first?["user"]?["id"]?.stringValue, ann.id)
+            XCTAssertEqual(event.first?["user"]?["displayName"], "Ann Lee")
+            XCTAssertEqual(event.first?["user"]?["bio"], "Tea first")
+            XCTAssertNil(event.first?["user"]?["email"] ?? nil, "no private fields")
+        }
+        let photo = try await upload("/api/users/profile-image", field: "profileImage", filename: "me.png", contentType: "image/png",
+                                     data: ImageUploadTests.png, token: ann.token)
+        XCTAssertEqual(photo.status, .ok)
+        let withPhoto = try await bobSocket.waitForEvent("user:updated", count: 2)
+        XCTAssertEqual(withPhoto.first?["user"]?["profileImage"]?.stringValue, photo.json["profileImage"]?.string)
+        // Only what others see announces anything.
+        _ = try await send(.PUT, "/api/users/me", json: ["showOnlineStatus": false], token: ann.token)
+        let removed = try await send(.DELETE, "/api/users/profile-image", token: ann.token)
+        XCTAssertEqual(removed.status, .ok)
+        _ = try await bobSocket.waitForEvent("user:updated", count: 3)
+        _ = await bobSocket.staysSilent(for: .milliseconds(300))
+        XCTAssertEqual(bobSocket.count("user:updated"), 3, "bob shares two conversations with ann and hears each change once")
+        XCTAssertEqual(annLaptop.count("user:updated"), 3)
+        XCTAssertEqual(carolSocket.count("user:updated"), 0, "a stranger hears nothing")
+    }
+
     func testAuthorizationHeader() async throws {
         let client = try await RawClient.connect(port: port, group: app.eventLoopGroup, headers: ["Authorization": "Bearer \(ann.token)"])
         let answer = try await client.connectNamespace()

@@ -193,7 +193,7 @@ final class SendPathTests: ChatrTestCase {
         func check(_ message: MessageDTO, file: StaticString = #filePath, line: UInt = #line) throws {
             let json = try encoder.encode(message)
             XCTAssertEqual(try decoder.decode(MessageDTO.self, from: json), message, "no field is missing from the wire", file: file, line: line)
-            XCTAssertEqual(message.socketValue.objectValue?.count, 28, "every key, null or not", file: file, line: line)
+            XCTAssertEqual(message.socketValue.objectValue?.count, 30, "every key, null or not", file: file, line: line)
         }
         // Dates on whole milliseconds, so they survive the trip through text exactly.
         let full = MessageDTO(
@@ -202,7 +202,7 @@ final class SendPathTests: ChatrTestCase {
             type: "voice", status: "read", isRead: true, readAt: Date(timeIntervalSince1970: 1_790_000_000.125),
             createdAt: Date(timeIntervalSince1970: 1_789_999_999.5), edited: true, editedAt: Date(timeIntervalSince1970: 1_790_000_001),
             unsent: false, fileUrl: "http://x/f.webm", fileName: "note.webm", fileSize: 123_456, fileType: "audio/webm", caption: "listen",
-            waveform: [0, 0.25, 1], duration: 3.5,
+            waveform: [0, 0.25, 1], duration: 3.5, imageWidth: 640, imageHeight: 480,
             reactions: [.init(userId: UUID().wire, username: "@bob", emoji: "👍"), .init(userId: UUID().wire, username: "@cat", emoji: "❤️")],
             replyTo: .init(id: UUID().wire, content: "earlier", senderDisplayName: "Bob", type: "text", duration: 1.25),
             readBy: [UUID().wire])
@@ -212,6 +212,7 @@ final class SendPathTests: ChatrTestCase {
         (bare.senderProfileImage, bare.recipientId, bare.groupId, bare.clientMessageId) = (nil, nil, UUID().wire, nil)
         (bare.readAt, bare.editedAt, bare.fileUrl, bare.fileName, bare.fileSize, bare.fileType) = (nil, nil, nil, nil, nil, nil)
         (bare.caption, bare.waveform, bare.duration, bare.reactions, bare.readBy) = (nil, nil, nil, [], nil)
+        (bare.imageWidth, bare.imageHeight) = (nil, nil)
         bare.replyTo = .init(id: UUID().wire, content: "", senderDisplayName: nil, type: nil, duration: nil)
         try check(bare)
         XCTAssertEqual(bare.socketValue["replyTo"]?.objectValue?.count, 2, "absent, not null, as before")

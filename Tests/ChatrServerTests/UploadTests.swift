@@ -56,6 +56,25 @@ final class UploadTests: ChatrTestCase {
         XCTAssertEqual(storedFiles().count, Self.samples.count)
     }
 
+    /// An image message says its size, as shown (EXIF turns included), in the reply, the event
+    /// and the history; other files and unreadable headers say null.
+    func testImagesCarryTheirSize() async throws {
+        let turned = ("photo.jpg", ImageSizeTests.jpeg(width: 400, height: 300, orientation: 6, bigEndian: false), "image", "image/jpeg")
+        let reply = try await upload(turned, to: bob.id)
+        XCTAssertEqual(reply.status, .created, reply.text)
+        XCTAssertEqual(reply.json["message"]?["imageWidth"], 300)
+        XCTAssertEqual(reply.json["message"]?["imageHeight"], 400)
+        let unreadable = try await upload(Self.samples[0], to: bob.id)  // a PNG signature and no IHDR
+        XCTAssertEqual(unreadable.json["message"]?["type"], "image")
+        XCTAssertEqual(unreadable.json["message"]?["imageWidth"], .null)
+        let pdf = try await upload(Self.samples[7], to: bob.id)
+        XCTAssertEqual(pdf.json["message"]?["imageHeight"], .null)
+        let history = try await send(.GET, "/api/messages/history?otherUserId=\(ann.id)", token: bob.token)
+        let stored = history.json["messages"]?.array?.first { $0["id"] == reply.json["messageId"] }
+        XCTAssertEqual(stored?["imageWidth"], 300)
+        XCTAssertEqual(stored?["imageHeight"], 400)
+    }
+
     func testAudioGetsAPlaceholderWaveformUntilTheRealOne() async throws {
         let mp3 = Self.samples[2]
         let reply = try await upload(mp3, to: bob.id, fields: ["duration": "12.5", "type": "voice"])

@@ -67,6 +67,31 @@ final class UserTests: ChatrTestCase {
         XCTAssertEqual(stored?.displayName, "Ann Lee")
     }
 
+    /// A bio: trimmed, blank lines squeezed, at most 160 code points, cleared by an empty string,
+    /// shown on the public profile.
+    func testBio() async throws {
+        let ann = try await makeUser("ann")
+        let bob = try await makeUser("bob")
+        let set = try await send(.PUT, "/api/users/me", json: ["bio": "  Tea first.\n\n\n  Then code.  "], token: ann.token)
+        XCTAssertEqual(set.status, .ok)
+        XCTAssertEqual(set.json["bio"], "Tea first.\nThen code.")
+        let seen = try await send(.GET, "/api/users/ann", token: bob.token)
+        XCTAssertEqual(seen.json["bio"], "Tea first.\nThen code.")
+        let renamed = try await send(.PUT, "/api/users/me", json: ["displayName": "Ann"], token: ann.token)
+        XCTAssertEqual(renamed.json["bio"], "Tea first.\nThen code.", "kept when not sent")
+        let tooLong = try await send(.PUT, "/api/users/me", json: ["bio": .string(String(repeating: "é", count: 161))], token: ann.token)
+        XCTAssertEqual(tooLong.status, .badRequest)
+        XCTAssertEqual(tooLong.json["code"], "invalid_bio")
+        let longest = try await send(.PUT, "/api/users/me", json: ["bio": .string(String(repeating: "é", count: 160))], token: ann.token)
+        XCTAssertEqual(longest.status, .ok)
+        let nul = try await send(.PUT, "/api/users/me", json: ["bio": "nul\u{0}"], token: ann.token)
+        XCTAssertEqual(nul.status, .badRequest)
+        let cleared = try await send(.PUT, "/api/users/me", json: ["bio": " \n "], token: ann.token)
+        XCTAssertEqual(cleared.json["bio"], .null)
+        let me = try await send(.GET, "/api/users/me", token: ann.token)
+        XCTAssertEqual(me.json["bio"], .null)
+    }
+
     func testCheckAndSuggestUsernames() async throws {
         _ = try await makeUser("taken")
         let free = try await send(.GET, "/api/users/check-username?username=freebie")

@@ -42,5 +42,7 @@ enum CredentialRules {
     }
 
     static let maxDisplayName = 50
+    /// A bio is a short line, like a status: longer text belongs in a message.
+    static let maxBio = 160
     static let maxPersonName = 50
 }

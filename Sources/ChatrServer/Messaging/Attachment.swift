@@ -13,6 +13,8 @@ struct Attachment: Sendable {
     var duration: Double?
     /// The client asked for a voice note (recorded in the app) rather than an audio file.
     var isVoice: Bool
+    /// An image's size as shown, from its header (nil for other files, or when unreadable).
+    var imageSize: ImageSize? = nil
 
     var messageType: Message.Kind {
         if kind.isImage { return .image }

@@ -44,6 +44,9 @@ struct MessageDTO: Codable, Sendable, Equatable {
     var caption: String?
     var waveform: [Double]?
     var duration: Double?
+    /// Images: the picture's size, so clients reserve its box before it loads.
+    var imageWidth: Int?
+    var imageHeight: Int?
     var reactions: [ReactionDTO]
     var replyTo: ReplyDTO?
     /// Groups, on the viewer's own messages: the members who have read it (null elsewhere).
@@ -89,6 +92,8 @@ extension MessageDTO {
         caption = unsent ? nil : message.caption
         waveform = unsent ? nil : message.audioWaveform.flatMap { try? JSONDecoder().decode([Double].self, from: Data($0.utf8)) }
         duration = unsent ? nil : message.audioDuration
+        imageWidth = unsent ? nil : message.imageWidth
+        imageHeight = unsent ? nil : message.imageHeight
         self.reactions = reactions.map { ReactionDTO(userId: $0.0.userID.wire, username: $0.1, emoji: $0.0.emoji) }
         replyTo = message.replyToID.map {
             ReplyDTO(id: $0.wire, content: message.replyToContent ?? "", senderDisplayName: message.replyToSenderName,
@@ -146,6 +151,8 @@ extension MessageDTO {
             Entry(key: "caption", value: string(caption)),
             Entry(key: "waveform", value: waveform.map { .array($0.map(SocketValue.number)) } ?? .null),
             Entry(key: "duration", value: number(duration)),
+            Entry(key: "imageWidth", value: number(imageWidth.map(Double.init))),
+            Entry(key: "imageHeight", value: number(imageHeight.map(Double.init))),
             Entry(key: "reactions", value: .array(reactions.map { reaction in
                 .object(SocketObject(distinctKeys: [Entry(key: "userId", value: .string(reaction.userId)),
                                                     Entry(key: "username", value: .string(reaction.username)),

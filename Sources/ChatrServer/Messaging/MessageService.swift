@@ -82,6 +82,10 @@ struct MessageService {
                 message.audioWaveform = try? String(decoding: JSONEncoder().encode(attachment.waveform ?? Attachment.placeholderWaveform(sha256: attachment.file.sha256)), as: UTF8.self)
                 message.audioDuration = attachment.duration
             }
+            if let size = attachment.imageSize {
+                message.imageWidth = size.width
+                message.imageHeight = size.height
+            }
         }
         message.status = anyoneOnline ? .delivered : .sent
         message.edited = false

@@ -67,7 +67,8 @@ struct UploadController: RouteCollection {
         }
         let attachment = Attachment(file: file, kind: kind,
                                     fileName: Attachment.cleanFileName(form.fileName, fallbackExtension: kind.fileExtension),
-                                    caption: caption, waveform: waveform, duration: duration, isVoice: field("type") == "voice")
+                                    caption: caption, waveform: waveform, duration: duration, isVoice: field("type") == "voice",
+                                    imageSize: ImageSize.of(fileAt: file.path, kind: kind))
         var input = try MessageService.SendInput(recipientId: field("recipientId"), groupId: field("groupId"), conversationId: nil,
                                                  content: "", type: nil, clientMessageId: field("clientMessageId"), replyToId: field("replyToId"))
         input.attachment = attachment

@@ -15,5 +15,6 @@ enum ChatrMigrations {
         CreateMessageSearch(),
         CreatePushSubscriptions(),
         CreateGroupInvites(),
+        AddImageSizeAndBio(),
     ]
 }

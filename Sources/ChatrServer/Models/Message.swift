@@ -28,6 +28,8 @@ final class Message: Model, @unchecked Sendable {
     /// JSON array of numbers in [0, 1].
     @OptionalField(key: "audio_waveform") var audioWaveform: String?
     @OptionalField(key: "audio_duration") var audioDuration: Double?
+    @OptionalField(key: "image_width") var imageWidth: Int?
+    @OptionalField(key: "image_height") var imageHeight: Int?
     @OptionalField(key: "deleted_at") var deletedAt: Date?
     @Field(key: "edited") var edited: Bool
     @OptionalField(key: "edited_at") var editedAt: Date?

@@ -16,6 +16,8 @@ public final class User: Model, @unchecked Sendable {
     @Field(key: "display_name") public var displayName: String
     @OptionalField(key: "first_name") public var firstName: String?
     @OptionalField(key: "last_name") public var lastName: String?
+    /// A line or two about themselves, shown on their profile.
+    @OptionalField(key: "bio") public var bio: String?
     @Field(key: "password_hash") public var passwordHash: String
     @OptionalField(key: "profile_image") public var profileImage: String?
     @OptionalField(key: "cover_image") public var coverImage: String?

@@ -6,7 +6,15 @@ struct OpenAPIController: RouteCollection {
     let document: JSONValue
 
     func boot(routes: any RoutesBuilder) throws {
-        routes.get("api", "openapi.json") { _ in document }
+        // Encoded once, keys sorted: the same bytes on every start. Swift's dictionaries iterate
+        // in a per-process random order, and schema-driven tools (schemathesis) generate their
+        // cases from the document's order — a fixed seed only repeats a run on a fixed document.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = try encoder.encode(document)
+        routes.get("api", "openapi.json") { _ in
+            Response(status: .ok, headers: ["Content-Type": "application/json; charset=utf-8"], body: .init(data: body))
+        }
         routes.grouped(SwaggerBasicAuth()).get("api", "docs", use: Self.docs)
     }
 

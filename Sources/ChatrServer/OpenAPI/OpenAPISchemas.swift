@@ -80,13 +80,14 @@ enum OpenAPISchemas {
         "Message": object(["message": string], required: ["message"]),
         "User": object([
             "id": uuid, "email": nullableString, "phoneNumber": nullableString, "username": string, "displayName": string,
-            "firstName": nullableString, "lastName": nullableString, "profileImage": nullableString, "coverImage": nullableString,
-            "emailVerified": bool, "phoneVerified": bool, "twoFactorEnabled": bool, "showOnlineStatus": bool,
+            "firstName": nullableString, "lastName": nullableString, "bio": nullableString, "profileImage": nullableString,
+            "coverImage": nullableString, "emailVerified": bool, "phoneVerified": bool, "twoFactorEnabled": bool, "showOnlineStatus": bool,
             "lastSeen": dateTime, "createdAt": dateTime,
         ], required: ["id", "username", "displayName"]),
         "PublicUser": object([
             "id": uuid, "username": string, "displayName": string, "firstName": nullableString, "lastName": nullableString,
-            "profileImage": nullableString, "coverImage": nullableString, "showOnlineStatus": bool, "lastSeen": dateTime, "createdAt": dateTime,
+            "bio": nullableString, "profileImage": nullableString, "coverImage": nullableString, "showOnlineStatus": bool,
+            "lastSeen": dateTime, "createdAt": dateTime,
         ], required: ["id", "username", "displayName"]),
         "RegisterRequest": oneOrMore(of: ["email", "phoneNumber"], object([
             "email": ["type": "string", "format": "email"], "phoneNumber": ["type": "string", "description": "E.164, e.g. +447700900123"],
@@ -122,6 +123,8 @@ enum OpenAPISchemas {
         // null, like a missing key, leaves the field as it is.
         "ProfileUpdate": object(["displayName": ["type": ["string", "null"], "minLength": 1, "maxLength": 50, "pattern": nonBlankText],
                                  "firstName": ["type": ["string", "null"], "maxLength": 50], "lastName": ["type": ["string", "null"], "maxLength": 50],
+                                 "bio": ["type": ["string", "null"], "maxLength": 160,
+                                         "description": "at most 160 characters; empty clears it; blank lines are squeezed"],
                                  "showOnlineStatus": ["type": ["boolean", "null"]]]),
         "UserPage": object(["users": ["type": "array", "items": ref("PublicUser")], "nextCursor": ["type": ["string", "null"], "format": "uuid"]]),
         "UserList": object(["users": ["type": "array", "items": ref("PublicUser")]]),
@@ -139,6 +142,7 @@ enum OpenAPISchemas {
             "isRead": bool, "readAt": dateTime, "createdAt": dateTime, "edited": bool, "editedAt": dateTime, "unsent": bool,
             "fileUrl": nullableString, "fileName": nullableString, "fileSize": ["type": ["integer", "null"]], "fileType": nullableString,
             "caption": nullableString, "waveform": ["type": ["array", "null"], "items": ["type": "number"]], "duration": ["type": ["number", "null"]],
+            "imageWidth": ["type": ["integer", "null"]], "imageHeight": ["type": ["integer", "null"]],
             "reactions": ["type": "array", "items": object(["userId": uuid, "username": string, "emoji": string])],
             "replyTo": ["oneOf": [["type": "null"], object(["id": uuid, "content": string, "senderDisplayName": nullableString,
                                                              "type": nullableString, "duration": ["type": ["number", "null"]]])]],

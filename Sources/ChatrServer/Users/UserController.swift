@@ -51,6 +51,7 @@ struct UserController: RouteCollection {
         var displayName: String?
         var firstName: String?
         var lastName: String?
+        var bio: String?
         var showOnlineStatus: Bool?
     }
 
@@ -58,9 +59,12 @@ struct UserController: RouteCollection {
         let body = try req.content.decode(ProfileUpdate.self)
         let user = try req.currentUser
         try await service(req).update(user, with: .init(displayName: body.displayName, firstName: body.firstName,
-                                                        lastName: body.lastName, showOnlineStatus: body.showOnlineStatus))
+                                                        lastName: body.lastName, bio: body.bio, showOnlineStatus: body.showOnlineStatus))
         // Sockets answer presence from the registry: it must know at once.
         if let show = body.showOnlineStatus, let id = user.id { req.chatr.presence.setShowsStatus(id, show) }
+        if body.displayName != nil || body.firstName != nil || body.lastName != nil || body.bio != nil {
+            try await announceProfile(of: user, req)
+        }
         return UserDTO(user, files: req.chatr.files)
     }
 
@@ -111,6 +115,20 @@ struct UserController: RouteCollection {
         let contacts = try await Conversations(db: req.db, clock: req.chatr.clock)
             .contacts(of: try req.currentUser.requireID(), among: users.compactMap(\.id))
         return users.map { PublicUserDTO($0, files: req.chatr.files, isContact: $0.id.map(contacts.contains) ?? false) }
+    }
+
+    /// `user:updated`: what others show of a person (name, bio, photos) changed. It goes to
+    /// everyone who shares a conversation with them — open chats, lists and member lists redraw
+    /// it — and to their own other devices; a socket in several of those rooms gets it once.
+    static func announceProfile(of user: User, _ req: Request) async throws {
+        let id = try user.requireID()
+        let conversations = try await Conversations(db: req.db, clock: req.chatr.clock).conversationIDs(of: id)
+        let card = ProfileCard(user, files: req.chatr.files)
+        var events = [try RealtimeEvent("user:updated", to: .user(id), ["user": card])]
+        if !conversations.isEmpty {
+            events.append(try RealtimeEvent("user:updated", to: .conversations(conversations), except: .user(id), ["user": card]))
+        }
+        req.chatr.events.publish(events)
     }
 
     // MARK: Images
@@ -173,6 +191,7 @@ struct UserController: RouteCollection {
             throw error
         }
         if let previous { try? await req.chatr.files.delete(key: previous) }
+        try await announceProfile(of: user, req)
         return try await ImageResult(slot: slot, url: req.chatr.files.url(for: key)).encodeResponse(for: req)
     }
 
@@ -182,6 +201,7 @@ struct UserController: RouteCollection {
         if slot == .profileImage { user.profileImage = nil } else { user.coverImage = nil }
         try await user.save(on: req.db)
         if let previous { try? await req.chatr.files.delete(key: previous) }
+        if previous != nil { try await announceProfile(of: user, req) }
         return ImageResult(slot: slot, url: nil)
     }
 }

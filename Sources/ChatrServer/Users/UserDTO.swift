@@ -9,6 +9,7 @@ struct UserDTO: Content {
     var displayName: String
     var firstName: String?
     var lastName: String?
+    var bio: String?
     var profileImage: String?
     var coverImage: String?
     var emailVerified: Bool
@@ -26,6 +27,7 @@ struct UserDTO: Content {
         displayName = user.displayName
         firstName = user.firstName
         lastName = user.lastName
+        bio = user.bio
         profileImage = user.profileImage.map(files.url(for:))
         coverImage = user.coverImage.map(files.url(for:))
         emailVerified = user.emailVerified
@@ -46,6 +48,7 @@ struct UserDTO: Content {
         try c.encode(displayName, forKey: .displayName)
         try c.encode(firstName, forKey: .firstName)
         try c.encode(lastName, forKey: .lastName)
+        try c.encode(bio, forKey: .bio)
         try c.encode(profileImage, forKey: .profileImage)
         try c.encode(coverImage, forKey: .coverImage)
         try c.encode(emailVerified, forKey: .emailVerified)
@@ -66,6 +69,7 @@ struct PublicUserDTO: Content {
     var displayName: String
     var firstName: String?
     var lastName: String?
+    var bio: String?
     var profileImage: String?
     var coverImage: String?
     var showOnlineStatus: Bool
@@ -78,6 +82,7 @@ struct PublicUserDTO: Content {
         displayName = user.displayName
         firstName = user.firstName
         lastName = user.lastName
+        bio = user.bio
         profileImage = user.profileImage.map(files.url(for:))
         coverImage = user.coverImage.map(files.url(for:))
         showOnlineStatus = user.showOnlineStatus
@@ -92,10 +97,47 @@ struct PublicUserDTO: Content {
         try c.encode(displayName, forKey: .displayName)
         try c.encode(firstName, forKey: .firstName)
         try c.encode(lastName, forKey: .lastName)
+        try c.encode(bio, forKey: .bio)
         try c.encode(profileImage, forKey: .profileImage)
         try c.encode(coverImage, forKey: .coverImage)
         try c.encode(showOnlineStatus, forKey: .showOnlineStatus)
         try c.encode(lastSeen, forKey: .lastSeen)
         try c.encode(createdAt, forKey: .createdAt)
+    }
+}
+
+/// What others show of a person, in `user:updated` (no online status, no dates: those come
+/// with presence).
+struct ProfileCard: Content {
+    var id: String
+    var username: String
+    var displayName: String
+    var firstName: String?
+    var lastName: String?
+    var bio: String?
+    var profileImage: String?
+    var coverImage: String?
+
+    init(_ user: User, files: any FileStorage) {
+        id = user.id!.wire
+        username = user.username
+        displayName = user.displayName
+        firstName = user.firstName
+        lastName = user.lastName
+        bio = user.bio
+        profileImage = user.profileImage.map(files.url(for:))
+        coverImage = user.coverImage.map(files.url(for:))
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(username, forKey: .username)
+        try c.encode(displayName, forKey: .displayName)
+        try c.encode(firstName, forKey: .firstName)
+        try c.encode(lastName, forKey: .lastName)
+        try c.encode(bio, forKey: .bio)
+        try c.encode(profileImage, forKey: .profileImage)
+        try c.encode(coverImage, forKey: .coverImage)
     }
 }

@@ -11,6 +11,7 @@ struct UserService {
         var displayName: String?
         var firstName: String?
         var lastName: String?
+        var bio: String?
         var showOnlineStatus: Bool?
     }
 
@@ -27,6 +28,14 @@ struct UserService {
                 throw ChatrError.badRequest("Names must be at most \(CredentialRules.maxPersonName) characters", code: "invalid_name")
             }
             apply(value.isEmpty ? nil : value)
+        }
+        if let bio = changes.bio?.trimmingCharacters(in: .whitespacesAndNewlines) {
+            guard bio.textLength <= CredentialRules.maxBio else {
+                throw ChatrError.badRequest("A bio must be at most \(CredentialRules.maxBio) characters", code: "invalid_bio")
+            }
+            // Blank lines inside are squeezed: a bio is shown in a line or two, not as a page.
+            let lines = bio.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            user.bio = lines.isEmpty ? nil : lines.joined(separator: "\n")
         }
         if let show = changes.showOnlineStatus { user.showOnlineStatus = show }
         try await user.save(on: db)

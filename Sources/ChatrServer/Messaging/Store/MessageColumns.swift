@@ -8,11 +8,11 @@ import SQLKit
 /// which then writes only the fields that changed.)
 enum MessageColumns {
     static let names = ["id", "conversation_id", "seq", "sender_id", "client_message_id", "content", "type", "status", "read_at",
-                        "file_url", "file_name", "file_size", "file_type", "caption", "audio_waveform", "audio_duration", "deleted_at",
+                        "file_url", "file_name", "file_size", "file_type", "caption", "audio_waveform", "audio_duration", "image_width", "image_height", "deleted_at",
                         "edited", "edited_at", "reply_to_id", "reply_to_content", "reply_to_sender_name", "reply_to_type",
                         "reply_to_duration", "created_at", "updated_at"]
 
-    /// The column list, quoted once (SQLKit would escape 26 identifiers per query).
+    /// The column list, quoted once (SQLKit would escape 28 identifiers per query).
     static let list = SQLRaw(names.map { "\"\($0)\"" }.joined(separator: ", "))
 
     /// What an insert writes: `names` and the search index's text, which is never read back.
@@ -24,7 +24,7 @@ enum MessageColumns {
         [SQLBind(m.id!), SQLBind(m.conversationID), seq, SQLBind(m.senderID), SQLBind(m.clientMessageID),
          SQLBind(m.content), SQLBind(m.type.rawValue), SQLBind(m.status.rawValue), SQLBind(m.readAt),
          SQLBind(m.fileURL), SQLBind(m.fileName), SQLBind(m.fileSize), SQLBind(m.fileType), SQLBind(m.caption),
-         SQLBind(m.audioWaveform), SQLBind(m.audioDuration), SQLBind(m.deletedAt), SQLBind(m.edited), SQLBind(m.editedAt),
+         SQLBind(m.audioWaveform), SQLBind(m.audioDuration), SQLBind(m.imageWidth), SQLBind(m.imageHeight), SQLBind(m.deletedAt), SQLBind(m.edited), SQLBind(m.editedAt),
          SQLBind(m.replyToID), SQLBind(m.replyToContent), SQLBind(m.replyToSenderName), SQLBind(m.replyToType),
          SQLBind(m.replyToDuration), SQLBind(m.createdAt), SQLBind(m.createdAt), SQLBind(SearchText.indexed(m))]
     }
@@ -56,6 +56,8 @@ enum MessageColumns {
         m.caption = try row.decode(column: "caption", as: String?.self)
         m.audioWaveform = try row.decode(column: "audio_waveform", as: String?.self)
         m.audioDuration = try row.decode(column: "audio_duration", as: Double?.self)
+        m.imageWidth = try row.decode(column: "image_width", as: Int?.self)
+        m.imageHeight = try row.decode(column: "image_height", as: Int?.self)
         m.deletedAt = try row.decode(column: "deleted_at", as: Date?.self)
         m.edited = try row.decode(column: "edited", as: Bool.self)
         m.editedAt = try row.decode(column: "edited_at", as: Date?.self)
