@@ -41,8 +41,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
         allowCredentials: true)))
     if let publicDirectory = config.publicDirectory {
         app.logger.info("web client: \(publicDirectory)")
-        app.middleware.use(PublicFilesMiddleware(files: FileMiddleware(publicDirectory: publicDirectory.hasSuffix("/") ? publicDirectory : publicDirectory + "/",
-                                                                       defaultFile: "index.html")))
+        app.middleware.use(PublicFilesMiddleware(publicDirectory: publicDirectory))
     } else {
         app.logger.critical("web client not found: no index.html in ./Public, beside the executable, in ../share/chatr/Public or in the source tree; set PUBLIC_DIR to the Public/ folder of the build. Serving the API only.")
     }
