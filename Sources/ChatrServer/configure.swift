@@ -25,6 +25,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
 
     app.chatr = await makeServices(app, config: config)
     app.lifecycle.use(app.chatr.typing)
+    app.lifecycle.use(app.chatr.linkPreviews)
     if let push = app.chatr.push { app.lifecycle.use(push) } else {
         app.logger.warning("Web Push is off: set VAPID_PRIVATE_KEY, VAPID_PUBLIC_KEY and VAPID_SUBJECT to turn it on (`chatr vapid-keys` makes a pair; in cluster mode every node needs the same), docs/DEPLOYMENT.md")
     }
@@ -160,7 +161,9 @@ private func makeServices(_ app: Application, config: AppConfig) async -> ChatrS
             PushNotifier(identity: vapid, eventLoopGroup: app.eventLoopGroup, database: { [databases = app.databases, group = app.eventLoopGroup, logger = app.logger] in
                              databases.database(logger: logger, on: group.any()) },
                          productName: config.productName, allowLocalEndpoints: config.mode != .production, clock: clock, logger: app.logger)
-        }
+        },
+        linkPreviews: LinkPreviews(allowPrivate: config.mode != .production, secret: config.jwtSecret, backendURL: config.backendURL,
+                                   clock: clock, eventLoopGroup: app.eventLoopGroup, logger: app.logger)
     )
 }
 
@@ -198,6 +201,7 @@ private func routes(_ app: Application, config: AppConfig) throws {
     try app.register(collection: MessageController())
     try app.register(collection: GroupController())
     try app.register(collection: SyncController())
+    try app.register(collection: LinkPreviewController())
     try app.register(collection: SearchController())
     try app.register(collection: PushController())
     try app.register(collection: UploadController(maxUploadBytes: config.maxUploadBytes))

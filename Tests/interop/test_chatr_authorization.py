@@ -848,6 +848,20 @@ def upload_file_setup(w, ctx, role):
     ctx.path = "/uploads/" + r.json()["fileUrl"].split("/uploads/", 1)[1]
 
 
+def link_preview_setup(w, ctx, role):
+    """A preview of a picture uploaded to this server (the testing server may fetch 127.0.0.1),
+    whose card names the picture's signed URL."""
+    upload_file_setup(w, ctx, role)
+    card = w.json("GET", "/api/link-preview", OWNER, params={"url": w.url + ctx.path})
+    ctx.image = "/" + card["image"].split("/", 3)[3]
+
+
+def link_preview_image_act(w, ctx, role):
+    # The guesser names the same picture with a made-up signature.
+    path = ctx.image if role != GUESSER else re.sub(r"sig=[^&]*", "sig=" + "A" * 43, ctx.image)
+    return w.call("GET", path, role, ctx)
+
+
 def pending_setup(phone=False):
     def setup(w, ctx, role):
         n = w.n()
@@ -1091,6 +1105,13 @@ ROUTES = {
     ("GET", "/api/email-preview"): Row({ANON: 200, REMOTE: 403}, plain("GET", "/api/email-preview"),
                                        public="testing/development only, and only for clients on this machine"),
     # Files are capability URLs: random keys, readable by whoever holds the link (SPEC §1).
+    # The server fetches a page for anyone signed in (its own web page here); the picture of a
+    # card needs no token — an <img> sends none — but a signature the server made.
+    ("GET", "/api/link-preview"): Row(SELF_ROLES, lambda w, ctx, role: w.call("GET", "/api/link-preview", role, ctx, params={"url": w.url + "/"}),
+                                      ok=expect_true(lambda w, ctx, role, r: r.json()["title"] == "Chatr", "not the page's title")),
+    ("GET", "/api/link-preview/image"): Row({ANON: 200, GUESSER: 403}, link_preview_image_act, setup=link_preview_setup,
+                                            ok=expect_true(lambda w, ctx, role, r: r.content == PNG, "not the previewed picture"),
+                                            public="a card's picture, for <img>: the server's signature is the permission"),
     ("GET", "/uploads/{path}"): Row({ANON: 200, STRANGER: 200, GUESSER: 404},
                                     lambda w, ctx, role: w.call("GET", ctx.path if role != GUESSER else f"/uploads/messages/{uuid.uuid4()}.png", role, ctx),
                                     setup=upload_file_setup, ok=expect_true(lambda w, ctx, role, r: r.content == PNG, "not the uploaded file"),

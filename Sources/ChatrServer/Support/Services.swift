@@ -24,6 +24,7 @@ public struct ChatrServices: Sendable {
     let syncCursors: SyncCursors
     /// Web Push; nil when the server has no VAPID key (production without `VAPID_*`).
     let push: PushNotifier?
+    let linkPreviews: LinkPreviews
     let feedPosition = FeedPosition()
 }
 
