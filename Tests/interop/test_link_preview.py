@@ -177,7 +177,7 @@ def test_redirects_are_followed_three_times_at_most(chatr, site):
     assert r.json()["title"] == "Release notes & road map"
     assert r.json()["url"] == site.url + "/redirect/2", "the card keeps the link as written"
     r = preview(chatr, token, site.url + "/redirect/3")
-    assert r.status_code == 502, r.text
+    assert r.status_code == 422, r.text
     assert r.json()["code"] == "preview_unavailable"
     assert "redirects" in r.json()["error"]
 
@@ -189,10 +189,10 @@ def test_what_has_no_preview_says_so_quickly(chatr, site):
     assert r.json()["image"] is None and r.json()["siteName"] == "127.0.0.1"
     for path in ("/nothing", "/notes.txt", "/missing"):
         r = preview(chatr, token, site.url + path)
-        assert r.status_code == 502, (path, r.text)
+        assert r.status_code == 422, (path, r.text)
         assert r.json()["code"] == "preview_unavailable", path
     # A failure is remembered for a while too: the site is not asked again.
-    assert preview(chatr, token, site.url + "/missing").status_code == 502
+    assert preview(chatr, token, site.url + "/missing").status_code == 422
     assert site.hits["/missing"] == 1
 
     # Only the first 512 KB of a page are read: a 3 MB page previews from its head at once.
@@ -205,12 +205,12 @@ def test_what_has_no_preview_says_so_quickly(chatr, site):
     started = time.monotonic()
     r = preview(chatr, token, site.url + "/slow")
     took = time.monotonic() - started
-    assert r.status_code == 502, r.text
+    assert r.status_code == 422, r.text
     assert 4 < took < 9, took
 
     # Nothing listening there.
     r = preview(chatr, token, "http://127.0.0.1:9/")
-    assert r.status_code == 502
+    assert r.status_code == 422
 
 
 def test_pictures_must_be_small_real_images(chatr, site):
@@ -224,7 +224,7 @@ def test_pictures_must_be_small_real_images(chatr, site):
     for page in ("/fake-image", "/huge-image"):
         card = preview(chatr, token, site.url + page).json()
         r = requests.get(local(chatr, card["image"]), timeout=10)
-        assert r.status_code == 502, (page, r.status_code)
+        assert r.status_code == 422, (page, r.status_code)
         assert r.json()["code"] == "preview_unavailable"
 
 

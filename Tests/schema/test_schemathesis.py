@@ -49,6 +49,12 @@ BUSINESS_RULES = {
     "/api/push/subscriptions": "the endpoint must be a push service URL the server allows, p256dh a P-256 point and auth 16 bytes",
     "/socket.io": "a session id must be one the engine issued; CORS preflights need an Origin",
 }
+# Routes that fetch what the request names from elsewhere: a well-formed link can still have no
+# preview (422): no site answers there, or says nothing; a picture needs the server's signature.
+OUTSIDE_FETCHES = {
+    "/api/link-preview": "the link must have a host and a page there that says what it is",
+    "/api/link-preview/image": "the signature must be the one a preview card carried",
+}
 
 
 def register(url, name):
@@ -118,6 +124,13 @@ values = {values(ids["paths"])}
 [[operations]]
 include-path = "{path}"
 checks.positive_data_acceptance.expected-statuses = ["2XX", "400", "401", "403", "404", "409", "415", "429"]
+"""
+    for path, why in OUTSIDE_FETCHES.items():
+        text += f"""
+# {why}
+[[operations]]
+include-path = "{path}"
+checks.positive_data_acceptance.expected-statuses = ["2XX", "400", "401", "403", "422", "429"]
 """
     return text
 

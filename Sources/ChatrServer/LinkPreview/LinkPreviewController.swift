@@ -44,7 +44,9 @@ extension LinkPreviews.Failure {
         switch self {
         case .refused(.invalid(let reason)): return ChatrError.badRequest(reason, code: "invalid_url")
         case .refused(.notAllowed(let reason)): return ChatrError(.forbidden, reason, code: "url_not_allowed")
-        case .unavailable(let reason): return ChatrError(.badGateway, "No preview: \(reason)", code: "preview_unavailable")
+        // Not a 5xx: a site that is down or says nothing is not this server failing (5xx is
+        // what an operator's alerts watch).
+        case .unavailable(let reason): return ChatrError(.unprocessableEntity, "No preview: \(reason)", code: "preview_unavailable")
         }
     }
 }

@@ -46,13 +46,11 @@ struct MessageService {
             }
         }
         // Everything is checked before a conversation is created: a refused first message must
-        // leave no empty conversation behind (nor let its sender type at the recipient).
-        var found = try await self.target(input.address, for: senderID, create: false)
-        if found == nil {
-            if input.replyToID != nil { throw Self.notInConversation }
-            found = try await self.target(input.address, for: senderID, create: true)
+        // leave no empty conversation behind (nor let its sender type at the recipient). Only a
+        // reply can be refused after this point, and a reply needs an existing conversation.
+        guard let target = try await self.target(input.address, for: senderID, create: input.replyToID == nil) else {
+            throw input.replyToID != nil ? Self.notInConversation : ChatrError.notFound("Conversation not found")
         }
-        guard let target = found else { throw ChatrError.notFound("Conversation not found") }
         let conversationID = target.id
         let reply = try await replySnapshot(input.replyToID, in: conversationID, by: senderID)
         let others = target.members.filter { $0 != senderID }
@@ -165,14 +163,19 @@ struct MessageService {
     /// conversation does not exist yet and `create` is off. Direct conversations and groups come
     /// from caches after the first lookup (a group's entry is dropped whenever its members change).
     private func target(_ address: Conversations.Address, for me: UUID, create: Bool) async throws -> (id: UUID, kind: Conversation.Kind, members: [UUID])? {
-        var cacheKey: String?
         var groupTicket: (id: UUID, ticket: GroupMembersCache.Ticket)?
         switch address {
         case .user(let other):
             guard other != me else { throw ChatrError.badRequest("You cannot message yourself", code: "invalid_recipient") }
             let key = Conversation.directKey(me, other)
             if let hit = services.directConversations.get(key) { return (hit.conversationID, .direct, hit.members) }
-            cacheKey = key
+            // The first messages of a new pair come close together (and from both sides): one
+            // lookup-or-create runs, the others wait for it rather than race it in the database.
+            let entry = try await services.directConversations.resolveOnce(key, creating: create) { [conversations] in
+                guard let (conversation, members) = try await conversations.resolve(address, for: me, create: create) else { return nil }
+                return .init(conversationID: try conversation.requireID(), members: members.map(\.userID))
+            }
+            return entry.map { ($0.conversationID, .direct, $0.members) }
         case .group(let id), .conversation(let id):
             if let members = services.groupMembers.get(id) {
                 guard members.contains(me) else { throw ChatrError.forbidden("You are not a member of this conversation") }
@@ -183,7 +186,6 @@ struct MessageService {
         guard let (conversation, members) = try await conversations.resolve(address, for: me, create: create) else { return nil }
         let id = try conversation.requireID()
         let memberIDs = members.map(\.userID)
-        if let cacheKey { services.directConversations.put(cacheKey, .init(conversationID: id, members: memberIDs)) }
         if let groupTicket, conversation.kind == .group { services.groupMembers.put(id, members: memberIDs, ticket: groupTicket.ticket) }
         return (id, conversation.kind, memberIDs)
     }

@@ -20,7 +20,8 @@ enum OpenAPIDocument {
     private static let errorCodes: [Int: String] = [
         400: "Invalid input", 401: "Missing, invalid, expired or revoked token", 403: "Not allowed", 404: "Not found",
         409: "Conflict", 410: "Gone (a sync cursor older than the feed keeps: reload, then sync from a new cursor)",
-        413: "Too large", 415: "Unsupported media type", 429: "Rate limited (see Retry-After)",
+        413: "Too large", 415: "Unsupported media type", 422: "No preview can be made of that link (the site failed, is not a page, or says nothing)",
+        429: "Rate limited (see Retry-After)",
         502: "The email or SMS provider failed", 503: "Database unreachable",
     ]
 
@@ -164,11 +165,12 @@ enum OpenAPIDocument {
                                    limit(max: 50, default: 20)],
                       responses: merge([200: ("Hits, best first", S.ref("SearchPage"))], errors(400, 401))),
             Operation(method: "get", path: "/api/link-preview", summary: "A preview card for a link in a message: the page's title, description, site and picture (fetched by the server: http(s), public addresses and default ports only in production, 5 s and 512 KB at most, cached for an hour)", tag: "Messages", secured: true,
-                      parameters: [query("url", "the link (http or https, at most 2,048 characters)", required: true, schema: ["type": "string", "maxLength": 2048])],
-                      responses: merge([200: ("The card", S.ref("LinkPreview"))], errors(400, 401, 403, 429, 502))),
+                      parameters: [query("url", "the link (http or https, at most 2,048 characters)", required: true,
+                                         schema: ["type": "string", "maxLength": 2048, "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^\\s\\u0000]+$"])],
+                      responses: merge([200: ("The card", S.ref("LinkPreview"))], errors(400, 401, 403, 422, 429))),
             Operation(method: "get", path: "/api/link-preview/image", summary: "A preview card's picture, through this server (the card's `image` URL; no token, the signature is the permission)", tag: "Messages",
                       parameters: [query("url", "the picture's address", required: true), query("sig", "the signature from the card's URL", required: true)],
-                      responses: merge([200: ("The picture (JPEG, PNG, WebP or GIF, at most 1 MB)", nil)], errors(400, 403, 502))),
+                      responses: merge([200: ("The picture (JPEG, PNG, WebP or GIF, at most 1 MB)", nil)], errors(400, 403, 422))),
             Operation(method: "put", path: "/api/messages/conversations/{conversationId}/mute", summary: "Turn my push notifications for a conversation off (for good or until a date) or on again", tag: "Messages", secured: true,
                       body: S.object(["muted": S.bool, "until": ["type": "string", "format": "date-time", "description": "muted until then (in the future); absent: until turned off"]], required: ["muted"]),
                       parameters: [path("conversationId")],
