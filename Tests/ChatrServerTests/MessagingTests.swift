@@ -1,3 +1,4 @@
+import Fluent
 import XCTVapor
 @testable import ChatrServer
 
@@ -69,6 +70,43 @@ final class MessagingTests: ChatrTestCase {
         }
         let stored = try await Message.query(on: app.db).count()
         XCTAssertEqual(stored, 3)
+    }
+
+    /// Many new pairs writing their first messages at once, from both sides, and again while the
+    /// first are being stored: one conversation per pair with its two members, every message in
+    /// it, numbered without gaps — and a pair that already had a conversation keeps it.
+    func testFirstMessagesOfManyNewPairsAtOnce() async throws {
+        var people = [ann!, bob!]
+        for index in 0..<10 { people.append(try await makeUser("user\(index)")) }
+        let existing = try await sendText("before", from: ann, to: bob.id)
+        let pairs = stride(from: 0, to: people.count, by: 2).map { (people[$0], people[$0 + 1]) }
+        let (services, db) = (self.services, app.db)
+        var senders: [(User, UUID)] = []
+        for (a, b) in pairs {
+            senders.append((try await user(a), UUID(uuidString: b.id)!))
+            senders.append((try await user(b), UUID(uuidString: a.id)!))
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for round in 0..<3 {
+                for (sender, recipient) in senders {
+                    group.addTask {
+                        _ = try await MessageService(services: services, db: db).send(from: sender, .init(address: .user(recipient), content: "m\(round)"))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let conversations = try await Conversation.query(on: app.db).all()
+        XCTAssertEqual(conversations.count, pairs.count, "one conversation per pair")
+        for conversation in conversations {
+            let members = try await Member.query(on: app.db).filter(\Member.$conversationID == conversation.id!).all()
+            XCTAssertEqual(members.count, 2)
+            let messages = try await Message.query(on: app.db).filter(\Message.$conversationID == conversation.id!).sort(\Message.$seq).all()
+            let expected = conversation.id!.wire == existing["conversationId"]?.string ? 7 : 6
+            XCTAssertEqual(messages.map(\.seq), Array(1...Int64(expected)), "every message, numbered without gaps")
+            XCTAssertEqual(conversation.lastSeq, Int64(expected))
+            XCTAssertEqual(Set(messages.map(\.senderID)), Set(members.map(\.userID)))
+        }
     }
 
     func testBadSendsChangeNothing() async throws {

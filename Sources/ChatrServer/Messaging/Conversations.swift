@@ -6,6 +6,9 @@ import SQLKit
 struct Conversations {
     let db: any Database
     let clock: AppClock
+    /// Creates direct conversations in batches (the send path gives it); without one, each is
+    /// created on its own.
+    var creator: DirectConversationCreator? = nil
 
     /// Where a request points: another user (direct), a group, or a conversation id.
     enum Address: Sendable {
@@ -122,6 +125,12 @@ struct Conversations {
 
     private func createDirect(_ a: UUID, _ b: UUID) async throws -> (Conversation, [Member]) {
         let now = clock.now
+        if let creator {
+            let conversation = Conversation(direct: a, b)
+            conversation.id = try await creator.conversation(between: a, and: b, on: db, clock: clock)
+            return (conversation, [Member(conversationID: conversation.id!, userID: a, role: .member, joinedAt: now),
+                                   Member(conversationID: conversation.id!, userID: b, role: .member, joinedAt: now)])
+        }
         do {
             return try await db.transaction { db in
                 let conversation = Conversation(direct: a, b)

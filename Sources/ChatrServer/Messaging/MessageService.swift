@@ -10,7 +10,7 @@ struct MessageService {
     let services: ChatrServices
     let db: any Database
 
-    var conversations: Conversations { Conversations(db: db, clock: services.clock) }
+    var conversations: Conversations { Conversations(db: db, clock: services.clock, creator: services.directConversationCreator) }
     var assembler: MessageAssembler { MessageAssembler(db: db, files: services.files) }
     var store: any MessageStore { services.messageStorage.on(db) }
 

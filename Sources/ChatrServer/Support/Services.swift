@@ -18,6 +18,7 @@ public struct ChatrServices: Sendable {
     let audioProbe: AudioProbe
     let messageStorage: MessageStorage
     let directConversations: DirectConversationCache
+    let directConversationCreator = DirectConversationCreator()
     let groupMembers: GroupMembersCache
     let events: EventPublisher
     let typing: TypingTracker
