@@ -31,6 +31,9 @@ function signOut() {
   controller = null;
   localStorage.removeItem('chatr.token');
   localStorage.removeItem('chatr.user');
+  // Nothing of this account stays for the next one to sign in here: the chat it had open, its list.
+  sessionStorage.removeItem('chatr.active');
+  for (const key of Object.keys(localStorage)) if (key.startsWith('chatr.list.')) localStorage.removeItem(key);
   push.forget();
   api.token = null;
   closeAllPanels();
@@ -47,7 +50,7 @@ async function signIn(token, user) {
 async function start(user) {
   const store = new Store({
     me: user, connection: 'connecting', conversations: [], active: null, chats: {}, presence: {},
-    typing: {}, ghost: {}, recording: {}, replyTo: null, editing: null, highlight: null,
+    typing: {}, ghost: {}, recording: {}, replyTo: null, editing: null, highlight: null, users: {},
     settings: { ghost: localStorage.getItem('chatr.ghost') === '1' },
   });
   controller = new ChatController({ api, store, onSignedOut: signOut });

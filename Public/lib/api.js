@@ -17,13 +17,14 @@ export class Api {
     this.onUnauthorized = onUnauthorized;
   }
 
-  async request(method, path, body) {
+  /** `options.signal`: an AbortSignal (a search that a newer one replaces is cancelled). */
+  async request(method, path, body, { signal } = {}) {
     const headers = {};
     if (this.token) headers.Authorization = `Bearer ${this.token}`;
     let payload;
     if (body instanceof FormData) payload = body;
     else if (body !== undefined) { headers['Content-Type'] = 'application/json'; payload = JSON.stringify(body); }
-    const response = await fetch(path, { method, headers, body: payload });
+    const response = await fetch(path, { method, headers, body: payload, signal });
     const text = await response.text();
     let data = null;
     if (text) { try { data = JSON.parse(text); } catch { data = { error: text.slice(0, 200) }; } }
@@ -34,8 +35,8 @@ export class Api {
     return data;
   }
 
-  get(path) { return this.request('GET', path); }
-  post(path, body) { return this.request('POST', path, body ?? {}); }
+  get(path, options) { return this.request('GET', path, undefined, options); }
+  post(path, body, options) { return this.request('POST', path, body ?? {}, options); }
   put(path, body) { return this.request('PUT', path, body); }
   patch(path, body) { return this.request('PATCH', path, body); }
   /** A body only where the route takes one (DELETE /api/push/subscriptions names the endpoint). */

@@ -12,6 +12,11 @@ import { computeWaveform } from './waveform.js';
 
 const PAGE = 50;
 
+/** How long an upload may take before it is called failed: 30 s, plus a slow line's time for its size (25 KB/s). */
+export function uploadTimeout(bytes) {
+  return 30000 + Math.ceil((bytes || 0) / 25);
+}
+
 export class ChatController {
   constructor({ api, store, onSignedOut, storage = new IndexedDBStorage() }) {
     this.api = api;
@@ -25,6 +30,8 @@ export class ChatController {
     // Statuses that came before their message (see holdStatus), by message id.
     this.heldStatuses = new Map();
     this.cursor = new SyncCursor(this.me.id);
+    // Files being sent or refused, by clientMessageId: what Retry sends again (kept in memory only).
+    this.uploads = new Map();
   }
 
   async start() {
@@ -52,12 +59,16 @@ export class ChatController {
       window.removeEventListener('pageshow', onPageShow);
     });
     this.socket.connect();
-    const restored = this.restoreChat();
+    // The chat open before a reload opens again once the list says who it is with (fresh names).
+    let listLoaded;
+    const restored = this.restoreChat(new Promise((resolve) => { listLoaded = resolve; }));
     try {
       // The feed position first, then the list: a change made in between comes in the first sync.
       if (!this.cursor.get()) this.cursor.set((await this.api.get('/api/sync')).cursor);
       await this.loadConversations();
+      listLoaded(true);
     } finally {
+      listLoaded(false);
       await restored;
       await this.flushQueue();
     }
@@ -74,9 +85,13 @@ export class ChatController {
     this.cleanups = [];
   }
 
+  /**
+   * Stops first, then revokes: the server closes this session's sockets on logout, and a client
+   * still listening would take that for a drop and ask GET /me with the revoked token (a 401).
+   */
   async signOut() {
-    try { await this.api.post('/api/auth/logout'); } catch { /* the token may already be revoked */ }
     this.stop();
+    try { await this.api.post('/api/auth/logout'); } catch { /* the token may already be revoked */ }
     this.onSignedOut();
   }
 
@@ -84,16 +99,58 @@ export class ChatController {
 
   async loadConversations() {
     const { conversations } = await this.api.get('/api/messages/conversations');
-    this.store.update({ conversations });
+    this.store.update({ conversations, active: this.freshActive(conversations) });
+    this.rememberList(conversations);
     this.requestPresence();
   }
 
-  /** Status and last seen of the people in the list (and of the open chat's). */
-  requestPresence() {
-    const { conversations, active } = this.store.get();
-    const ids = new Set(conversations.filter((c) => c.user).map((c) => c.user.id));
-    if (active?.kind === 'direct') ids.add(active.user.id);
+  /** The open chat with the list's copy of its person or group (renamed since it was opened). */
+  freshActive(conversations) {
+    const { active } = this.store.get();
+    const item = active && conversations.find((c) => chatKeyOfConversation(c) === active.key);
+    if (!item) return active;
+    const fresh = { ...active, ...chatTargetOfConversation(item) };
+    return JSON.stringify(fresh) === JSON.stringify(active) ? active : fresh;
+  }
+
+  /**
+   * Who each conversation is with (no messages), kept for a reload while the server cannot be
+   * reached: the open chat then still opens with its name. Replaced by every list that loads.
+   */
+  rememberList(conversations) {
+    const slim = conversations.map((c) => ({
+      conversationId: c.conversationId, kind: c.kind,
+      ...(c.user ? { user: { id: c.user.id, username: c.user.username, displayName: c.user.displayName, profileImage: c.user.profileImage ?? null } } : {}),
+      ...(c.group ? { group: { id: c.group.id, name: c.group.name, avatar: c.group.avatar ?? null, memberCount: c.group.memberCount } } : {}),
+    }));
+    try { localStorage.setItem(`chatr.list.${this.me.id}`, JSON.stringify(slim)); } catch { /* storage full or off */ }
+  }
+
+  rememberedList() {
+    try { return JSON.parse(localStorage.getItem(`chatr.list.${this.me.id}`)) ?? []; } catch { return []; }
+  }
+
+  /**
+   * Status and last seen of people: by default those in the list (and the open chat's); a group's
+   * members when its chat or its info opens (they may share no other conversation with me).
+   */
+  requestPresence(userIds = null) {
+    const ids = new Set(userIds ?? []);
+    if (!userIds) {
+      const { conversations, active } = this.store.get();
+      for (const c of conversations) if (c.user) ids.add(c.user.id);
+      if (active?.kind === 'direct') ids.add(active.user.id);
+    }
+    ids.delete(this.me.id);
     if (ids.size) this.socket.emit('presence:request', [...ids].slice(0, 500));
+  }
+
+  /** A group's members' presence (the group's member list comes from the server). */
+  async requestGroupPresence(groupId) {
+    try {
+      const group = await this.api.get(`/api/groups/${encodeURIComponent(groupId)}`);
+      if (this.store.get().active?.key === `g:${groupId}`) this.requestPresence((group.members ?? []).map((m) => m.user.id));
+    } catch { /* offline, or no longer a member: nothing to show */ }
   }
 
   /** `target`: {kind:'direct', user} or {kind:'group', group}. */
@@ -102,8 +159,12 @@ export class ChatController {
     this.store.update({ active: { key, ...target }, replyTo: null, editing: null });
     // Someone found by search may share no conversation yet, so nobody sent us their presence.
     if (target.kind === 'direct') this.socket.emit('presence:request', [target.user.id]);
+    else this.requestGroupPresence(target.group.id);
     // A reload comes back to the open chat, even offline (its queued messages are in IndexedDB).
-    sessionStorage.setItem('chatr.active', JSON.stringify(target));
+    // Only which chat is kept — its kind and id, in the shape earlier versions stored — never the
+    // person's or group's name or picture: those come fresh from the list (see restoreChat).
+    const id = key.slice(2);
+    sessionStorage.setItem('chatr.active', JSON.stringify(target.kind === 'group' ? { kind: 'group', group: { id } } : { kind: 'direct', user: { id } }));
     try {
       if (!this.chat(key).loaded) await this.loadPage(key);
     } catch { /* offline: show what we have; the page loads when the connection returns */ }
@@ -158,13 +219,23 @@ export class ChatController {
     }
   }
 
-  /** The chat that was open before a reload, if any. */
-  restoreChat() {
-    try {
-      const target = JSON.parse(sessionStorage.getItem('chatr.active'));
-      if (target?.kind === 'direct' || target?.kind === 'group') return this.openChat(target);
-    } catch { /* nothing stored */ }
-    return null;
+  /**
+   * The chat that was open before a reload, if any, once `listLoaded` settles (true: the list came
+   * from the server; false: it could not, and the list remembered from last time says who the chat
+   * is with). A chat no longer in the list (a group left meanwhile) stays closed.
+   */
+  async restoreChat(listLoaded) {
+    let saved = null;
+    try { saved = JSON.parse(sessionStorage.getItem('chatr.active')); } catch { /* nothing stored */ }
+    const id = saved?.kind === 'group' ? saved.group?.id : saved?.kind === 'direct' ? saved.user?.id : null;
+    if (!id) return;
+    const fresh = await listLoaded;
+    if (this.store.get().active || this.stopped) return;   // another chat was opened meanwhile
+    const key = `${saved.kind === 'group' ? 'g' : 'u'}:${id}`;
+    const list = fresh ? this.store.get().conversations : this.rememberedList();
+    const item = list.find((c) => chatKeyOfConversation(c) === key);
+    if (item) await this.openChat(chatTargetOfConversation(item));
+    else sessionStorage.removeItem('chatr.active');
   }
 
   closeChat() {
@@ -324,6 +395,40 @@ export class ChatController {
     else this.heldStatuses = holdStatus(this.heldStatuses, event);
   }
 
+  /** The list's preview of a conversation whose last message changed (edited, unsent). */
+  updateLastMessage(messageId, change) {
+    const { conversations } = this.store.get();
+    if (!conversations.some((c) => c.lastMessage?.id === messageId)) return;
+    this.store.update({
+      conversations: conversations.map((c) => (c.lastMessage?.id === messageId ? { ...c, lastMessage: { ...c.lastMessage, ...change(c.lastMessage) } } : c)),
+    });
+  }
+
+  /**
+   * `user:updated`: a person's new name or photo, everywhere it is shown — the list, the open
+   * chat's header, their messages' sender name and avatar, the people kept in the store (open
+   * profiles and group panels read them). My own, from another device, updates me.
+   */
+  applyUserUpdate(user) {
+    if (!user?.id) return;
+    if (user.id === this.me.id) this.setMe(user);
+    const state = this.store.get();
+    const merge = (old) => ({ ...old, ...user });
+    const conversations = state.conversations.map((c) => (c.user?.id === user.id ? { ...c, user: merge(c.user) } : c));
+    const active = state.active?.kind === 'direct' && state.active.user.id === user.id ? { ...state.active, user: merge(state.active.user) } : state.active;
+    const chats = {};
+    for (const [key, chat] of Object.entries(state.chats)) {
+      chats[key] = chat.messages.some((m) => m.senderId === user.id)
+        ? { ...chat, messages: chat.messages.map((m) => (m.senderId === user.id
+          ? { ...m, senderDisplayName: user.displayName ?? m.senderDisplayName, senderUsername: user.username ?? m.senderUsername, senderProfileImage: user.profileImage ?? null }
+          : m)) }
+        : chat;
+    }
+    const users = { ...(state.users ?? {}), [user.id]: merge(state.users?.[user.id] ?? {}) };
+    this.store.update({ conversations, active, chats, users });
+    if (conversations.some((c) => c.user?.id === user.id)) this.rememberList(conversations);
+  }
+
   updateMessage(messageId, change) {
     const chats = { ...this.store.get().chats };
     let found = false;
@@ -402,6 +507,7 @@ export class ChatController {
   }
 
   async retry(clientMessageId) {
+    if (this.uploads.has(clientMessageId)) { this.upload(clientMessageId).catch(() => {}); return; }
     await this.queue.retry(clientMessageId);
     const key = this.store.get().active?.key;
     if (key) {
@@ -411,23 +517,60 @@ export class ChatController {
   }
 
   async discard(clientMessageId) {
+    const upload = this.uploads.get(clientMessageId);
+    if (upload) {
+      this.uploads.delete(clientMessageId);
+      this.setChat(upload.key, { messages: this.chat(upload.key).messages.filter((m) => m.clientMessageId !== clientMessageId || m.id) });
+      return;
+    }
     await this.queue.remove(clientMessageId);
     const key = this.store.get().active?.key;
     if (key) this.setChat(key, { messages: this.chat(key).messages.filter((m) => m.clientMessageId !== clientMessageId || m.id) });
   }
 
-  /** Uploads a file as a message; audio gets its real waveform computed here afterwards. */
+  /**
+   * Uploads a file as a message; audio gets its real waveform computed here afterwards. The
+   * message shows at once as "Sending…"; refused (413, 415, …), unreachable or too slow, it says
+   * why, with Retry and Remove (see `upload`). Rejects as the upload did.
+   */
   async sendFile(file, { type, caption = '', duration, replyTo = null } = {}) {
     const key = this.store.get().active.key;
+    const clientMessageId = crypto.randomUUID();
+    this.uploads.set(clientMessageId, { key, file, type, caption, duration, replyTo, createdAt: new Date().toISOString() });
+    return this.upload(clientMessageId);
+  }
+
+  /** One try of an upload. The same clientMessageId on a retry: a file stored the first time is not stored twice. */
+  async upload(clientMessageId) {
+    const job = this.uploads.get(clientMessageId);
+    if (!job) return null;
+    const { key, file, type, caption, duration, replyTo } = job;
+    const draft = {
+      id: null, clientMessageId, senderId: this.me.id, senderDisplayName: this.me.displayName, type, content: '', caption: caption || null,
+      fileName: file.name || `${type}.webm`, fileSize: file.size, createdAt: job.createdAt, status: 'pending', reactions: [],
+      replyTo: replyTo ? { id: replyTo.id, content: replyTo.content, senderDisplayName: replyTo.senderDisplayName, type: replyTo.type } : null,
+      upload: true, pending: true, failed: false, error: null,
+    };
+    this.addMessages(key, [draft]);
     const form = new FormData();
-    form.append('file', file, file.name || `${type}.webm`);
+    form.append('file', file, draft.fileName);
     for (const [k, v] of Object.entries(this.target(key))) form.append(k, v);
     form.append('type', type);
-    form.append('clientMessageId', crypto.randomUUID());
+    form.append('clientMessageId', clientMessageId);
     if (caption) form.append('caption', caption);
     if (duration) form.append('duration', String(duration));
     if (replyTo) form.append('replyToId', replyTo.id);
-    const result = await this.api.post('/api/messages/upload', form);
+    let result;
+    try {
+      result = await this.api.post('/api/messages/upload', form, { signal: AbortSignal.timeout(uploadTimeout(file.size)) });
+    } catch (error) {
+      const reason = error instanceof ApiError ? error.message
+        : error?.name === 'TimeoutError' ? 'it took too long' : 'the server could not be reached';
+      // Removed meanwhile: nothing to show.
+      if (this.uploads.has(clientMessageId)) this.addMessages(key, [{ ...draft, pending: false, failed: true, error: reason }]);
+      throw error;
+    }
+    this.uploads.delete(clientMessageId);
     this.addMessages(key, [result.message]);
     if ((type === 'audio' || type === 'voice') && result.needsWaveformGeneration) {
       try {

@@ -65,12 +65,18 @@ export function attachRealtimeHandlers(c) {
 
   socket.on('message:status', (event) => c.applyStatusEvent(event));
   socket.on('message:reaction', ({ messageId, reactions }) => c.updateMessage(messageId, () => ({ reactions })));
-  socket.on('message:edited', ({ messageId, content, editedAt }) => c.updateMessage(messageId, () => ({ content, edited: true, editedAt })));
+  // An edit or an unsend of a conversation's last message changes its preview in the list too.
+  socket.on('message:edited', ({ messageId, content, editedAt }) => {
+    const change = () => ({ content, edited: true, editedAt });
+    c.updateMessage(messageId, change);
+    c.updateLastMessage(messageId, change);
+  });
   socket.on('message:unsent', ({ messageId }) => {
-    c.updateMessage(messageId, () => ({
+    const change = () => ({
       unsent: true, content: '', edited: false, fileUrl: null, fileName: null, fileSize: null, fileType: null, caption: null, waveform: null, duration: null,
-    }));
-    reloadConversations();
+    });
+    c.updateMessage(messageId, change);
+    c.updateLastMessage(messageId, change);
   });
   socket.on('audio:waveform', ({ messageId, waveform, duration }) => c.updateMessage(messageId, () => ({ waveform, duration })));
 
@@ -128,6 +134,11 @@ export function attachRealtimeHandlers(c) {
   });
   socket.on('presence:response', (list) => setPresence(list));
   socket.on('user:status', ({ userId, status, lastSeen }) => setPresence([{ userId, status, lastSeen }]));
+
+  // --- people ---
+
+  // Someone I share a conversation with (or I, on another device) changed their name or photo.
+  socket.on('user:updated', ({ user } = {}) => c.applyUserUpdate(user));
 
   // --- groups ---
 

@@ -63,7 +63,8 @@ export function mountAuth(root, { api, onSignedIn }) {
         <p class="muted">We sent a 6-digit sign-in code.</p>
         ${codeField()}${errorBox}
         <button class="btn btn-primary btn-block" type="submit">Sign in</button>
-        <p class="auth-links"><button type="button" class="link" data-go="login">Back</button></p>
+        <p class="auth-links"><button type="button" class="link" data-resend>Send a new code</button>
+          · <button type="button" class="link" data-go="login">Back</button></p>
       </form>`,
     twoFactor: () => html`
       <form data-form="twoFactor" novalidate>
@@ -128,7 +129,9 @@ export function mountAuth(root, { api, onSignedIn }) {
       toast('Verify your account first — we sent you a new code.');
       return go('verify', { userId: result.userId, method: result.requiresPhoneVerification ? 'sms' : 'email' });
     }
-    if (result.requiresLoginVerification) return go('loginCode', { userId: result.userId, method: result.verificationMethod });
+    // The sign-in's own answers are kept (in memory, for this step only) to ask for a new code:
+    // a new login code is a new POST /login — /resend-verification is for unverified accounts.
+    if (result.requiresLoginVerification) return go('loginCode', { userId: result.userId, method: result.verificationMethod, credentials: from.credentials });
     // A wrong authenticator code stays on its form, with the server's words under it.
     if (result.requiresTwoFactor && result.error === 'invalid_totp' && step.name === 'twoFactor') {
       throw new ApiError(400, { error: result.message, code: result.error });
@@ -138,7 +141,10 @@ export function mountAuth(root, { api, onSignedIn }) {
   }
 
   const SUBMIT = {
-    login: async (f) => follow(await api.post('/api/auth/login', { email: f.email, password: f.password, verificationMethod: f.verificationMethod }), {}),
+    login: async (f) => {
+      const credentials = { email: f.email, password: f.password, verificationMethod: f.verificationMethod };
+      return follow(await api.post('/api/auth/login', credentials), { credentials });
+    },
     loginCode: async (f) => follow(await api.post('/api/auth/login/verify', { userId: step.userId, code: f.code }), { code: f.code }),
     twoFactor: async (f) => follow(await api.post('/api/auth/login/verify', { userId: step.userId, code: step.code, twoFactorCode: f.twoFactorCode }), { code: step.code }),
     register: async (f) => {
@@ -171,6 +177,9 @@ export function mountAuth(root, { api, onSignedIn }) {
     } catch (err) {
       showError(error, err);
       if (form.dataset.form === 'register' && err instanceof ApiError && err.code === 'username_taken') suggestUsernames(form);
+      // A refused code stays in its field, selected and focused: the right one is typed over it.
+      const codeInput = form.querySelector('[name=code], [name=twoFactorCode]');
+      if (codeInput && form.isConnected) { button.disabled = false; codeInput.focus(); codeInput.select(); }
     } finally {
       if (form.isConnected) button.disabled = false;
     }
@@ -186,10 +195,17 @@ export function mountAuth(root, { api, onSignedIn }) {
       root.querySelector('[data-username-hint]').textContent = `${target.dataset.suggestion} is available`;
     }
     if ('resend' in target.dataset) {
+      const codeInput = root.querySelector('[name=code]');
       try {
-        await api.post('/api/auth/resend-verification', { userId: step.userId, method: step.method });
+        if (step.name === 'loginCode') {
+          if (!step.credentials) { go('login'); return; }
+          await api.post('/api/auth/login', step.credentials);
+        } else {
+          await api.post('/api/auth/resend-verification', { userId: step.userId, method: step.method });
+        }
         toast('A new code is on its way.', 'success');
       } catch (err) { showError(root.querySelector('.form-error'), err); }
+      codeInput?.focus();
     }
   });
 

@@ -1,5 +1,11 @@
 // The open conversation: header with presence/typing and the mute switch, the message list with
 // infinite scroll back through history, ghost text, and the composer.
+//
+// Where the list stands: a chat opens at its newest message, or at the first message that was
+// unread (under a "New messages" marker) when there is more to read than fits. While the reader
+// is at the bottom the list stays pinned there — through redraws, images loading, the list being
+// resized (a phone shows the chat, the keyboard opens) — and their own send always goes there.
+// Scrolled up, nothing moves: a message that arrives shows a "New messages ↓" button instead.
 import { html, render } from '../../lib/html.js';
 import { avatar, presenceOf } from '../common/avatar.js';
 import { messageList } from './message-view.js';
@@ -18,6 +24,12 @@ export function mountChatView(root, controller) {
   let unmountComposer = () => {};
   let player = null;
   let muting = false;
+  let pinned = true;          // the view follows the newest message
+  let pinnedTop = 0;          // scrollTop when it was last put at the bottom
+  let positioned = false;     // the first loaded page has been placed (at the bottom or at the marker)
+  let unreadFrom;             // the first unread message's id when the chat opened (undefined: not known yet)
+  let newestSeen = null;      // {key, at} of the newest message drawn so far
+  let resizeObserver = null;
 
   function drawEmpty() {
     render(root, html`<div class="chat-empty"><p>Select a conversation or search for someone to start chatting.</p></div>`);
@@ -34,14 +46,59 @@ export function mountChatView(root, controller) {
         <button type="button" class="chat-title" data-action="info" data-chat-title></button>
         <div class="chat-actions" data-chat-actions></div>
       </header>
-      <div class="messages" data-messages role="log" aria-label="Messages" tabindex="-1"></div>
+      <div class="messages-wrap">
+        <div class="messages" data-messages role="log" aria-label="Messages" tabindex="-1"></div>
+        <button type="button" class="new-below" data-action="to-bottom" data-new-below hidden>New messages ↓</button>
+      </div>
       <div class="ghost-text" data-ghost aria-live="polite" hidden></div>
       <div data-composer></div>`);
+    pinned = true;
+    positioned = false;
+    unreadFrom = undefined;
+    newestSeen = null;
     unmountComposer = mountComposer(root.querySelector('[data-composer]'), controller);
-    player = attachAudioPlayer(root.querySelector('[data-messages]'), controller);
+    const list = root.querySelector('[data-messages]');
+    player = attachAudioPlayer(list, controller);
+    // A list that changes size (shown on a phone, the composer grows, the connection strip comes
+    // and goes) keeps its newest message in view.
+    resizeObserver?.disconnect();
+    resizeObserver = new ResizeObserver(() => { if (stillPinned(list)) toBottom(list); });
+    resizeObserver.observe(list);
     drawHeader(state);
     drawMessages(state, { toBottom: true });
     drawGhost(state);
+  }
+
+  function toBottom(list = root.querySelector('[data-messages]')) {
+    if (!list) return;
+    list.scrollTop = list.scrollHeight;
+    pinnedTop = list.scrollTop;
+    pinned = true;
+    showNewBelow(false);
+  }
+
+  /** Pinned, unless the reader has scrolled up since (the scroll event may not have come yet); a
+   *  list that grew taller moves scrollTop up by itself, but is still at the bottom. */
+  function stillPinned(list) {
+    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight <= 2;
+    if (pinned && list.scrollTop < pinnedTop - 2 && !atBottom) pinned = false;
+    return pinned;
+  }
+
+  function showNewBelow(show) {
+    const button = root.querySelector('[data-new-below]');
+    if (button) button.hidden = !show;
+  }
+
+  /**
+   * The first message from someone else not read yet: where the "New messages" marker goes.
+   * When even the oldest loaded message is unread and there are earlier ones, where the unread
+   * ones begin is not known: no marker, the chat opens at its newest message.
+   */
+  function firstUnread(chat) {
+    const index = chat.messages.findIndex((m) => m.id && !m.pending && m.senderId !== store.get().me.id && !m.isRead);
+    if (index === -1 || (index === 0 && chat.hasMore)) return null;
+    return chat.messages[index].id;
   }
 
   function drawHeader(state) {
@@ -79,21 +136,48 @@ export function mountChatView(root, controller) {
     if (hadFocus) box.querySelector('button').focus();
   }
 
-  function drawMessages(state, { toBottom = false, keepFromBottom = null } = {}) {
+  function drawMessages(state, { toBottom: goDown = false, keepFromBottom = null } = {}) {
     const list = root.querySelector('[data-messages]');
     const { active } = state;
     const chat = controller.chat(active.key);
-    const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
-    const fromBottom = list.scrollHeight - list.scrollTop;
+    const top = list.scrollTop;
+    stillPinned(list);
+    // Known once the first page is here; kept for as long as the chat stays open.
+    if (unreadFrom === undefined && chat.loaded) unreadFrom = firstUnread(chat);
+    // A message newer than any drawn before has arrived (pages of older ones, or those filling
+    // the gap after a search hit, are not news). One of mine not stored yet is news whatever
+    // this device's clock says.
+    const newest = chat.messages[chat.messages.length - 1];
+    const newestKey = newest ? newest.clientMessageId || newest.id : null;
+    const fresh = !!newest && (newestSeen === null
+      || (newestKey !== newestSeen.key && (newest.createdAt > newestSeen.at || !newest.id)));
+    const arrived = fresh && newestSeen !== null;
+    if (fresh) newestSeen = { key: newestKey, at: newestSeen && newestSeen.at > newest.createdAt ? newestSeen.at : newest.createdAt };
     const names = (slice) => Object.entries(state[slice][active.key] ?? {}).filter(([id]) => id !== state.me.id).map(([, name]) => name);
     render(list, messageList(chat.messages, {
       me: state.me, isGroup: active.kind === 'group', hasMore: chat.hasMore, typingNames: names('typing'), recordingNames: names('recording'),
+      unreadFrom,
     }));
     if (keepFromBottom !== null) list.scrollTop = list.scrollHeight - keepFromBottom;
-    else if (toBottom || nearBottom) list.scrollTop = list.scrollHeight;
-    else list.scrollTop = list.scrollHeight - fromBottom;
+    else if (!positioned && chat.loaded && chat.messages.length) { positioned = true; openAtMarker(list) || toBottom(list); }
+    else if (goDown || pinned || (arrived && newest.senderId === state.me.id)) toBottom(list);
+    else {
+      list.scrollTop = top;
+      if (arrived) showNewBelow(true);
+    }
     showHighlight(state, false);
     player.refresh();
+  }
+
+  /** Opens at the marker when the unread messages are more than the view shows below it. */
+  function openAtMarker(list) {
+    const marker = list.querySelector('[data-unread-marker]');
+    if (!marker) return false;
+    const at = list.scrollTop + marker.getBoundingClientRect().top - list.getBoundingClientRect().top - 8;
+    if (at >= list.scrollHeight - list.clientHeight) return false;
+    list.scrollTop = at;
+    pinned = false;
+    return true;
   }
 
   /** A message opened from search: marked for a few seconds (kept across redraws), scrolled to once. */
@@ -103,7 +187,7 @@ export function mountChatView(root, controller) {
     const element = root.querySelector(`[data-msg="${CSS.escape(mark.id)}"]`);
     if (!element) return;
     element.classList.add('highlighted');
-    if (scroll) element.scrollIntoView({ block: 'center' });
+    if (scroll) { pinned = false; element.scrollIntoView({ block: 'center' }); }
   }
 
   function drawGhost(state) {
@@ -119,6 +203,9 @@ export function mountChatView(root, controller) {
   root.addEventListener('scroll', async (e) => {
     const list = e.target;
     if (!list.matches?.('[data-messages]')) return;
+    // The reader's place: at the bottom (within a few pixels) the view follows new messages.
+    pinned = list.scrollHeight - list.scrollTop - list.clientHeight < 24;
+    if (pinned) { pinnedTop = list.scrollTop; showNewBelow(false); }
     if (list.scrollHeight - list.scrollTop - list.clientHeight < 200 && controller.chat(store.get().active?.key).gapAfter) {
       const top = list.scrollTop;
       try {
@@ -139,6 +226,7 @@ export function mountChatView(root, controller) {
     const d = target.dataset;
     const state = store.get();
     if (d.action === 'back') controller.closeChat();
+    if (d.action === 'to-bottom') toBottom();
     if (d.action === 'mute' && !muting) {
       const muted = d.muted !== 'true';
       muting = true;   // one request at a time: a double click must not mute and unmute again
@@ -168,6 +256,13 @@ export function mountChatView(root, controller) {
     return controller.chat(store.get().active.key).messages.find((m) => m.id === id);
   }
 
+  // An image that loads while the view is at the bottom keeps it there (boxes are reserved, but an
+  // avatar or a video can still change height).
+  root.addEventListener('load', (e) => {
+    const list = e.target.closest?.('[data-messages]');
+    if (list && stillPinned(list)) toBottom(list);
+  }, true);
+
   mount(store.get());
   const unsubscribe = store.subscribe((state, changed) => {
     if (changed.has('active') && (state.active?.key ?? null) !== mountedKey) { mount(state); return; }
@@ -177,5 +272,5 @@ export function mountChatView(root, controller) {
     if (changed.has('ghost')) drawGhost(state);
     if (changed.has('highlight')) showHighlight(state, true);
   });
-  return () => { unsubscribe(); unmountComposer(); player?.stop(); };
+  return () => { unsubscribe(); unmountComposer(); player?.stop(); resizeObserver?.disconnect(); };
 }

@@ -76,10 +76,16 @@ export function mountComposer(root, controller) {
     await controller.sendText(text, { replyTo });
   }
 
+  // The box grows with its text up to 160 px. Its height is a border-box height, so the borders
+  // are added to the scroll height (without them a line is cut by 2 px and scrolls). A box not
+  // shown yet (a phone mounts the chat a moment before it shows it) measures 0: the CSS height,
+  // one line, stays until there is something to measure.
   function autosize() {
+    if (!input.offsetParent) { input.style.height = ''; return; }
     input.style.height = 'auto';
-    input.style.height = `${Math.min(input.scrollHeight, 160)}px`;
-    input.style.overflowY = input.scrollHeight > 160 ? 'auto' : 'hidden';
+    const wanted = input.scrollHeight + input.offsetHeight - input.clientHeight;
+    input.style.height = `${Math.min(wanted, 160)}px`;
+    input.style.overflowY = wanted > 160 ? 'auto' : 'hidden';
   }
 
   form.addEventListener('submit', (e) => { e.preventDefault(); submit(); });
@@ -124,12 +130,9 @@ export function mountComposer(root, controller) {
     if (!file) return;
     const { replyTo } = store.get();
     store.update({ replyTo: null });
-    const notice = toast(`Sending ${file.name}…`, 'info', 60000);
-    try {
-      await controller.sendFile(file, { type: typeOfFile(file), caption: input.value.trim() && typeOfFile(file) === 'image' ? takeCaption() : '', replyTo });
-    } catch (err) {
-      toast(err.status ? err.message : 'Could not send the file — check your connection', 'error');
-    } finally { notice.remove(); }
+    // The message shows "Sending…" and, if it fails, why, with Retry and Remove: no toast here.
+    await controller.sendFile(file, { type: typeOfFile(file), caption: input.value.trim() && typeOfFile(file) === 'image' ? takeCaption() : '', replyTo })
+      .catch(() => {});
   });
 
   function takeCaption() { const caption = input.value.trim(); input.value = ''; return caption; }
@@ -164,12 +167,9 @@ export function mountComposer(root, controller) {
     const result = await current.stop();
     input.focus();
     if (!send || !result || result.duration < 0.3) return;
-    try {
-      const file = new File([result.blob], `voice-${Date.now()}.webm`, { type: result.blob.type || 'audio/webm' });
-      await controller.sendFile(file, { type: 'voice', duration: result.duration });
-    } catch (err) {
-      toast(err.status ? err.message : 'Could not send the voice message', 'error');
-    }
+    const file = new File([result.blob], `voice-${Date.now()}.webm`, { type: result.blob.type || 'audio/webm' });
+    // Failed, the message itself says so with Retry and Remove.
+    await controller.sendFile(file, { type: 'voice', duration: result.duration }).catch(() => {});
   }
 
   drawContext(store.get());

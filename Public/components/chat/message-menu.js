@@ -1,10 +1,15 @@
 // The menu of a message (⋯ button, right-click): react, reply, edit, edit history, unsend, copy.
-import { html, render } from '../../lib/html.js';
+import { html, render, trusted } from '../../lib/html.js';
 import { clockTime } from '../../lib/time.js';
 import { confirmDialog, infoDialog } from '../dialog/dialog.js';
 import { toast } from '../toast/toast.js';
 
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
+
+// Drawn, not a character: "⧉" is in few fonts and showed as an empty box (headless Chromium, many phones).
+const COPY_ICON = trusted(`<svg class="menu-icon" viewBox="0 0 16 16" width="16" height="16" aria-hidden="true" focusable="false"
+  fill="none" stroke="currentColor" stroke-width="1.5" stroke-linejoin="round"><rect x="5.5" y="5.5" width="8" height="8" rx="1.5"/>
+  <path d="M3.5 10.5h-.5a1 1 0 0 1-1-1v-6.5a1 1 0 0 1 1-1h6.5a1 1 0 0 1 1 1v.5"/></svg>`);
 
 let openMenu = null;
 
@@ -45,7 +50,7 @@ export function openMessageMenu(controller, anchor, message) {
     <button type="button" role="menuitem" data-do="reply">↩ Reply</button>
     ${mine && message.type === 'text' ? html`<button type="button" role="menuitem" data-do="edit">✏️ Edit</button>` : ''}
     ${message.edited ? html`<button type="button" role="menuitem" data-do="history">🕘 Edit history</button>` : ''}
-    ${message.type === 'text' ? html`<button type="button" role="menuitem" data-do="copy">⧉ Copy text</button>` : ''}
+    ${message.type === 'text' ? html`<button type="button" role="menuitem" data-do="copy">${COPY_ICON} Copy text</button>` : ''}
     ${mine ? html`<button type="button" role="menuitem" class="danger" data-do="unsend">⌫ Unsend</button>` : ''}`);
   document.body.append(menu);
   const rect = anchor.getBoundingClientRect();

@@ -5,11 +5,17 @@ import { groupBySender, deliveryStatus, previewText } from '../../lib/messages.j
 import { clockTime, formatBytes, formatDuration } from '../../lib/time.js';
 import { avatar } from '../common/avatar.js';
 
-export function messageList(messages, { me, isGroup, hasMore, typingNames, recordingNames }) {
+/** `unreadFrom`: the id of the first message that was unread when the chat opened (the marker goes before it). */
+export function messageList(messages, { me, isGroup, hasMore, typingNames, recordingNames, unreadFrom = null }) {
   const status = deliveryStatus(messages, me.id);
+  // The marker splits the bubbles of one sender too: read and unread are never in one group.
+  const split = unreadFrom ? messages.findIndex((m) => m.id === unreadFrom) : -1;
+  const groups = (list) => groupBySender(list).map((group) => senderGroup(group, { me, isGroup, status }));
   return html`
     ${hasMore ? html`<div class="load-more" data-load-more>Loading earlier messages…</div>` : html`<div class="history-start">This is the beginning of the conversation.</div>`}
-    ${groupBySender(messages).map((group) => senderGroup(group, { me, isGroup, status }))}
+    ${split === -1 ? groups(messages) : html`${groups(messages.slice(0, split))}
+      <div class="unread-marker" data-unread-marker role="separator"><span>New messages</span></div>
+      ${groups(messages.slice(split))}`}
     ${recordingNames.length ? html`<div class="typing-row" data-recording>🎤 ${recordingNames.join(', ')} ${recordingNames.length > 1 ? 'are' : 'is'} recording a voice message…</div>` : ''}
     ${typingNames.length ? html`<div class="typing-row" data-typing aria-label="${typingNames.join(', ')} typing">
       <span class="typing-dots"><span></span><span></span><span></span></span> ${isGroup ? `${typingNames.join(', ')} typing` : ''}</div>` : ''}`;
@@ -24,13 +30,35 @@ function senderGroup(group, { me, isGroup, status }) {
         <span>${first.senderDisplayName}</span></div>` : ''}
       ${group.messages.map((m) => html`
         ${bubble(m, mine, me)}
-        ${status && (m.id ?? m.clientMessageId) === status.id ? html`<div class="delivery ${status.failed ? 'failed' : ''}" data-delivery>${status.text}${status.failed
+        ${status && !isUploadDraft(m) && (m.id ?? m.clientMessageId) === status.id ? html`<div class="delivery ${status.failed ? 'failed' : ''}" data-delivery>${status.text}${status.failed
           ? html` — <button type="button" class="link" data-retry="${m.clientMessageId}">Retry</button> · <button type="button" class="link" data-discard="${m.clientMessageId}">Delete</button>` : ''}</div>` : ''}`)}
     </div>`;
 }
 
+/** A file of mine on its way, or refused: drawn from what the browser has (no URL yet). */
+function isUploadDraft(m) { return !!m.upload && !m.id; }
+
+function uploadState(m) {
+  if (m.failed) {
+    return html`<div class="delivery failed" data-upload-error role="alert">Not sent: ${m.error ?? 'the upload failed'} —
+      <button type="button" class="link" data-retry="${m.clientMessageId}">Retry</button> ·
+      <button type="button" class="link" data-discard="${m.clientMessageId}">Remove</button></div>`;
+  }
+  return html`<div class="delivery" data-uploading>Sending…</div>`;
+}
+
 function bubble(m, mine, me) {
   const id = m.id ?? '';
+  if (isUploadDraft(m)) {
+    return html`
+    <div class="msg ${m.pending ? 'pending' : ''} ${m.failed ? 'failed' : ''}" data-msg="" data-cmid="${m.clientMessageId}" data-type="${m.type}" tabindex="0"
+      aria-label="You: ${previewText(m)}">
+      <div class="bubble"><span class="file-card"><span class="file-icon" aria-hidden="true">📎</span>
+        <span><span class="file-name">${m.fileName}</span><span class="file-size">${formatBytes(m.fileSize)}</span></span></span>
+        ${m.caption ? html`<p class="text">${m.caption}</p>` : ''}</div>
+      ${uploadState(m)}
+    </div>`;
+  }
   return html`
     <div class="msg ${m.pending ? 'pending' : ''} ${m.failed ? 'failed' : ''} ${m.unsent ? 'unsent' : ''}" data-msg="${id}" data-cmid="${m.clientMessageId ?? ''}"
       data-type="${m.type}" tabindex="0" aria-label="${mine ? 'You' : m.senderDisplayName}: ${previewText(m)}">
@@ -50,7 +78,7 @@ function content(m, mine) {
   switch (m.type) {
     case 'image':
       return html`<button type="button" class="image-btn" data-lightbox="${m.fileUrl}" data-caption="${m.caption ?? ''}" aria-label="Open image">
-        <img src="${safeURL(m.fileUrl)}" alt="${m.caption || m.fileName || 'Image'}" loading="lazy"></button>
+        <img src="${safeURL(m.fileUrl)}" alt="${m.caption || m.fileName || 'Image'}" loading="lazy" ${imageBox(m)}></button>
         ${m.caption ? html`<p class="text">${m.caption}</p>` : ''}`;
     case 'audio':
     case 'voice':
@@ -62,6 +90,21 @@ function content(m, mine) {
     default:
       return html`<p class="text">${m.content}</p>`;
   }
+}
+
+const IMAGE_MAX = 260;   // px, the longer side of a thumbnail (the CSS caps it lower on a phone)
+
+/**
+ * The thumbnail's box is reserved before the image loads, so nothing below it moves when it
+ * does (a chat opened at its newest message stays there). With the stored size: that shape,
+ * scaled to fit; without it (older messages): a fixed 4:3 box the picture is fitted into.
+ */
+export function imageBox(m) {
+  const width = Number(m.imageWidth);
+  const height = Number(m.imageHeight);
+  if (!(width > 0 && height > 0)) return html`class="unsized"`;
+  const scale = Math.min(1, IMAGE_MAX / width, IMAGE_MAX / height);
+  return html`class="sized" width="${width}" height="${height}" style="width:${Math.max(1, Math.round(width * scale))}px;aspect-ratio:${width} / ${height}"`;
 }
 
 function fileCard(m) {

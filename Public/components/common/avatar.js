@@ -7,12 +7,13 @@ function initials(name) {
   return (letters || '?').toUpperCase();
 }
 
-export function avatar(person, { size = 40, status = null, group = false } = {}) {
+/** `statusFor`: a user id put on the dot, for views that update dots in place. */
+export function avatar(person, { size = 40, status = null, group = false, statusFor = null } = {}) {
   const name = person?.displayName ?? person?.name ?? person?.username ?? '?';
   const image = person?.profileImage ?? person?.avatar;
   return html`<span class="avatar ${group ? 'avatar-group' : ''}" style="--size:${size}px">
     ${image ? html`<img src="${safeURL(image)}" alt="">` : html`<span class="avatar-initials" aria-hidden="true">${initials(name)}</span>`}
-    ${status ? html`<span class="presence-dot presence-${status}" title="${status}"></span>` : ''}
+    ${status ? html`<span class="presence-dot presence-${status}" title="${status}" ${statusFor ? html`data-member-presence="${statusFor}"` : ''}></span>` : ''}
   </span>`;
 }
 

@@ -40,6 +40,7 @@ export function openGroupInfo(controller, groupId) {
   const { api, store } = controller;
   const panel = openPanel('Group info', (body) => {
     let group = null;
+    let gone = false;   // left or deleted: the group's events that follow must not ask for it (a 403)
     let found = [];
     let invites = [];
     // The create choices survive the redraws a live group event causes while someone picks them.
@@ -48,8 +49,11 @@ export function openGroupInfo(controller, groupId) {
     const canManage = () => group.myRole === 'owner' || group.myRole === 'admin';
 
     async function load() {
+      if (gone) return;
       try {
         group = await api.get(`/api/groups/${groupId}`);
+        // Members who share no other conversation with me: nobody has said whether they are online.
+        controller.requestPresence((group.members ?? []).map((m) => m.user.id));
         // Only owners and admins may list the links (403 for anyone else). A list that fails to
         // load is said so in its place; the rest of the panel still works.
         invites = canManage() ? await api.get(`/api/groups/${groupId}/invites`).then((r) => r.invites, () => null) : [];
@@ -84,6 +88,15 @@ export function openGroupInfo(controller, groupId) {
         </section>`;
     }
 
+    /** Only the dots: a full redraw would wipe what is being typed in the panel's fields. */
+    function redrawPresence() {
+      for (const dot of body.querySelectorAll('[data-member-presence]')) {
+        const { status } = presenceOf({ id: dot.dataset.memberPresence }, store.get().presence);
+        dot.className = `presence-dot presence-${status}`;
+        dot.title = status;
+      }
+    }
+
     function draw() {
       const me = store.get().me;
       const manage = canManage();
@@ -100,7 +113,7 @@ export function openGroupInfo(controller, groupId) {
           <div class="pick-list">${found.map((u) => html`<button type="button" class="conversation" data-add="${u.id}">${avatar(u, { size: 32 })}
             <span class="conversation-text"><span class="conversation-name">${u.displayName}</span><span class="conversation-preview">${u.username}</span></span><span>Add</span></button>`)}</div>` : ''}
         <ul class="members">${(group.members ?? []).map(({ user, role }) => html`
-          <li>${avatar(user, { size: 32, status: presenceOf(user, store.get().presence).status })}
+          <li>${avatar(user, { size: 32, status: presenceOf(user, store.get().presence).status, statusFor: user.id })}
             <button type="button" class="member-name link-plain" data-profile="${user.id}">${user.displayName} <small>${user.username}</small></button>
             ${role !== 'member' ? html`<span class="role">${role}</span>` : ''}
             ${manage && user.id !== me.id && role !== 'owner' ? html`<button type="button" class="btn btn-small" data-remove="${user.id}" data-name="${user.displayName}">Remove</button>` : ''}
@@ -174,13 +187,15 @@ export function openGroupInfo(controller, groupId) {
           await load();
         }
         if ('leave' in t.dataset && await confirmDialog({ title: 'Leave group?', message: `You will stop receiving messages from ${group.name}.`, confirmLabel: 'Leave', danger: true })) {
-          await api.post(`/api/groups/${groupId}/leave`);
+          gone = true;
+          await api.post(`/api/groups/${groupId}/leave`).catch((err) => { gone = false; throw err; });
           closePanel(panel);
           controller.closeChat();
           await controller.loadConversations();
         }
         if ('delete' in t.dataset && await confirmDialog({ title: 'Delete group?', message: 'The group and its messages are deleted for everyone.', confirmLabel: 'Delete', danger: true })) {
-          await api.delete(`/api/groups/${groupId}`);
+          gone = true;
+          await api.delete(`/api/groups/${groupId}`).catch((err) => { gone = false; throw err; });
           closePanel(panel);
           controller.closeChat();
           await controller.loadConversations();
@@ -189,6 +204,9 @@ export function openGroupInfo(controller, groupId) {
     });
 
     load();
-    return store.subscribe((_, changed) => { if (changed.has('groupsVersion') && group) load(); });
+    return store.subscribe((_, changed) => {
+      if ((changed.has('groupsVersion') || changed.has('users')) && group) load();
+      else if (changed.has('presence') && group) redrawPresence();
+    });
   });
 }

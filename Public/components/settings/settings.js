@@ -30,6 +30,7 @@ export function openSettings(controller) {
           <label class="field"><span>Display name</span><input name="displayName" value="${me.displayName}" maxlength="50" required></label>
           <label class="field"><span>First name</span><input name="firstName" value="${me.firstName ?? ''}" maxlength="50"></label>
           <label class="field"><span>Last name</span><input name="lastName" value="${me.lastName ?? ''}" maxlength="50"></label>
+          <label class="field"><span>Bio</span><textarea name="bio" maxlength="160" rows="2" placeholder="A line about you, shown on your profile">${me.bio ?? ''}</textarea></label>
           <p class="form-error" role="alert" hidden></p>
           <button type="submit" class="btn btn-primary">Save profile</button>
         </form>
@@ -70,7 +71,8 @@ export function openSettings(controller) {
       const error = e.target.querySelector('.form-error');
       const f = Object.fromEntries(new FormData(e.target));
       try {
-        await controller.updateProfile({ displayName: f.displayName, firstName: f.firstName || null, lastName: f.lastName || null });
+        // An empty bio clears it (the server squeezes spaces and counts at most 160 characters).
+        await controller.updateProfile({ displayName: f.displayName, firstName: f.firstName || null, lastName: f.lastName || null, bio: f.bio.trim() });
         toast('Profile saved', 'success');
         error.hidden = true;
       } catch (err) { error.textContent = err.message; error.hidden = false; }

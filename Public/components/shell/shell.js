@@ -8,16 +8,15 @@ const CONNECTION_TEXT = { online: 'Connected', connecting: 'Connecting…', offl
 
 export function mountShell(root, controller) {
   render(root, html`
-    <div class="app">
-      <aside class="sidebar" aria-label="Conversations"></aside>
-      <main class="chat" aria-label="Chat"></main>
-    </div>
-    <div class="connection" role="status" aria-live="polite" data-connection></div>`);
+    <div class="shell">
+      <div class="connection" role="status" aria-live="polite" data-connection></div>
+      <div class="app">
+        <aside class="sidebar" aria-label="Conversations"></aside>
+        <main class="chat" aria-label="Chat"></main>
+      </div>
+    </div>`);
   const app = root.querySelector('.app');
   const indicator = root.querySelector('[data-connection]');
-  const unmountSidebar = mountSidebar(root.querySelector('.sidebar'), controller);
-  const unmountChat = mountChatView(root.querySelector('.chat'), controller);
-
   const draw = (state) => {
     const unread = state.conversations.reduce((sum, c) => sum + (c.unreadCount || 0), 0);
     document.title = unread ? `(${unread}) Chatr` : 'Chatr';
@@ -26,8 +25,12 @@ export function mountShell(root, controller) {
     indicator.textContent = CONNECTION_TEXT[state.connection] ?? '';
   };
   draw(controller.store.get());
+  // Subscribed before the views inside: on a phone the chat is shown (chat-open) before the chat
+  // view draws into it, so what it measures (the message box, the scroll position) is measured shown.
   const unsubscribe = controller.store.subscribe((state, changed) => {
     if (changed.has('active') || changed.has('connection') || changed.has('conversations')) draw(state);
   });
+  const unmountSidebar = mountSidebar(root.querySelector('.sidebar'), controller);
+  const unmountChat = mountChatView(root.querySelector('.chat'), controller);
   return () => { unsubscribe(); unmountSidebar(); unmountChat(); };
 }

@@ -46,6 +46,7 @@ export function mountSidebar(root, controller) {
   let results = null;   // people found, while searching
   let hits = [];        // messages found
   let searchError = null;
+  let searching = false; // the newest text's answers are on their way
 
   function drawMe(state) { render(meButton, avatar(state.me, { size: 32 })); }
 
@@ -60,7 +61,7 @@ export function mountSidebar(root, controller) {
               <span class="conversation-preview">${user.username}</span></span>
           </button>`)}` : ''}
         ${hits.length ? html`<p class="list-title">Messages</p>${hits.map((hit, index) => hitItem(hit, index, state))}` : ''}
-        ${!results.length && !hits.length ? html`<p class="empty">${searchError ?? 'Nothing found.'}</p>` : ''}`);
+        ${!results.length && !hits.length ? html`<p class="empty" data-search-state>${searching ? 'Searching…' : searchError ?? 'Nothing found.'}</p>` : ''}`);
       return;
     }
     if (state.conversations.length === 0) {
@@ -111,27 +112,46 @@ export function mountSidebar(root, controller) {
 
   let searchTimer;
   let searchRun = 0;
+  let searchAbort = null;
   const searchBox = root.querySelector('[data-search]');
-  function clearSearch() {
+  /** Every change of the text retires what was asked or found for the text before. */
+  function retireSearch() {
     clearTimeout(searchTimer);
-    searchRun++;   // a search still on its way must not draw over the cleared list
+    searchAbort?.abort();
+    searchAbort = null;
+    return ++searchRun;
+  }
+  function clearSearch() {
+    retireSearch();   // a search still on its way must not draw over the cleared list
     searchBox.value = '';
     results = null;
     hits = [];
+    searching = false;
     drawList(store.get());
   }
   searchBox.addEventListener('input', (e) => {
-    clearTimeout(searchTimer);
+    // Only the newest text may draw: an answer for an earlier one (even one that comes during the
+    // pause before this one is asked) is dropped, and the earlier results go at once, so a quick
+    // click cannot open something the new text did not find.
+    const run = retireSearch();
     const q = e.target.value.trim();
+    if (!q) { results = null; hits = []; searching = false; drawList(store.get()); return; }
+    results = [];
+    hits = [];
+    searchError = null;
+    searching = true;
+    drawList(store.get());
     searchTimer = setTimeout(async () => {
-      // Only the newest search may draw: an older one answering late must not replace it.
-      const run = ++searchRun;
-      if (!q) { results = null; hits = []; drawList(store.get()); return; }
+      const abort = new AbortController();
+      searchAbort = abort;
+      const { signal } = abort;
       const [people, messages] = await Promise.all([
-        api.get(`/api/users/search${query({ q })}`).then((r) => r.users, () => []),
-        api.get(`/api/search${query({ q })}`).then((r) => ({ hits: r.results }), (err) => ({ hits: [], error: err.status === 400 ? err.message : null })),
+        api.get(`/api/users/search${query({ q })}`, { signal }).then((r) => r.users, () => []),
+        api.get(`/api/search${query({ q })}`, { signal }).then((r) => ({ hits: r.results }), (err) => ({ hits: [], error: err.status === 400 ? err.message : null })),
       ]);
       if (run !== searchRun) return;
+      searchAbort = null;
+      searching = false;
       results = people;
       hits = messages.hits;
       searchError = messages.error ?? null;
