@@ -109,6 +109,33 @@ final class MessagingTests: ChatrTestCase {
         }
     }
 
+    /// Unread counts are exact up to the cap; past it the list says the cap ("999+" on screen),
+    /// and counting stops there rather than scanning every unread message on each request.
+    func testUnreadCountsStopAtTheCap() async throws {
+        let (services, db) = (self.services, app.db)
+        let bobUser = try await user(bob)
+        let annID = UUID(uuidString: ann.id)!
+        func unread() async throws -> JSONValue? {
+            try await send(.GET, "/api/messages/conversations", token: ann.token).json["conversations"]?.array?.first?["unreadCount"]
+        }
+        _ = try await sendText("mine, not unread", from: ann, to: bob.id)
+        let total = MessageRules.maxUnreadCount + 5
+        for start in stride(from: 0, to: total, by: 100) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in start..<min(total, start + 100) {
+                    group.addTask { _ = try await MessageService(services: services, db: db).send(from: bobUser, .init(address: .user(annID), content: "n\(index)")) }
+                }
+                try await group.waitForAll()
+            }
+            if start == 0 {
+                let exact = try await unread()
+                XCTAssertEqual(exact, 100, "exact below the cap")
+            }
+        }
+        let capped = try await unread()
+        XCTAssertEqual(capped, .number(Double(MessageRules.maxUnreadCount)))
+    }
+
     func testBadSendsChangeNothing() async throws {
         let cases: [(JSONValue, HTTPStatus)] = [
             (["recipientId": .string(ann.id), "content": "me"], .badRequest),

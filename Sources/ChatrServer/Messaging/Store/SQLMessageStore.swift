@@ -55,11 +55,15 @@ extension SQLMessageStore {
 
     func unreadCounts(of member: UUID) async throws -> [UUID: Int] {
         var unread: [UUID: Int] = [:]
+        // Per conversation, at most `maxUnreadCount` rows are counted (the LIMIT stops the scan).
         for row in try await sql.raw("""
-            SELECT m.conversation_id AS conversation_id, COUNT(*) AS unread FROM messages m
-            JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = \(bind: member)
-            WHERE m.seq > mb.last_read_seq AND m.seq > mb.history_from_seq AND m.sender_id <> \(bind: member) AND m.deleted_at IS NULL
-            GROUP BY m.conversation_id
+            SELECT mb.conversation_id AS conversation_id, (SELECT COUNT(*) FROM (
+                SELECT 1 FROM messages m
+                WHERE m.conversation_id = mb.conversation_id
+                  AND m.seq > (CASE WHEN mb.last_read_seq > mb.history_from_seq THEN mb.last_read_seq ELSE mb.history_from_seq END)
+                  AND m.sender_id <> \(bind: member) AND m.deleted_at IS NULL
+                LIMIT \(unsafeRaw: String(MessageRules.maxUnreadCount))) AS unread_rows) AS unread
+            FROM members mb WHERE mb.user_id = \(bind: member)
             """).all() {
             unread[try row.decode(column: "conversation_id", as: UUID.self)] = try row.decode(column: "unread", as: Int.self)
         }
