@@ -7,11 +7,14 @@ import { ChatController } from './lib/chat-controller.js';
 import { applyTheme } from './lib/theme.js';
 import { mountAuth } from './components/auth/auth.js';
 import { mountShell } from './components/shell/shell.js';
-import { mountTestLab, EventLog } from './components/testlab/testlab.js';
-import { joinGroupByLink } from './components/groups/new-group.js';
+import { EventLog } from './components/testlab/event-log.js';
+import { lazy } from './lib/lazy.js';
 import { closeAllPanels } from './components/panel/panel.js';
 import { toast } from './components/toast/toast.js';
 import * as push from './lib/push.js';
+
+// Rarely used views, loaded when opened.
+const joinGroupByLink = lazy(() => import('./components/groups/new-group.js'), 'joinGroupByLink');
 
 const root = document.getElementById('app');
 const api = new Api({ token: localStorage.getItem('chatr.token'), onUnauthorized: () => signOut() });
@@ -73,7 +76,14 @@ function route() {
     return;
   }
   view = location.hash === '#/lab' ? 'lab' : 'shell';
-  unmount = view === 'lab' ? mountTestLab(root, controller, eventLog) : mountShell(root, controller);
+  if (view === 'shell') { unmount = mountShell(root, controller); return; }
+  // The Test Lab is loaded when opened; leaving before it has loaded mounts nothing.
+  let stop = null;
+  let left = false;
+  unmount = () => { left = true; stop?.(); };
+  import('./components/testlab/testlab.js').then(({ mountTestLab }) => {
+    if (!left && controller) stop = mountTestLab(root, controller, eventLog);
+  }, () => toast('Could not load the Test Lab', 'error'));
 }
 
 /** `#/c/<conversationId>`: opens that chat (signed out, the link waits for the sign-in). */

@@ -9,6 +9,7 @@ import { mergeMessages, applyStatus, holdStatus, releaseHeld, latestUnreadFromOt
 import { attachRealtimeHandlers } from './realtime-handlers.js';
 import { SyncCursor, applyConversationChanges, messagesByChat, removedChats } from './sync.js';
 import { computeWaveform } from './waveform.js';
+import { LinkPreviews } from './links.js';
 
 const PAGE = 50;
 
@@ -32,6 +33,8 @@ export class ChatController {
     this.cursor = new SyncCursor(this.me.id);
     // Files being sent or refused, by clientMessageId: what Retry sends again (kept in memory only).
     this.uploads = new Map();
+    // Link preview cards, once per link for as long as the page is open (no card when refused).
+    this.linkPreviews = new LinkPreviews((url) => this.api.get(`/api/link-preview${query({ url })}`));
   }
 
   async start() {

@@ -49,6 +49,8 @@ function mergeCopies(current, copy) {
   if (statusRank(current.status) > statusRank(copy.status)) merged.status = current.status;
   if (current.isRead) merged.isRead = true;
   if (current.readAt && !copy.readAt) merged.readAt = current.readAt;
+  // A live copy carries no readers (`readBy: null`); who has read it is never taken back.
+  if (current.readBy?.length) merged.readBy = [...new Set([...current.readBy, ...(copy.readBy ?? [])])];
   return merged;
 }
 
@@ -75,13 +77,61 @@ export function groupBySender(messages, gapMs = 5 * 60 * 1000) {
 
 const STATUS_TEXT = { sent: 'Sent', delivered: 'Delivered', read: 'Read', listening: 'Listening…', listened: 'Listened' };
 
-/** The line under my last message: its id and text, or null when the last message is not mine. */
+/**
+ * The line under my last message: its id and text, or null when the last message is not mine.
+ * In a group, once someone has read it: "Read by N" (N of the other members).
+ */
 export function deliveryStatus(messages, myId) {
   const last = messages[messages.length - 1];
   if (!last || last.senderId !== myId || last.unsent) return null;
   if (last.failed) return { id: last.clientMessageId, text: 'Not sent', failed: true };
   if (last.pending) return { id: last.clientMessageId, text: 'Waiting to send…' };
+  if (last.groupId && last.readBy?.length) return { id: last.id, text: `Read by ${last.readBy.length}` };
   return { id: last.id, text: STATUS_TEXT[last.status] ?? 'Sent' };
+}
+
+/**
+ * The ticks on one of my messages: a clock while queued, ✓ sent, ✓✓ delivered, ✓✓ read
+ * (coloured), with the words a screen reader says. In a group "read" is once anyone has read it.
+ */
+export function messageTicks(m) {
+  if (m.failed) return { kind: 'failed', symbol: '!', label: 'Not sent' };
+  if (m.pending || !m.id) return { kind: 'queued', symbol: '🕓', label: 'Waiting to send' };
+  const read = m.status === 'read' || m.status === 'listening' || m.status === 'listened' || (m.groupId && m.readBy?.length > 0);
+  if (read) return { kind: 'read', symbol: '✓✓', label: m.groupId && m.readBy?.length ? `Read by ${m.readBy.length}` : 'Read' };
+  if (m.status === 'delivered') return { kind: 'delivered', symbol: '✓✓', label: 'Delivered' };
+  return { kind: 'sent', symbol: '✓', label: 'Sent' };
+}
+
+/** A local day's key ("2026-12-01") for a timestamp: messages are split into days by it. */
+export function dayKey(iso) {
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+/**
+ * The timeline drawn for a chat, in order: `{kind:'day', at}` before the first message of each
+ * day, `{kind:'unread'}` before the first unread one, and `{kind:'group', senderId, messages}`
+ * for bubbles of one sender within `gapMs` (a day or the unread marker also ends a group).
+ */
+export function timeline(messages, { unreadFrom = null, gapMs = 5 * 60 * 1000 } = {}) {
+  const items = [];
+  let day = null;
+  let group = null;
+  for (const m of messages) {
+    const key = dayKey(m.createdAt);
+    if (key !== day) { items.push({ kind: 'day', at: m.createdAt }); day = key; group = null; }
+    if (unreadFrom && m.id === unreadFrom) { items.push({ kind: 'unread' }); group = null; }
+    const previous = group?.messages[group.messages.length - 1];
+    if (group && group.senderId === m.senderId && !m.unsent === !previous.unsent
+      && new Date(m.createdAt) - new Date(previous.createdAt) < gapMs) {
+      group.messages.push(m);
+    } else {
+      group = { kind: 'group', senderId: m.senderId, messages: [m] };
+      items.push(group);
+    }
+  }
+  return items;
 }
 
 const STATUS_RANK = { pending: -1, sent: 0, delivered: 1, read: 2, listening: 3, listened: 4 };
@@ -93,15 +143,18 @@ const statusRank = (status) => STATUS_RANK[status] ?? 0;
  * A status is a receipt for *my* messages only: in a group, someone else reading another
  * member's message says nothing about what I have read.
  */
-export function applyStatus(messages, { messageId, status, readAt }, myId) {
+export function applyStatus(messages, { messageId, status, readAt, userId }, myId) {
   const target = messages.find((m) => m.id === messageId);
   if (!target) return messages;
   return messages.map((m) => {
     const isTarget = m.id === messageId && m.senderId === myId;
     const olderRead = status === 'read' && m.senderId === myId && !m.pending && m.createdAt <= target.createdAt;
     if (!isTarget && !olderRead) return m;
-    if (statusRank(m.status) >= STATUS_RANK[status]) return m;
-    return { ...m, status, isRead: status !== 'delivered' && status !== 'sent' ? true : m.isRead, readAt: readAt ?? m.readAt };
+    // In a group, a read names its reader: my message is "read by" one more member.
+    const readBy = status === 'read' && userId && userId !== myId && m.groupId && !(m.readBy ?? []).includes(userId)
+      ? [...(m.readBy ?? []), userId] : m.readBy;
+    if (statusRank(m.status) >= STATUS_RANK[status]) return readBy === m.readBy ? m : { ...m, readBy };
+    return { ...m, status, readBy, isRead: status !== 'delivered' && status !== 'sent' ? true : m.isRead, readAt: readAt ?? m.readAt };
   });
 }
 
@@ -161,4 +214,10 @@ export function previewText(message) {
     case 'file': return `📄 ${message.fileName ?? 'File'}`;
     default: return message.content;
   }
+}
+
+/** The server counts unread messages up to 1,000 (MessageRules.maxUnreadCount): from there, "999+". */
+export const UNREAD_CAP = 1000;
+export function unreadLabel(count) {
+  return count >= UNREAD_CAP ? '999+' : String(count);
 }

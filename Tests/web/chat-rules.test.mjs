@@ -2,7 +2,7 @@
 // escaping, backoff, times and waveforms.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mergeMessages, applyStatus, holdStatus, releaseHeld, deliveryStatus, groupBySender, chatKeyOf, latestUnreadFromOthers, previewText } from '../../Public/lib/messages.js';
+import { mergeMessages, applyStatus, holdStatus, releaseHeld, deliveryStatus, groupBySender, chatKeyOf, latestUnreadFromOthers, previewText, unreadLabel } from '../../Public/lib/messages.js';
 import { html, escapeHTML, safeURL, cssURL, SafeHTML } from '../../Public/lib/html.js';
 import { backoffDelay } from '../../Public/lib/backoff.js';
 import { lastSeenText, formatBytes, formatDuration } from '../../Public/lib/time.js';
@@ -168,4 +168,11 @@ test('waveform bars are slice peaks scaled to the loudest', () => {
   assert.equal(bars[50], 0);
   assert.deepEqual(barsFromSamples(new Float32Array(0), 4), [0, 0, 0, 0]);
   assert.equal(barsFromSamples(new Float32Array(3).fill(0.2), 10).length, 10, 'fewer samples than bars still gives every bar');
+});
+
+test('unread counts read as numbers up to 999, then 999+ (the server stops counting at 1,000)', () => {
+  assert.equal(unreadLabel(1), '1');
+  assert.equal(unreadLabel(999), '999');
+  assert.equal(unreadLabel(1000), '999+');
+  assert.equal(unreadLabel(1003), '999+', 'live increments past the cap');
 });

@@ -14,9 +14,11 @@ import { attachAudioPlayer } from './audio-player.js';
 import { openMessageMenu, showEditHistory } from './message-menu.js';
 import { openLightbox } from '../lightbox/lightbox.js';
 import { openProfile } from '../profile/profile.js';
-import { openGroupInfo } from '../groups/group-info.js';
+import { lazy } from '../../lib/lazy.js';
 import { toast } from '../toast/toast.js';
 import { chatKeyOfConversation, isMuted } from '../../lib/messages.js';
+
+const openGroupInfo = lazy(() => import('../groups/group-info.js'), 'openGroupInfo');   // loaded when opened
 
 export function mountChatView(root, controller) {
   const { store } = controller;
@@ -30,6 +32,7 @@ export function mountChatView(root, controller) {
   let unreadFrom;             // the first unread message's id when the chat opened (undefined: not known yet)
   let newestSeen = null;      // {key, at} of the newest message drawn so far
   let resizeObserver = null;
+  const awaitedCards = new Set();   // links whose card is on its way (one redraw each when it comes)
 
   function drawEmpty() {
     render(root, html`<div class="chat-empty"><p>Select a conversation or search for someone to start chatting.</p></div>`);
@@ -42,8 +45,8 @@ export function mountChatView(root, controller) {
     if (!state.active) { drawEmpty(); return; }
     render(root, html`
       <header class="chat-header">
-        <button type="button" class="icon-btn back" data-action="back" aria-label="Back to conversations">←</button>
-        <button type="button" class="chat-title" data-action="info" data-chat-title></button>
+        <button type="button" class="icon-btn back" data-action="back" aria-label="Back to conversations" title="Back to conversations">←</button>
+        <button type="button" class="chat-title" data-action="info" data-chat-title title="Profile and chat details"></button>
         <div class="chat-actions" data-chat-actions></div>
       </header>
       <div class="messages-wrap">
@@ -156,8 +159,9 @@ export function mountChatView(root, controller) {
     const names = (slice) => Object.entries(state[slice][active.key] ?? {}).filter(([id]) => id !== state.me.id).map(([, name]) => name);
     render(list, messageList(chat.messages, {
       me: state.me, isGroup: active.kind === 'group', hasMore: chat.hasMore, typingNames: names('typing'), recordingNames: names('recording'),
-      unreadFrom,
+      unreadFrom, cardOf: (url) => controller.linkPreviews.peek(url),
     }));
+    fetchCards(list, active.key);
     if (keepFromBottom !== null) list.scrollTop = list.scrollHeight - keepFromBottom;
     else if (!positioned && chat.loaded && chat.messages.length) { positioned = true; openAtMarker(list) || toBottom(list); }
     else if (goDown || pinned || (arrived && newest.senderId === state.me.id)) toBottom(list);
@@ -167,6 +171,19 @@ export function mountChatView(root, controller) {
     }
     showHighlight(state, false);
     player.refresh();
+  }
+
+  /** Links whose card is not known yet: fetched (once per link), and the list redrawn when one has a card. */
+  function fetchCards(list, key) {
+    const urls = new Set([...list.querySelectorAll('[data-link-slot]')].map((slot) => slot.dataset.linkSlot));
+    for (const url of urls) {
+      if (awaitedCards.has(url)) continue;
+      awaitedCards.add(url);
+      controller.linkPreviews.get(url).then((card) => {
+        awaitedCards.delete(url);
+        if (card && store.get().active?.key === key && mountedKey === key) drawMessages(store.get());
+      });
+    }
   }
 
   /** Opens at the marker when the unread messages are more than the view shows below it. */

@@ -28,7 +28,7 @@ export function mountComposer(root, controller) {
     <form class="composer" data-form>
       <label class="icon-btn attach" title="Attach a file" aria-label="Attach a file" tabindex="0">📎
         <input type="file" data-file hidden accept="image/*,audio/*,video/mp4,video/webm,application/pdf,.doc,.docx,text/plain"></label>
-      ${isDirect ? html`<button type="button" class="icon-btn ghost-toggle" data-ghost-toggle aria-pressed="${store.get().settings.ghost ? 'true' : 'false'}"
+      ${isDirect ? html`<button type="button" class="icon-btn ghost-toggle" data-ghost-toggle aria-label="Ghost typing" aria-pressed="${store.get().settings.ghost ? 'true' : 'false'}"
         title="Ghost typing: let them see what you type before you send">👻</button>` : ''}
       <textarea data-input rows="1" maxlength="${MAX_LENGTH}" placeholder="Message" aria-label="Message"></textarea>
       <button type="button" class="icon-btn" data-record aria-label="Record a voice message" title="Record a voice message">🎤</button>

@@ -1,38 +1,52 @@
-// Markup for the message list: bubbles grouped by sender, each kind of content, reactions,
-// reply quotes and the delivery line. Pure functions of the state, so redrawing is safe.
+// Markup for the message list: date separators, bubbles grouped by sender (one timestamp on the
+// last of a group), each kind of content, links and their preview cards, reactions, reply quotes,
+// status ticks on my messages and the delivery line. Pure functions of the state, so redrawing is safe.
 import { html, safeURL } from '../../lib/html.js';
-import { groupBySender, deliveryStatus, previewText } from '../../lib/messages.js';
-import { clockTime, formatBytes, formatDuration } from '../../lib/time.js';
+import { timeline, deliveryStatus, messageTicks, previewText } from '../../lib/messages.js';
+import { linkParts, firstWebLink } from '../../lib/links.js';
+import { clockTime, dayLabel, formatBytes, formatDuration } from '../../lib/time.js';
 import { avatar } from '../common/avatar.js';
 
-/** `unreadFrom`: the id of the first message that was unread when the chat opened (the marker goes before it). */
-export function messageList(messages, { me, isGroup, hasMore, typingNames, recordingNames, unreadFrom = null }) {
+/**
+ * `unreadFrom`: the id of the first message that was unread when the chat opened (the marker goes
+ * before it). `cardOf(url)`: the preview card known for a link (undefined: not fetched yet, null: none).
+ */
+export function messageList(messages, { me, isGroup, hasMore, typingNames, recordingNames, unreadFrom = null, cardOf = () => null, now = new Date() }) {
   const status = deliveryStatus(messages, me.id);
-  // The marker splits the bubbles of one sender too: read and unread are never in one group.
-  const split = unreadFrom ? messages.findIndex((m) => m.id === unreadFrom) : -1;
-  const groups = (list) => groupBySender(list).map((group) => senderGroup(group, { me, isGroup, status }));
   return html`
     ${hasMore ? html`<div class="load-more" data-load-more>Loading earlier messages…</div>` : html`<div class="history-start">This is the beginning of the conversation.</div>`}
-    ${split === -1 ? groups(messages) : html`${groups(messages.slice(0, split))}
-      <div class="unread-marker" data-unread-marker role="separator"><span>New messages</span></div>
-      ${groups(messages.slice(split))}`}
+    ${timeline(messages, { unreadFrom }).map((item) => {
+      if (item.kind === 'day') {
+        const label = dayLabel(item.at, now);
+        return html`<div class="day-separator" data-day-separator role="separator" aria-label="${label}"><span>${label}</span></div>`;
+      }
+      if (item.kind === 'unread') return html`<div class="unread-marker" data-unread-marker role="separator" aria-label="New messages"><span>New messages</span></div>`;
+      return senderGroup(item, { me, isGroup, status, cardOf });
+    })}
     ${recordingNames.length ? html`<div class="typing-row" data-recording>🎤 ${recordingNames.join(', ')} ${recordingNames.length > 1 ? 'are' : 'is'} recording a voice message…</div>` : ''}
     ${typingNames.length ? html`<div class="typing-row" data-typing aria-label="${typingNames.join(', ')} typing">
       <span class="typing-dots"><span></span><span></span><span></span></span> ${isGroup ? `${typingNames.join(', ')} typing` : ''}</div>` : ''}`;
 }
 
-function senderGroup(group, { me, isGroup, status }) {
+function senderGroup(group, { me, isGroup, status, cardOf }) {
   const mine = group.senderId === me.id;
   const first = group.messages[0];
+  const lastIndex = group.messages.length - 1;
   return html`
-    <div class="msg-group ${mine ? 'mine' : 'theirs'}">
-      ${!mine && isGroup ? html`<div class="msg-sender">${avatar({ displayName: first.senderDisplayName, profileImage: first.senderProfileImage }, { size: 24 })}
+    <div class="msg-group ${mine ? 'mine' : 'theirs'}" data-msg-group>
+      ${!mine && isGroup ? html`<div class="msg-sender" data-sender>${avatar({ displayName: first.senderDisplayName, profileImage: first.senderProfileImage }, { size: 24 })}
         <span>${first.senderDisplayName}</span></div>` : ''}
-      ${group.messages.map((m) => html`
-        ${bubble(m, mine, me)}
+      ${group.messages.map((m, i) => html`
+        ${bubble(m, mine, me, { last: i === lastIndex, cardOf })}
         ${status && !isUploadDraft(m) && (m.id ?? m.clientMessageId) === status.id ? html`<div class="delivery ${status.failed ? 'failed' : ''}" data-delivery>${status.text}${status.failed
           ? html` — <button type="button" class="link" data-retry="${m.clientMessageId}">Retry</button> · <button type="button" class="link" data-discard="${m.clientMessageId}">Delete</button>` : ''}</div>` : ''}`)}
     </div>`;
+}
+
+/** ✓ / ✓✓ / coloured ✓✓ / 🕓 on one of my messages, with its words for screen readers and a tooltip. */
+function ticks(m) {
+  const t = messageTicks(m);
+  return html`<span class="ticks ticks-${t.kind}" data-ticks="${t.kind}" role="img" aria-label="${t.label}" title="${t.label}">${t.symbol}</span>`;
 }
 
 /** A file of mine on its way, or refused: drawn from what the browser has (no URL yet). */
@@ -47,7 +61,7 @@ function uploadState(m) {
   return html`<div class="delivery" data-uploading>Sending…</div>`;
 }
 
-function bubble(m, mine, me) {
+function bubble(m, mine, me, { last = true, cardOf = () => null } = {}) {
   const id = m.id ?? '';
   if (isUploadDraft(m)) {
     return html`
@@ -55,7 +69,7 @@ function bubble(m, mine, me) {
       aria-label="You: ${previewText(m)}">
       <div class="bubble"><span class="file-card"><span class="file-icon" aria-hidden="true">📎</span>
         <span><span class="file-name">${m.fileName}</span><span class="file-size">${formatBytes(m.fileSize)}</span></span></span>
-        ${m.caption ? html`<p class="text">${m.caption}</p>` : ''}</div>
+        ${m.caption ? html`<p class="text">${linkedText(m.caption)}</p>` : ''}</div>
       ${uploadState(m)}
     </div>`;
   }
@@ -63,12 +77,14 @@ function bubble(m, mine, me) {
     <div class="msg ${m.pending ? 'pending' : ''} ${m.failed ? 'failed' : ''} ${m.unsent ? 'unsent' : ''}" data-msg="${id}" data-cmid="${m.clientMessageId ?? ''}"
       data-type="${m.type}" tabindex="0" aria-label="${mine ? 'You' : m.senderDisplayName}: ${previewText(m)}">
       ${m.replyTo && !m.unsent ? html`<div class="quote"><strong>${m.replyTo.senderDisplayName ?? ''}</strong> ${previewText(m.replyTo)}</div>` : ''}
-      <div class="bubble">${content(m, mine)}</div>
+      <div class="bubble" title="${last ? '' : clockTime(m.createdAt)}">${content(m, mine)}</div>
+      ${linkCard(m, cardOf)}
       ${m.reactions?.length ? reactions(m, me) : ''}
       <div class="msg-meta">
-        <time datetime="${m.createdAt}">${clockTime(m.createdAt)}</time>
+        ${last ? html`<time datetime="${m.createdAt}" data-time>${clockTime(m.createdAt)}</time>` : ''}
+        ${mine && !m.unsent ? ticks(m) : ''}
         ${m.edited && !m.unsent ? html`<button type="button" class="link edited" data-history="${id}" title="Show edit history">edited</button>` : ''}
-        ${id && !m.unsent ? html`<button type="button" class="icon-btn msg-menu-btn" data-menu="${id}" aria-label="Message actions">⋯</button>` : ''}
+        ${id && !m.unsent ? html`<button type="button" class="icon-btn msg-menu-btn" data-menu="${id}" aria-label="Message actions" title="Message actions">⋯</button>` : ''}
       </div>
     </div>`;
 }
@@ -79,7 +95,7 @@ function content(m, mine) {
     case 'image':
       return html`<button type="button" class="image-btn" data-lightbox="${m.fileUrl}" data-caption="${m.caption ?? ''}" aria-label="Open image">
         <img src="${safeURL(m.fileUrl)}" alt="${m.caption || m.fileName || 'Image'}" loading="lazy" ${imageBox(m)}></button>
-        ${m.caption ? html`<p class="text">${m.caption}</p>` : ''}`;
+        ${m.caption ? html`<p class="text">${linkedText(m.caption)}</p>` : ''}`;
     case 'audio':
     case 'voice':
       return audioPlayer(m);
@@ -88,8 +104,36 @@ function content(m, mine) {
     case 'file':
       return fileCard(m);
     default:
-      return html`<p class="text">${m.content}</p>`;
+      return html`<p class="text">${linkedText(m.content)}</p>`;
   }
+}
+
+/** Text with its http(s) and mailto links made clickable; everything else stays escaped text. */
+function linkedText(text) {
+  return linkParts(text ?? '').map((part) => (part.href
+    ? html`<a class="text-link" href="${part.href}" target="_blank" rel="noopener noreferrer">${part.text}</a>`
+    : part.text));
+}
+
+/**
+ * The preview card of a text message's first http(s) link: an empty slot until it is fetched
+ * (chat-view fetches it and redraws), nothing when the link has none.
+ */
+function linkCard(m, cardOf) {
+  if (m.unsent || (m.type && m.type !== 'text')) return '';
+  const url = firstWebLink(m.content);
+  if (!url) return '';
+  const card = cardOf(url);
+  if (card === undefined) return html`<div class="link-slot" data-link-slot="${url}" hidden></div>`;
+  if (!card) return '';
+  const href = /^https?:\/\//i.test(card.url ?? '') ? card.url : url;
+  return html`<a class="link-card" data-link-card href="${href}" target="_blank" rel="noopener noreferrer">
+    ${card.image ? html`<img class="link-card-image" src="${safeURL(card.image)}" alt="" loading="lazy">` : ''}
+    <span class="link-card-body">
+      ${card.siteName ? html`<span class="link-card-site" data-card-site>${card.siteName}</span>` : ''}
+      ${card.title ? html`<span class="link-card-title" data-card-title>${card.title}</span>` : ''}
+      ${card.description ? html`<span class="link-card-description" data-card-description>${card.description}</span>` : ''}
+    </span></a>`;
 }
 
 const IMAGE_MAX = 260;   // px, the longer side of a thumbnail (the CSS caps it lower on a phone)
@@ -111,7 +155,7 @@ function fileCard(m) {
   return html`<a class="file-card" href="${safeURL(m.fileUrl)}" download="${m.fileName ?? 'file'}" target="_blank" rel="noopener">
     <span class="file-icon" aria-hidden="true">📄</span>
     <span><span class="file-name">${m.fileName ?? 'File'}</span><span class="file-size">${formatBytes(m.fileSize)}</span></span></a>
-    ${m.caption ? html`<p class="text">${m.caption}</p>` : ''}`;
+    ${m.caption ? html`<p class="text">${linkedText(m.caption)}</p>` : ''}`;
 }
 
 /** 100 bars; audio-player.js fills them as the audio plays. */

@@ -109,7 +109,7 @@ export function openGroupInfo(controller, groupId) {
           : html`<h3>${group.name}</h3><p>${group.description ?? ''}</p>`}
         ${inviteSection()}
         <h3>${group.memberCount} members</h3>
-        ${manage ? html`<label class="field"><span>Add people</span><input type="search" data-add-search placeholder="Search by name" autocomplete="off"></label>
+        ${manage ? html`<label class="field"><span>Add people</span><input type="text" role="searchbox" data-add-search placeholder="Search by name" autocomplete="off"></label>
           <div class="pick-list">${found.map((u) => html`<button type="button" class="conversation" data-add="${u.id}">${avatar(u, { size: 32 })}
             <span class="conversation-text"><span class="conversation-name">${u.displayName}</span><span class="conversation-preview">${u.username}</span></span><span>Add</span></button>`)}</div>` : ''}
         <ul class="members">${(group.members ?? []).map(({ user, role }) => html`

@@ -15,7 +15,7 @@ export function openNewGroup(controller) {
       <form data-group-form class="stack">
         <label class="field"><span>Group name</span><input name="name" maxlength="100" required autofocus></label>
         <label class="field"><span>Description</span><textarea name="description" maxlength="500" rows="2"></textarea></label>
-        <label class="field"><span>Add people</span><input type="search" data-people autocomplete="off" placeholder="Search by name"></label>
+        <label class="field"><span>Add people</span><input type="text" role="searchbox" data-people autocomplete="off" placeholder="Search by name"></label>
         <div data-results class="pick-list"></div>
         <div data-picked class="chips"></div>
         <p class="form-error" role="alert" hidden></p>

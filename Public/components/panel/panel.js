@@ -13,7 +13,7 @@ export function openPanel(title, build) {
   panel.style.zIndex = String(50 + stack.length);
   render(panel, html`
     <header class="panel-header">
-      <button type="button" class="icon-btn" data-close aria-label="Close">←</button>
+      <button type="button" class="icon-btn" data-close aria-label="Close" title="Close (Esc)">←</button>
       <h2>${title}</h2>
     </header>
     <div class="panel-body"></div>`);

@@ -45,6 +45,9 @@ export function openSettings(controller) {
         <div data-2fa>${me.twoFactorEnabled
           ? html`<p>Two-factor authentication is <strong>on</strong>.</p><button type="button" class="btn" data-2fa-disable>Turn off</button>`
           : html`<p>Protect your account with an authenticator app.</p><button type="button" class="btn" data-2fa-setup>Set up</button>`}</div>
+        <h3>Developer</h3>
+        <p class="hint">Every socket event in and out, presence switches and a form to emit events by hand.</p>
+        <a class="btn" href="#/lab" data-open-lab>Open the Test Lab</a>
         <h3>Account</h3>
         <button type="button" class="btn btn-danger" data-logout>Sign out</button>`);
       body.querySelector('[data-online]').checked = me.showOnlineStatus;
@@ -120,6 +123,8 @@ export function openSettings(controller) {
     });
 
     body.addEventListener('click', async (e) => {
+      // The Test Lab takes the whole window: the panels close as it opens.
+      if (e.target.closest('[data-open-lab]')) { closeAllPanels(); return; }
       const t = e.target.closest('button');
       if (!t) return;
       try {

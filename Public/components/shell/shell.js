@@ -3,6 +3,7 @@
 import { html, render } from '../../lib/html.js';
 import { mountSidebar } from '../sidebar/sidebar.js';
 import { mountChatView } from '../chat/chat-view.js';
+import { unreadLabel } from '../../lib/messages.js';
 
 const CONNECTION_TEXT = { online: 'Connected', connecting: 'Connecting…', offline: 'Offline — messages will be sent when you are back' };
 
@@ -19,7 +20,7 @@ export function mountShell(root, controller) {
   const indicator = root.querySelector('[data-connection]');
   const draw = (state) => {
     const unread = state.conversations.reduce((sum, c) => sum + (c.unreadCount || 0), 0);
-    document.title = unread ? `(${unread}) Chatr` : 'Chatr';
+    document.title = unread ? `(${unreadLabel(unread)}) Chatr` : 'Chatr';
     app.classList.toggle('chat-open', !!state.active);
     indicator.dataset.state = state.connection;
     indicator.textContent = CONNECTION_TEXT[state.connection] ?? '';

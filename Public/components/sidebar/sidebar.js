@@ -3,13 +3,17 @@
 // the search box; Escape clears it.
 import { html, render } from '../../lib/html.js';
 import { query } from '../../lib/api.js';
-import { chatKeyOfConversation, chatTargetOfConversation, isMuted, previewText } from '../../lib/messages.js';
+import { chatKeyOfConversation, chatTargetOfConversation, isMuted, previewText, unreadLabel } from '../../lib/messages.js';
 import { shortStamp } from '../../lib/time.js';
 import { avatar, presenceOf } from '../common/avatar.js';
-import { openSettings } from '../settings/settings.js';
-import { openNewGroup, joinGroupByLink } from '../groups/new-group.js';
+import { lazy } from '../../lib/lazy.js';
 import { toggleTheme } from '../../lib/theme.js';
 import { toast } from '../toast/toast.js';
+
+// Loaded when first opened (they are not needed to read and send messages).
+const openSettings = lazy(() => import('../settings/settings.js'), 'openSettings');
+const openNewGroup = lazy(() => import('../groups/new-group.js'), 'openNewGroup');
+const joinGroupByLink = lazy(() => import('../groups/new-group.js'), 'joinGroupByLink');
 
 /** A search snippet: the server gives the matched words as UTF-16 offsets (what JS strings count), never markup. */
 function snippetView(snippet) {
@@ -29,15 +33,14 @@ export function mountSidebar(root, controller) {
   const { store, api } = controller;
   render(root, html`
     <header class="sidebar-header">
-      <button type="button" class="icon-btn" data-action="settings" aria-label="Settings and profile" data-me></button>
+      <button type="button" class="icon-btn" data-action="settings" aria-label="Settings and profile" title="Settings and profile" data-me></button>
       <h1 class="brand">Chatr</h1>
-      <button type="button" class="icon-btn" data-action="theme" aria-label="Toggle dark theme" title="Theme">◐</button>
+      <button type="button" class="icon-btn" data-action="theme" aria-label="Switch between light and dark theme" title="Switch between light and dark theme">◐</button>
       <button type="button" class="icon-btn" data-action="new-group" aria-label="New group" title="New group">＋</button>
       <button type="button" class="icon-btn" data-action="join-group" aria-label="Join a group" title="Join a group">⇥</button>
-      <a class="icon-btn" href="#/lab" aria-label="Test Lab" title="Test Lab">⚗</a>
     </header>
     <div class="search">
-      <input type="search" placeholder="Search people and messages" aria-label="Search people and messages" data-search autocomplete="off"
+      <input type="text" role="searchbox" enterkeyhint="search" placeholder="Search people and messages" aria-label="Search people and messages" data-search autocomplete="off"
         title="Words, prefix*, &quot;a phrase&quot;, from:@name, in:#group, has:file, before:2026-01-31">
     </div>
     <nav class="conversation-list" data-list aria-label="Conversation list"></nav>`);
@@ -86,6 +89,14 @@ export function mountSidebar(root, controller) {
       </button>`;
   }
 
+  /** Who wrote the last message: "You: " for mine, and in a group the sender's name ("Alice: "). */
+  function previewAuthor(item, mine) {
+    if (!item.lastMessage) return '';
+    if (mine) return 'You: ';
+    const name = item.kind === 'group' ? (store.get().users?.[item.lastMessage.senderId]?.displayName ?? item.lastMessage.senderDisplayName) : null;
+    return name ? `${name}: ` : '';
+  }
+
   function conversationItem(item, state) {
     const key = chatKeyOfConversation(item);
     const isGroup = item.kind === 'group';
@@ -98,13 +109,13 @@ export function mountSidebar(root, controller) {
         ${isGroup ? avatar(item.group, { group: true }) : avatar(item.user, { status: presence.status })}
         <span class="conversation-text">
           <span class="conversation-name">${isGroup ? item.group.name : item.user.displayName}</span>
-          <span class="conversation-preview">${typing.length ? html`<em>typing…</em>` : html`${mine ? 'You: ' : ''}${previewText(item.lastMessage)}`}</span>
+          <span class="conversation-preview">${typing.length ? html`<em>typing…</em>` : html`${previewAuthor(item, mine)}${previewText(item.lastMessage)}`}</span>
         </span>
         <span class="conversation-meta">
           <span class="conversation-time">${shortStamp(item.lastMessageAt)}</span>
           <span class="conversation-marks">
             ${isMuted(item) ? html`<span class="muted-mark" data-muted role="img" aria-label="Notifications muted" title="Notifications muted">🔕</span>` : ''}
-            ${item.unreadCount ? html`<span class="badge" aria-label="${item.unreadCount} unread">${item.unreadCount}</span>` : ''}
+            ${item.unreadCount ? html`<span class="badge" aria-label="${unreadLabel(item.unreadCount)} unread">${unreadLabel(item.unreadCount)}</span>` : ''}
           </span>
         </span>
       </button>`;

@@ -1,5 +1,6 @@
 // Developer Test Lab: every socket event in and out with its payload, presence toggles, and a
-// form to emit any event by hand (with or without an ack).
+// form to emit any event by hand (with or without an ack). Loaded only when opened (app.js);
+// the events it lists are kept from the start by event-log.js.
 import { html, render } from '../../lib/html.js';
 import { clockTime } from '../../lib/time.js';
 
@@ -87,23 +88,4 @@ export function mountTestLab(root, controller, log) {
   const unsubscribe = store.subscribe((_, changed) => { if (changed.has('connection')) draw(); });
   draw();
   return () => { stopLog(); unsubscribe(); };
-}
-
-/** Keeps the last events from the moment the socket is created, so the lab shows history too. */
-export class EventLog {
-  constructor(socket, limit = 1000) {
-    this.entries = [];
-    this.limit = limit;
-    this.listeners = new Set();
-    socket.onAny((direction, event, args) => this.add(direction, event, args));
-    for (const event of ['connect', 'disconnect', 'connect_error', 'reconnect_attempt']) socket.on(event, (...args) => this.add('note', event, args));
-  }
-
-  add(direction, event, args) {
-    this.entries.push({ direction, event, args, at: new Date().toISOString() });
-    if (this.entries.length > this.limit) this.entries.splice(0, this.entries.length - this.limit);
-    for (const listener of this.listeners) listener();
-  }
-
-  subscribe(listener) { this.listeners.add(listener); return () => this.listeners.delete(listener); }
 }
