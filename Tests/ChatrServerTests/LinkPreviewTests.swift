@@ -44,6 +44,18 @@ final class LinkPreviewParserTests: XCTestCase {
             _ = LinkPreviewParser.parse(junk)  // must not trap or hang
         }
     }
+
+    /// Half a megabyte of tags that never close, or of tags that do, is read in linear time (it
+    /// was quadratic: minutes for a page of `<meta<meta<meta…`).
+    func testHostilePagesAreReadInLinearTime() {
+        for page in [String(repeating: "<meta", count: 100_000), String(repeating: "<title", count: 85_000),
+                     "<title>t</title>" + String(repeating: "<title x", count: 60_000),
+                     String(repeating: "<meta name=a content=b>", count: 22_000), String(repeating: "<!-- x -->", count: 50_000)] {
+            let started = ContinuousClock.now
+            _ = LinkPreviewParser.parse(page)
+            XCTAssertLessThan(ContinuousClock.now - started, .seconds(3), "\(page.prefix(20))… (\(page.utf8.count) bytes)")
+        }
+    }
 }
 
 final class OutboundAddressPolicyTests: XCTestCase {
@@ -69,6 +81,15 @@ final class OutboundAddressPolicyTests: XCTestCase {
             XCTAssertFalse(OutboundAddressPolicy.isPublic(v6(address)), address)
         }
         XCTAssertFalse(OutboundAddressPolicy.isPublic([1, 2, 3]), "not an address")
+        for address in ["::ffff:0:127.0.0.1", "64:ff9b:1::a00:1", "2001:0:4136:e378::1"] {
+            XCTAssertFalse(OutboundAddressPolicy.isPublic(v6(address)), address)
+        }
+        // Outside production private addresses are allowed, link-local (cloud metadata) never.
+        XCTAssertTrue(OutboundAddressPolicy.isLinkLocal(v4("169.254.169.254")))
+        XCTAssertTrue(OutboundAddressPolicy.isLinkLocal(v6("fe80::1")))
+        XCTAssertTrue(OutboundAddressPolicy.isLinkLocal(v6("::ffff:169.254.169.254")))
+        XCTAssertFalse(OutboundAddressPolicy.isLinkLocal(v4("127.0.0.1")))
+        XCTAssertEqual(OutboundAddressPolicy.text(of: v4("10.0.0.5")), "10.0.0.5")
     }
 
     func testShapesAndPortsInProduction() throws {

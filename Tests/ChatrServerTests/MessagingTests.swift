@@ -109,6 +109,24 @@ final class MessagingTests: ChatrTestCase {
         }
     }
 
+    /// A batch that meets conversations made meanwhile (another node, another batch) returns
+    /// their ids and adds no members to them; the new ones get their two members.
+    func testBatchedCreationKeepsConversationsThatExist() async throws {
+        let existing = try await sendText("first", from: ann, to: bob.id)
+        let cat = try await makeUser("cat")
+        let (a, b, c) = (UUID(uuidString: ann.id)!, UUID(uuidString: bob.id)!, UUID(uuidString: cat.id)!)
+        let ids = try await DirectConversationCreator.create([(b, a), (a, c), (c, a)], on: app.db, now: Date())
+        XCTAssertEqual(ids[Conversation.directKey(a, b)]?.wire, existing["conversationId"]?.string, "the existing one, whichever way round")
+        let new = try XCTUnwrap(ids[Conversation.directKey(a, c)])
+        let members = try await Member.query(on: app.db).all()
+        XCTAssertEqual(members.filter { $0.conversationID == new }.map(\.userID).sorted { $0.wire < $1.wire }, [a, c].sorted { $0.wire < $1.wire })
+        XCTAssertEqual(members.count, 4, "no member added to the existing conversation")
+        let again = try await DirectConversationCreator.create([(c, a)], on: app.db, now: Date())
+        XCTAssertEqual(again[Conversation.directKey(a, c)], new)
+        let after = try await Member.query(on: app.db).count()
+        XCTAssertEqual(after, 4)
+    }
+
     /// Unread counts are exact up to the cap; past it the list says the cap ("999+" on screen),
     /// and counting stops there rather than scanning every unread message on each request.
     func testUnreadCountsStopAtTheCap() async throws {

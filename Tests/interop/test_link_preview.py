@@ -88,6 +88,29 @@ class Site:
                     self.end_headers()
                     time.sleep(12)  # never finishes within the server's 5 s
                     return None
+                if path == "/drip":
+                    # Headers at once, then a byte a second: each read is quick, the whole is not.
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html")
+                    self.send_header("Content-Length", "100000")
+                    self.end_headers()
+                    try:
+                        for _ in range(30):
+                            self.wfile.write(b"<")
+                            self.wfile.flush()
+                            time.sleep(1)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass
+                    return None
+                if path == "/long-image":
+                    return self.reply(200, b"<html><head><title>Long</title><meta property=og:image content=/" + b"a" * 5000 + b".png></head></html>")
+                if path == "/to-ftp":
+                    return self.reply(302, headers={"Location": "ftp://127.0.0.1/file"})
+                if path == "/slow-photo.png":
+                    time.sleep(0.5)
+                    return self.reply(200, CARD, "image/png")
+                if path == "/slow-photo-page":
+                    return self.reply(200, b"<html><head><title>P</title><meta property=og:image content=/slow-photo.png></head></html>")
                 if path == "/photo.png":
                     return self.reply(200, CARD, "image/png")
                 if path == "/fake-image":
@@ -247,3 +270,35 @@ def test_previews_are_rate_limited_per_person(chatr, site):
     assert statuses[:60] == [200] * 60
     assert statuses[60] == 429
     assert preview(chatr, bob, url).status_code == 200, "someone else is not held back"
+
+
+def test_a_site_that_drips_its_body_is_cut_off(chatr, site):
+    _, token = chatr.register("ann")
+    started = time.monotonic()
+    r = preview(chatr, token, site.url + "/drip")
+    took = time.monotonic() - started
+    assert r.status_code == 422, r.text
+    assert 6 < took < 12, f"{took:.1f} s: the whole fetch has one deadline, not each read"
+
+
+def test_odd_pages_and_redirects(chatr, site):
+    _, token = chatr.register("ann")
+    r = preview(chatr, token, site.url + "/long-image")
+    assert r.status_code == 200 and r.json()["title"] == "Long"
+    assert r.json()["image"] is None, "a picture address longer than a link may be is dropped"
+    r = preview(chatr, token, site.url + "/to-ftp")
+    assert r.status_code == 422 and r.json()["code"] == "preview_unavailable", r.text
+    # Even outside production, link-local addresses (cloud metadata) are never fetched.
+    for target in ("http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/"):
+        r = preview(chatr, token, target)
+        assert r.status_code == 403 and r.json()["code"] == "url_not_allowed", (target, r.text)
+
+
+def test_concurrent_asks_for_one_picture_share_one_fetch(chatr, site):
+    _, token = chatr.register("ann")
+    card = preview(chatr, token, site.url + "/slow-photo-page").json()
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(lambda _: requests.get(local(chatr, card["image"]), timeout=10), range(8)))
+    assert [r.status_code for r in replies] == [200] * 8
+    assert all(r.content == CARD for r in replies)
+    assert site.hits["/slow-photo.png"] == 1

@@ -9,9 +9,9 @@ struct AudioProbe: Sendable {
     let executable: String?
     let threadPool: NIOThreadPool
     var logger = Logger(label: "chatr.audio-probe")
-    /// ffprobe answers in a tenth of a second; a machine busy enough to take longer should still
-    /// get the real duration rather than the client's.
-    static let timeout: TimeInterval = 10
+    /// ffprobe answers in a tenth of a second. Not longer: the wait holds a thread of the pool
+    /// that also hashes passwords.
+    static let timeout: TimeInterval = 5
 
     static func find() -> String? {
         ["/usr/bin/ffprobe", "/usr/local/bin/ffprobe", "/opt/homebrew/bin/ffprobe"].first { FileManager.default.isExecutableFile(atPath: $0) }

@@ -7,6 +7,9 @@ struct LinkPreviewController: RouteCollection {
     /// Each uncached preview is a request the server makes for the user: a few a second is what
     /// reading a chat needs; a script asking for thousands is stopped.
     static let perUserPerMinute = 60
+    /// Pictures need no token, so they are counted per address: a page of chats shows a few
+    /// dozen; a loop asking for one picture over and over is stopped.
+    static let imagesPerAddressPerMinute = 300
 
     func boot(routes: any RoutesBuilder) throws {
         let previews = routes.grouped("api", "link-preview")
@@ -29,6 +32,9 @@ struct LinkPreviewController: RouteCollection {
     @Sendable static func image(_ req: Request) async throws -> Response {
         guard let source = try req.query.get(String?.self, at: "url"), let signature = try req.query.get(String?.self, at: "sig") else {
             throw ChatrError.badRequest("Query parameters 'url' and 'sig' are required", code: "invalid_url")
+        }
+        if let retryAfter = req.chatr.rateLimiter.hit("link-preview-image:" + req.clientAddress, limit: imagesPerAddressPerMinute, per: 60) {
+            throw ChatrError.tooManyRequests(retryAfter: retryAfter, "Too many pictures, try again in a minute")
         }
         let image = try await req.chatr.linkPreviews.image(source, signature: signature).mapError(\.chatrError).get()
         var headers = HTTPHeaders()

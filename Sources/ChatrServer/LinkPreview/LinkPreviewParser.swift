@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// What a page says about itself in its `<head>`: Open Graph (`og:title`, `og:description`,
 /// `og:image`, `og:site_name`), Twitter cards, then plain `<title>` and `<meta name=description>`.
@@ -15,6 +16,13 @@ enum LinkPreviewParser {
     static let maxTitle = 200
     static let maxDescription = 300
 
+    /// The head of a page is in its first kilobytes; what follows is not read.
+    static let maxScanned = 256 * 1024
+
+    static func parse(_ bytes: ByteBufferView) -> Page {
+        parse(String(decoding: bytes.prefix(maxScanned), as: UTF8.self))
+    }
+
     static func parse(_ html: String) -> Page {
         var meta: [String: String] = [:]
         var title: String?
@@ -28,14 +36,18 @@ enum LinkPreviewParser {
                 rest = rest[end.upperBound...]
                 continue
             }
-            if lower.hasPrefix("title"), title == nil, let start = rest.firstIndex(of: ">") {
-                let body = rest[rest.index(after: start)...]
-                let end = body.range(of: "</title", options: .caseInsensitive)?.lowerBound ?? body.endIndex
-                title = String(body[..<end])
-                rest = body[end...]
+            let isTitle = lower.hasPrefix("title") && title == nil
+            guard isTitle || lower.hasPrefix("meta") else { continue }
+            // A tag that never closes: nothing after it can close either (and looking again for
+            // each of many such tags made a hostile page take minutes).
+            guard let end = rest.firstIndex(of: ">") else { break }
+            if isTitle {
+                let body = rest[rest.index(after: end)...]
+                let close = body.range(of: "</title", options: .caseInsensitive)?.lowerBound ?? body.endIndex
+                title = String(body[..<close])
+                rest = body[close...]
                 continue
             }
-            guard lower.hasPrefix("meta"), let end = rest.firstIndex(of: ">") else { continue }
             let attributes = Self.attributes(of: rest[rest.index(rest.startIndex, offsetBy: 4)..<end])
             rest = rest[end...]
             guard let key = (attributes["property"] ?? attributes["name"])?.lowercased(), let content = attributes["content"] else { continue }

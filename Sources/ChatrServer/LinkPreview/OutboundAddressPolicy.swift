@@ -9,7 +9,9 @@ import Glibc
 /// So in production: http or https on the default ports, and a host whose every address is a
 /// public one — checked after resolving the name, so `localhost.`, `127.1`, a name pointing at
 /// `10.0.0.5` or `[::ffff:127.0.0.1]` are all refused. Development and tests also allow private
-/// addresses and any port (the tests' pages are on 127.0.0.1).
+/// addresses and any port (the tests' pages are on 127.0.0.1) — but never link-local ones, where
+/// clouds serve their instance metadata and credentials: a development server left facing a
+/// network must not hand those out.
 ///
 /// What this does not stop: a name that resolves to a public address here and to a private one
 /// when the HTTP client resolves it again a moment later (DNS rebinding); pinning the address
@@ -28,18 +30,23 @@ struct OutboundAddressPolicy: Sendable {
 
     /// Checks the URL's shape, resolves its host and checks every address.
     func check(_ raw: String) async throws(Refusal) -> URL {
-        let url = try checkShape(raw)
-        guard !allowPrivate else { return url }
-        let host = url.host!.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let (url, rawHost) = try shape(raw)
+        let host = rawHost.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         let addresses = await Self.resolve(host)
         guard !addresses.isEmpty else { throw .notAllowed("\(host) does not resolve") }
-        if let blocked = addresses.first(where: { !Self.isPublic($0) }) {
-            throw .notAllowed("\(host) is a private address (\(blocked))")
+        let allowPrivate = allowPrivate
+        if let blocked = addresses.first(where: { allowPrivate ? Self.isLinkLocal($0) : !Self.isPublic($0) }) {
+            throw .notAllowed("\(host) is a private address (\(Self.text(of: blocked)))")
         }
         return url
     }
 
     func checkShape(_ raw: String) throws(Refusal) -> URL {
+        try shape(raw).url
+    }
+
+    /// The URL and its host, as URLComponents parsed it.
+    private func shape(_ raw: String) throws(Refusal) -> (url: URL, host: String) {
         guard raw.utf8.count <= Self.maxURLLength else { throw .invalid("A link must be at most \(Self.maxURLLength) characters") }
         guard let components = URLComponents(string: raw), let scheme = components.scheme?.lowercased(), ["http", "https"].contains(scheme),
               let host = components.host, !host.isEmpty, let url = components.url else {
@@ -49,7 +56,21 @@ struct OutboundAddressPolicy: Sendable {
         if !allowPrivate, let port = components.port, port != (scheme == "https" ? 443 : 80) {
             throw .notAllowed("Links on other ports than \(scheme)'s own have no previews")
         }
-        return url
+        return (url, host)
+    }
+
+    /// 169.254.0.0/16 and fe80::/10 (and IPv4-mapped forms of the former).
+    static func isLinkLocal(_ a: Address) -> Bool {
+        if a.count == 4 { return a[0] == 169 && a[1] == 254 }
+        guard a.count == 16 else { return true }
+        if a[0..<10].allSatisfy({ $0 == 0 }) && a[10] == 0xFF && a[11] == 0xFF { return a[12] == 169 && a[13] == 254 }
+        return a[0] == 0xFE && a[1] & 0xC0 == 0x80
+    }
+
+    static func text(of address: Address) -> String {
+        if address.count == 4 { return address.map(String.init).joined(separator: ".") }
+        return stride(from: 0, to: address.count, by: 2).map { String(UInt16(address[$0]) << 8 | UInt16(address[$0 + 1]), radix: 16) }
+            .joined(separator: ":")
     }
 
     // MARK: Addresses
@@ -107,6 +128,11 @@ struct OutboundAddressPolicy: Sendable {
         if a[0] == 0x00, a[1] == 0x64, a[2] == 0xFF, a[3] == 0x9B, a[4..<12].allSatisfy({ $0 == 0 }) {
             return isPublicIPv4(Array(a[12..<16]))  // 64:ff9b::/96
         }
+        if a[0..<8].allSatisfy({ $0 == 0 }) && a[8] == 0xFF && a[9] == 0xFF && a[10] == 0 && a[11] == 0 {
+            return isPublicIPv4(Array(a[12..<16]))  // ::ffff:0:a.b.c.d (IPv4-translated)
+        }
+        if a[0] == 0x00, a[1] == 0x64, a[2] == 0xFF, a[3] == 0x9B, a[4] == 0x00, a[5] == 0x01 { return false }  // 64:ff9b:1::/48 local NAT64
+        if a[0] == 0x20, a[1] == 0x01, a[2] == 0x00, a[3] == 0x00 { return false }  // 2001::/32 Teredo
         if a[0] == 0x20, a[1] == 0x02 { return isPublicIPv4(Array(a[2..<6])) }  // 2002::/16
         if a[0] & 0xFE == 0xFC { return false }  // fc00::/7 unique local
         if a[0] == 0xFE, a[1] & 0xC0 == 0x80 { return false }  // fe80::/10 link-local

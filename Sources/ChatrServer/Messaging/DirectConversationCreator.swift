@@ -76,7 +76,9 @@ final class DirectConversationCreator: Sendable {
             fresh[Conversation.directKey(a, b)] = (UUID(), a, b)
         }
         let made = fresh
-        let keys = Array(made.keys)
+        // In key order: two nodes inserting overlapping pairs take the unique index's locks in the
+        // same order, so they queue instead of deadlocking (PostgreSQL).
+        let keys = made.keys.sorted()
         return try await db.transaction { db in
             let sql = db as! any SQLDatabase
             var conversations = sql.insert(into: Conversation.schema)

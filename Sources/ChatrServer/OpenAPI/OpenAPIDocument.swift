@@ -170,7 +170,7 @@ enum OpenAPIDocument {
                       responses: merge([200: ("The card", S.ref("LinkPreview"))], errors(400, 401, 403, 422, 429))),
             Operation(method: "get", path: "/api/link-preview/image", summary: "A preview card's picture, through this server (the card's `image` URL; no token, the signature is the permission)", tag: "Messages",
                       parameters: [query("url", "the picture's address", required: true), query("sig", "the signature from the card's URL", required: true)],
-                      responses: merge([200: ("The picture (JPEG, PNG, WebP or GIF, at most 1 MB)", nil)], errors(400, 403, 422))),
+                      responses: merge([200: ("The picture (JPEG, PNG, WebP or GIF, at most 1 MB)", nil)], errors(400, 403, 422, 429))),
             Operation(method: "put", path: "/api/messages/conversations/{conversationId}/mute", summary: "Turn my push notifications for a conversation off (for good or until a date) or on again", tag: "Messages", secured: true,
                       body: S.object(["muted": S.bool, "until": ["type": "string", "format": "date-time", "description": "muted until then (in the future); absent: until turned off"]], required: ["muted"]),
                       parameters: [path("conversationId")],

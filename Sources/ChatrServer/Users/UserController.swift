@@ -122,6 +122,8 @@ struct UserController: RouteCollection {
     /// it — and to their own other devices; a socket in several of those rooms gets it once.
     static func announceProfile(of user: User, _ req: Request) async throws {
         let id = try user.requireID()
+        // Read again: another device's change saved meanwhile must not be announced as undone.
+        let user = try await User.find(id, on: req.db) ?? user
         let conversations = try await Conversations(db: req.db, clock: req.chatr.clock).conversationIDs(of: id)
         let card = ProfileCard(user, files: req.chatr.files)
         var events = [try RealtimeEvent("user:updated", to: .user(id), ["user": card])]
