@@ -194,6 +194,7 @@ private func makeFileStorage(_ app: Application, config: AppConfig, clock: AppCl
 
 private func routes(_ app: Application, config: AppConfig) throws {
     try app.register(collection: HealthController())
+    try app.register(collection: ClientConfigController(config: config))
     try app.register(collection: MetricsController())
     try app.register(collection: OpenAPIController(document: OpenAPIDocument.build(serverURL: config.backendURL, productName: config.productName)))
     try app.register(collection: AuthController())

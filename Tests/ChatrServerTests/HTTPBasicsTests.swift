@@ -12,6 +12,17 @@ final class HTTPBasicsTests: ChatrTestCase {
         XCTAssertTrue(timestamp.hasSuffix("Z") && timestamp.contains("."), "ISO 8601 UTC with milliseconds: \(timestamp)")
     }
 
+    func testClientConfigGivesTheServersOwnLimits() async throws {
+        let reply = try await send(.GET, "/api/client-config")
+        XCTAssertEqual(reply.status, .ok)
+        XCTAssertEqual(reply.json["mode"], "testing")
+        XCTAssertEqual(reply.json["maxUploadBytes"]?.int, 10_485_760)
+        XCTAssertEqual(reply.json["maxMessageLength"]?.int, MessageRules.maxContent)
+        let types = try XCTUnwrap(reply.json["uploadTypes"]?.array).compactMap(\.string)
+        XCTAssertTrue(types.contains("image/png") && types.contains("application/pdf"), "\(types)")
+        XCTAssertFalse(types.contains("text/html"))
+    }
+
     func testEveryFailureIsJSON() async throws {
         let unknown = try await send(.GET, "/api/nope")
         XCTAssertEqual(unknown.status, .notFound)

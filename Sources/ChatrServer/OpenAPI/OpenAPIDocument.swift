@@ -64,6 +64,8 @@ enum OpenAPIDocument {
                       responses: merge([200: ("Healthy", S.ref("Health"))], [503: ("Database unreachable", S.ref("Health"))])),
             Operation(method: "get", path: "/api/ready", summary: "Readiness: database and, in cluster mode, the link to the other nodes", tag: "System",
                       responses: merge([200: ("Ready", S.ref("Readiness"))], [503: ("Not ready", S.ref("Readiness"))])),
+            Operation(method: "get", path: "/api/client-config", summary: "What the web client needs before sending: upload limit and types, longest message, mode", tag: "System",
+                      responses: [200: ("Limits", S.ref("ClientConfig"))]),
             Operation(method: "get", path: "/metrics", summary: "Prometheus metrics (text exposition format)", tag: "System",
                       responses: [200: ("text/plain; version=0.0.4", nil)]),
             Operation(method: "get", path: "/api/openapi.json", summary: "This document", tag: "System",
