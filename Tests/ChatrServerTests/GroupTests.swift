@@ -159,8 +159,8 @@ final class GroupTests: ChatrTestCase {
         XCTAssertEqual(joined.json["myRole"], "member")
         _ = try await send(.POST, "/api/groups/\(id)/messages", json: ["content": "after cat"], token: ann.token)
         let history = try await send(.GET, "/api/groups/\(id)/messages", token: cat.token)
-        XCTAssertEqual(history.json["messages"]?.array?.compactMap { $0["content"]?.string }, ["after cat"],
-                       "a newcomer sees the messages from when they joined")
+        XCTAssertEqual(history.json["messages"]?.array?.compactMap { $0["content"]?.string }, ["joined", "after cat"],
+                       "a newcomer sees the messages from when they joined (from the notice of their joining on)")
 
         let usedUp = try await send(.POST, "/api/invites/\(once)/join", token: dan.token)
         XCTAssertEqual(usedUp.status, .notFound, "one use only")
@@ -290,8 +290,10 @@ final class GroupTests: ChatrTestCase {
         XCTAssertEqual(left.first?["userId"]?.stringValue, cat.id)
         _ = try await catSocket.waitForEvent("group:user:left")
         _ = try await annSocket.call("group:message:send", ["groupId": .string(id), "content": "Cat is gone"])
-        _ = try await bobSocket.waitForEvent("group:message:received", count: 2)
-        XCTAssertEqual(catSocket.count("group:message:received"), 1, "a removed member stops receiving at once")
+        let removedNotice = try await bobSocket.waitForEvent("group:message:received", count: 2)
+        XCTAssertEqual(removedNotice.first?["content"], "removed")
+        _ = try await bobSocket.waitForEvent("group:message:received", count: 3)
+        XCTAssertEqual(catSocket.count("group:message:received"), 1, "a removed member stops receiving at once, her removal's notice included")
 
         let refused = try await catSocket.call("group:join", .string(id))
         XCTAssertEqual(refused["ok"], false, "a removed member needs an invite to come back")
@@ -301,7 +303,9 @@ final class GroupTests: ChatrTestCase {
         let joined = try await annSocket.waitForEvent("group:user:joined")
         XCTAssertEqual(joined.first?["username"], "@cat")
         _ = try await annSocket.call("group:message:send", ["groupId": .string(id), "content": "Welcome back"])
-        let back = try await catSocket.waitForEvent("group:message:received", count: 2)
+        let rejoined = try await catSocket.waitForEvent("group:message:received", count: 2)
+        XCTAssertEqual(rejoined.first?["content"], "joined", "she hears the notice of her own return")
+        let back = try await catSocket.waitForEvent("group:message:received", count: 3)
         XCTAssertEqual(back.first?["content"], "Welcome back")
     }
 }

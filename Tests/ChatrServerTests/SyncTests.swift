@@ -157,6 +157,11 @@ final class SyncTests: ChatrTestCase {
         let readTeam = try await send(.POST, "/api/messages/read", json: ["groupId": .string(team), "upToMessageId": .string(teamLast)], token: otherDevice)
         XCTAssertEqual(readTeam.status, .ok, readTeam.text)
         await bobSocket.close()
+        // The server notes Bob's last seen time when it sees his socket go, a moment after the
+        // close: wait for it, or the feed and the fresh load can read his card either side of it.
+        try await eventually("Bob's last seen time is stored") {
+            try await self.send(.GET, "/api/users/@bob", token: self.ann.token).json["lastSeen"]?.string != nil
+        }
 
         // Back: the feed, in small pages, then the comparison with a fresh load, field by field.
         let (entries, next) = try await feed(ann.token, since: since)
@@ -199,14 +204,14 @@ final class SyncTests: ChatrTestCase {
         let late = try await sendToGroup(ann.token, group, "With Cat")
         let (entries, _) = try await feed(cat.token, since: catSince, limit: 100)
         let contents = entries.compactMap { $0["message"]?["content"]?.string }
-        XCTAssertEqual(contents, ["With Cat"], "nothing from before she joined, nothing of others' chats")
+        XCTAssertEqual(contents, ["added", "With Cat"], "nothing from before she joined (her notice is the first), nothing of others' chats")
         XCTAssertFalse(contents.contains("Before Cat"))
         XCTAssertTrue(entries.contains { $0["conversation"]?["conversationId"]?.string == conversation })
         // History agrees: members see it from when they joined (SPEC §6), and so does the list.
         let history = try await send(.GET, "/api/messages/history?groupId=\(group)", token: cat.token)
-        XCTAssertEqual(history.json["messages"]?.array?.compactMap { $0["content"]?.string }, ["With Cat"])
+        XCTAssertEqual(history.json["messages"]?.array?.compactMap { $0["content"]?.string }, ["added", "With Cat"])
         let bobHistory = try await send(.GET, "/api/messages/history?groupId=\(group)", token: bob.token)
-        XCTAssertEqual(bobHistory.json["messages"]?.array?.compactMap { $0["content"]?.string }, ["Before Cat", "With Cat"])
+        XCTAssertEqual(bobHistory.json["messages"]?.array?.compactMap { $0["content"]?.string }, ["Before Cat", "added", "With Cat"])
         let catList = try await send(.GET, "/api/messages/conversations", token: cat.token)
         let item = catList.json["conversations"]?.array?.first { $0["conversationId"]?.string == conversation }
         XCTAssertEqual(item?["unreadCount"], 1, "only what came after she joined is unread")

@@ -1096,6 +1096,8 @@ ROUTES = {
     ("GET", "/api/health"): Row({ANON: 200, REVOKED: 200}, plain("GET", "/api/health"),
                                 public="liveness probe; a dead token on a public route is ignored"),
     ("GET", "/api/ready"): Row({ANON: 200, REVOKED: 200}, plain("GET", "/api/ready"), public="readiness probe"),
+    ("GET", "/api/client-config"): Row({ANON: 200, REVOKED: 200}, plain("GET", "/api/client-config"),
+                                       public="limits the web client checks before sign-in and upload; nothing private"),
     ("GET", "/api/openapi.json"): Row({ANON: 200}, plain("GET", "/api/openapi.json"), public="the API description"),
     ("GET", "/api/docs"): Row({ANON: 200}, plain("GET", "/api/docs"), public="Swagger UI (basic auth only in production)"),
     ("GET", "/metrics"): Row({ANON: 200}, plain("GET", "/metrics"),

@@ -28,8 +28,12 @@ def test_a_group_of_three(chatr):
         ack = sockets[sender][0].call("group:message:send", {"groupId": group["id"], "content": f"hi from {sender}"}, timeout=5)
         assert ack["ok"] is True
     for name in ("ann", "bob", "cat"):
-        sockets[name][1].wait("group:message:received", count=2)
-        texts = sorted(args[0]["content"] for args in sockets[name][1].events["group:message:received"])
+        sockets[name][1].wait("group:message:received", count=3)  # Cat's notice and the two others' messages
+        received = [args[0] for args in sockets[name][1].events["group:message:received"]]
+        # Cat's joining is in everyone's history as a notice ("Cat joined"), before the three messages.
+        notices = [(m["content"], m["senderId"]) for m in received if m["type"] == "system"]
+        assert notices == [("joined", users["cat"][0])], notices
+        texts = sorted(m["content"] for m in received if m["type"] != "system")
         assert texts == sorted(f"hi from {other}" for other in ("ann", "bob", "cat") if other != name)
     sockets["bob"][0].emit("typing:start", {"groupId": group["id"]})
     for name in ("ann", "cat"):
@@ -41,8 +45,10 @@ def test_a_group_of_three(chatr):
     for name in ("ann", "cat"):
         assert sockets[name][1].wait("group:user:left")[0]["userId"] == users["bob"][0]
     sockets["ann"][0].call("group:message:send", {"groupId": group["id"], "content": "bob left"}, timeout=5)
-    sockets["cat"][1].wait("group:message:received", count=3)
-    assert len(sockets["bob"][1].events["group:message:received"]) == 2
+    # Cat: her own notice, two messages, the notice of Bob's leaving and the message after it.
+    assert sockets["cat"][1].wait("group:message:received", count=5)[0]["content"] == "bob left"
+    assert sockets["cat"][1].events["group:message:received"][3][0]["content"] == "left"
+    assert len(sockets["bob"][1].events["group:message:received"]) == 3, "nothing reaches Bob after he left"
     for sio, _ in sockets.values():
         sio.disconnect()
 

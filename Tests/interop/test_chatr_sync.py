@@ -310,7 +310,8 @@ def away_and_back(server, crash=None):
     assert fresh.conversations[trip["id"]]["group"]["name"] == "Trip 2026"
     assert fresh.conversations[a1["conversationId"]]["unreadCount"] == 0, "read on Ann's other device"
     assert fresh.conversations[c1["conversationId"]]["unreadCount"] == 3
-    assert [m["content"] for m in fresh.histories[party["id"]].values()] == ["party-1 (after Ann joined)"]
+    assert [m["content"] for m in fresh.histories[party["id"]].values()] == ["added", "party-1 (after Ann joined)"], \
+        "from the notice of her being added on"
     diffs = differences(held, fresh, names)
     assert not diffs, "\n".join(diffs)
 
@@ -376,13 +377,16 @@ def test_the_feed_shows_each_user_only_their_own_and_refuses_bad_input(chatr):
 
     # The late member: the group, and only the message sent after joining.
     changes, _, _ = sync_pages(url, lee_t, start)
-    messages = [c["message"]["content"] for c in changes if c["type"] == "message"]
+    messages = [c["message"]["content"] for c in changes if c["type"] == "message" and c["message"]["type"] != "system"]
+    notices = [(c["message"]["content"], c["message"]["senderId"]) for c in changes if c["type"] == "message" and c["message"]["type"] == "system"]
+    assert notices == [("added", lee)], f"Lee sees the notice of her own arrival, nothing earlier: {notices}"
     assert messages == ["after Lee joined"], f"Lee, added late, got {messages}"
     listed = [c["conversation"]["conversationId"] for c in changes if c["type"] == "conversation"]
     assert listed == [group["id"]], listed
     assert secret["conversationId"] not in json.dumps(changes)
     lee_history = call(url, lee_t, "GET", "/api/messages/history", params={"conversationId": group["id"], "limit": 200})["messages"]
-    assert [c["message"] for c in changes if c["type"] == "message"] == [m for m in lee_history if m["id"] == late["id"]]
+    assert [c["message"] for c in changes if c["type"] == "message"] == lee_history, "the feed and history agree"
+    assert lee_history[-1]["id"] == late["id"]
 
     # The removed member: told the group is gone, and nothing sent after.
     changes, _, _ = sync_pages(url, rob_t, start)

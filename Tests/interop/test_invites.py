@@ -245,12 +245,15 @@ def test_who_joins_sees_the_messages_from_then_on(chatr):
     later = club.say("said after Cat came")
     assert cat_inbox.wait("group:message:received")[0]["id"] == later
 
+    # Cat's history starts with the notice of her joining ("Cat joined"), then what was said since.
     r = requests.get(chatr.url + f"/api/groups/{club.gid}/messages", headers=auth(club.cat_token), timeout=5)
     assert r.status_code == 200, r.text
-    assert [m["id"] for m in r.json()["messages"]] == [later]
+    seen = [(m["type"], m["content"]) for m in r.json()["messages"]]
+    assert seen == [("system", "joined"), ("text", "said after Cat came")], seen
+    assert r.json()["messages"][1]["id"] == later
     assert earlier not in r.text and "said before" not in r.text
     r = requests.get(chatr.url + "/api/messages/history", params={"groupId": club.gid}, headers=auth(club.cat_token), timeout=5)
-    assert [m["id"] for m in r.json()["messages"]] == [later]
+    assert [m["id"] for m in r.json()["messages"]][1:] == [later]
     # Bob, a member from the start, sees both.
     r = requests.get(chatr.url + f"/api/groups/{club.gid}/messages", headers=auth(club.bob_token), timeout=5)
     assert {earlier, later} <= {m["id"] for m in r.json()["messages"]}

@@ -12,6 +12,8 @@ struct GroupService {
 
     typealias Outcome<Value> = ServiceOutcome<Value>
 
+    var notices: GroupNotices { GroupNotices(services: services, db: db) }
+
     // MARK: Reading
 
     func group(_ id: UUID) async throws -> Conversation {
@@ -111,7 +113,7 @@ struct GroupService {
             try await member.create(on: db)
             services.groupMembers.invalidate(id)
             members.append(member)
-            events = try membershipEvents(joined: user, group: id)
+            events = try membershipEvents(joined: user, group: id) + (await notices.post(.joined, about: user, in: id))
         }
         return Outcome(value: try await dto(group, members: members, me: user.id, includeMembers: true), events: events)
     }
@@ -137,7 +139,7 @@ struct GroupService {
             }
         }
         services.groupMembers.invalidate(id)
-        return try membershipEvents(left: user, group: id)
+        return try membershipEvents(left: user, group: id) + (await notices.post(.left, about: user, in: id))
     }
 
     func addMember(_ id: UUID, userID: UUID, by actor: User) async throws -> Outcome<GroupDTO> {
@@ -152,7 +154,7 @@ struct GroupService {
         try await member.create(on: db)
         services.groupMembers.invalidate(id)
         let dto = try await dto(group, members: members + [member], me: actor.id, includeMembers: true)
-        return Outcome(value: dto, events: try membershipEvents(joined: user, group: id))
+        return Outcome(value: dto, events: try membershipEvents(joined: user, group: id) + (await notices.post(.added, about: user, in: id)))
     }
 
     func removeMember(_ id: UUID, userID: UUID, by actor: User) async throws -> [RealtimeEvent] {
@@ -165,7 +167,7 @@ struct GroupService {
         try await target.delete(on: db)
         services.groupMembers.invalidate(id)
         guard let user = try await User.find(userID, on: db) else { return [RealtimeEvent.leave([userID], from: id)] }
-        return try membershipEvents(left: user, group: id)
+        return try membershipEvents(left: user, group: id) + (await notices.post(.removed, about: user, in: id))
     }
 
     // MARK: Helpers

@@ -197,11 +197,18 @@ struct MessageService {
     private func replySnapshot(_ id: UUID?, in conversationID: UUID, by sender: UUID) async throws -> ReplySnapshot? {
         guard let id else { return nil }
         guard let original = try await store.message(id), original.conversationID == conversationID else { throw Self.notInConversation }
+        try Self.refuseNotice(original)
         // Quoting a message from before one joined would reveal it (SPEC §6).
         guard original.seq > (try await conversations.historyFloor(of: sender, in: conversationID)) else { throw Self.notInConversation }
         let sender = try await User.find(original.senderID, on: db)
         return ReplySnapshot(id: id, content: original.isUnsent ? "" : String(original.content.prefix(500)),
                              senderName: sender?.displayName ?? "", type: original.type.rawValue, duration: original.audioDuration)
+    }
+
+    /// Notices ("Alice joined", `GroupNotices`) are the server's, not their subject's message.
+    private static func refuseNotice(_ message: Message) throws {
+        guard message.type == .system else { return }
+        throw ChatrError.badRequest("Notices cannot be replied to, reacted to, edited or unsent", code: "system_message")
     }
 
     // MARK: Receipts
@@ -211,7 +218,7 @@ struct MessageService {
         let me = try user.requireID()
         let (message, _, _) = try await messageForMember(messageID, me: me)
         guard message.senderID != me else { throw ChatrError.badRequest("You cannot acknowledge your own message", code: "own_message") }
-        guard message.status == .sent else { return [] }
+        guard message.status == .sent, message.type != .system else { return [] }
         message.status = .delivered
         try await store.save(message)
         return [try RealtimeEvent("message:status", to: .user(message.senderID),
@@ -284,6 +291,7 @@ struct MessageService {
         let (message, conversation, members) = try await messageForMember(messageID, me: me)
         guard message.senderID == me else { throw ChatrError.forbidden("Only the sender can edit a message") }
         guard !message.isUnsent else { throw ChatrError.badRequest("An unsent message cannot be edited", code: "unsent") }
+        try Self.refuseNotice(message)
         guard message.type == .text else { throw ChatrError.badRequest("Only text messages can be edited", code: "not_text") }
         if let problem = MessageRules.contentProblem(content) { throw ChatrError.badRequest(problem, code: "content_too_long") }
         guard !content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
@@ -304,6 +312,7 @@ struct MessageService {
         let me = try user.requireID()
         let (message, conversation, _) = try await messageForMember(messageID, me: me)
         guard message.senderID == me else { throw ChatrError.forbidden("Only the sender can unsend a message") }
+        try Self.refuseNotice(message)
         guard !message.isUnsent else { throw ChatrError.badRequest("This message was already unsent", code: "unsent") }
         message.deletedAt = services.clock.now
         try await store.save(message)
@@ -319,6 +328,7 @@ struct MessageService {
         let emoji = rawEmoji.trimmingCharacters(in: .whitespacesAndNewlines)
         let (message, conversation, _) = try await messageForMember(messageID, me: me)
         guard !message.isUnsent else { throw ChatrError.badRequest("An unsent message cannot get reactions", code: "unsent") }
+        try Self.refuseNotice(message)
         if let existing = try await Reaction.query(on: db).filter(\.$messageID == messageID).filter(\.$userID == me).first() {
             if existing.emoji == emoji {
                 try await existing.delete(on: db)

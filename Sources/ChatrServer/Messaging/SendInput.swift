@@ -12,6 +12,7 @@ extension MessageService.SendInput {
             guard let kind = Message.Kind(rawValue: raw) else { throw ChatrError.badRequest("Unknown message type '\(raw)'", code: "invalid_type") }
             return kind
         } ?? .text
+        guard kind != .system else { throw ChatrError.badRequest("Notices are written by the server", code: "invalid_type") }
         guard kind == .text else {
             throw ChatrError.badRequest("Files, images and audio are sent with POST /api/messages/upload", code: "invalid_type")
         }

@@ -7,7 +7,8 @@ import Foundation
 final class Message: Model, @unchecked Sendable {
     static let schema = "messages"
 
-    enum Kind: String, Codable, Sendable, CaseIterable { case text, image, file, audio, voice, video }
+    /// `system`: a notice the server writes in a group ("joined", "left"…; `GroupNotices`).
+    enum Kind: String, Codable, Sendable, CaseIterable { case text, image, file, audio, voice, video, system }
     enum Status: String, Codable, Sendable { case sent, delivered, read, listening, listened }
 
     @ID(key: .id) var id: UUID?

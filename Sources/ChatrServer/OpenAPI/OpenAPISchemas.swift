@@ -140,7 +140,7 @@ enum OpenAPISchemas {
             "id": uuid, "conversationId": uuid, "senderId": uuid, "senderUsername": string, "senderDisplayName": string,
             "senderProfileImage": nullableString, "recipientId": ["type": ["string", "null"], "format": "uuid"],
             "groupId": ["type": ["string", "null"], "format": "uuid"], "clientMessageId": nullableString, "content": string,
-            "type": ["type": "string", "enum": ["text", "image", "file", "audio", "voice", "video"]],
+            "type": ["type": "string", "enum": ["text", "image", "file", "audio", "voice", "video", "system"]],
             "status": ["type": "string", "enum": ["sent", "delivered", "read", "listening", "listened"]],
             "isRead": bool, "readAt": dateTime, "createdAt": dateTime, "edited": bool, "editedAt": dateTime, "unsent": bool,
             "fileUrl": nullableString, "fileName": nullableString, "fileSize": ["type": ["integer", "null"]], "fileType": nullableString,

@@ -22,7 +22,7 @@ struct MessageSearch {
 
     /// Up to `limit` messages from `offset`, best first (or newest first).
     func run(_ query: SearchQuery, for me: UUID, scope: Scope, order: Order, offset: Int, limit: Int) async throws -> [Message] {
-        var conditions: [SQLQueryString] = ["m.seq > mb.history_from_seq", "m.deleted_at IS NULL"]
+        var conditions: [SQLQueryString] = ["m.seq > mb.history_from_seq", "m.deleted_at IS NULL", "m.type <> 'system'"]
         if let id = scope.conversationID { conditions.append("m.conversation_id = \(bind: id)") }
         if let id = scope.senderID { conditions.append("m.sender_id = \(bind: id)") }
         if let name = query.from {

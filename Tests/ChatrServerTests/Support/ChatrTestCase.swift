@@ -51,6 +51,18 @@ class ChatrTestCase: XCTestCase {
         var error: String? { json["error"]?.string }
     }
 
+    /// Polls `condition` until it holds (fails after `seconds`): for what the server does a
+    /// moment after an event it does not answer, such as noting a closed socket.
+    func eventually(_ what: String, seconds: Double = 5, file: StaticString = #filePath, line: UInt = #line,
+                    _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        XCTFail("never happened: \(what)", file: file, line: line)
+    }
+
     @discardableResult
     func send(_ method: HTTPMethod, _ path: String, json: JSONValue? = nil, raw: String? = nil, token: String? = nil,
               headers extra: HTTPHeaders = [:], file: StaticString = #filePath, line: UInt = #line) async throws -> Reply {

@@ -50,6 +50,7 @@ extension SQLMessageStore {
         return Set(try await sql.raw("""
             SELECT DISTINCT sender_id FROM messages
             WHERE conversation_id = \(bind: conversationID) AND seq > \(bind: after) AND seq <= \(bind: upTo) AND sender_id <> \(bind: user)
+              AND type <> 'system'
             """).all().map { try $0.decode(column: "sender_id", as: UUID.self) })
     }
 
@@ -61,7 +62,7 @@ extension SQLMessageStore {
                 SELECT 1 FROM messages m
                 WHERE m.conversation_id = mb.conversation_id
                   AND m.seq > (CASE WHEN mb.last_read_seq > mb.history_from_seq THEN mb.last_read_seq ELSE mb.history_from_seq END)
-                  AND m.sender_id <> \(bind: member) AND m.deleted_at IS NULL
+                  AND m.sender_id <> \(bind: member) AND m.deleted_at IS NULL AND m.type <> 'system'
                 LIMIT \(unsafeRaw: String(MessageRules.maxUnreadCount))) AS unread_rows) AS unread
             FROM members mb WHERE mb.user_id = \(bind: member)
             """).all() {
