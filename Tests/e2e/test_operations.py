@@ -47,6 +47,18 @@ def test_a_wrong_public_dir_stops_the_start_with_a_clear_message():
         assert "has no index.html" in result.stderr
 
 
+def test_help_touches_nothing():
+    """`chatr bench-seed --help` used to migrate and create ./data/chatr.sqlite before printing help."""
+    with tempfile.TemporaryDirectory() as workdir:
+        env = {k: v for k, v in base_env().items() if k != "DATABASE_URL"}
+        for args in (["bench-seed", "--help"], ["user", "--help"], ["migrate", "-h"]):
+            result = subprocess.run([BIN, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=60)
+            assert result.returncode == 0, result.stderr
+            assert "Usage:" in result.stdout or "Usage:" in result.stderr, (args, result.stdout, result.stderr)
+            assert "Migrator" not in result.stdout + result.stderr, args
+            assert os.listdir(workdir) == [], (args, os.listdir(workdir))
+
+
 def test_cluster_mode_is_refused_on_sqlite():
     if os.environ.get("CHATR_E2E_DATABASE_URL"):
         return  # this run is on PostgreSQL: the refusal is about SQLite
