@@ -129,11 +129,24 @@ public final class SocketIOClient: Sendable {
 
     // MARK: Transport
 
-    private var endpoint: String {
-        var base = options.url
-        if base.hasPrefix("http://") { base = "ws://" + base.dropFirst(7) }
-        if base.hasPrefix("https://") { base = "wss://" + base.dropFirst(8) }
-        return base + options.path + "/?EIO=4&transport=websocket"
+    /// Where the WebSocket goes, in parts: given as one string, WebSocketKit reads the path with
+    /// `URL.path`, which drops the trailing slash — and `/socket.io?EIO=4…` is a 404 for
+    /// python-socketio and the reference server (Chatr's own server took both).
+    struct Endpoint: Equatable {
+        var scheme: String
+        var host: String
+        var port: Int
+        var path: String
+        var query: String
+    }
+
+    static func endpoint(url: String, path: String) -> Endpoint {
+        let parsed = URLComponents(string: url)
+        let secure = parsed?.scheme == "https" || parsed?.scheme == "wss"
+        let prefix = (parsed?.path ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        let enginePath = "/" + [prefix, path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))].filter { !$0.isEmpty }.joined(separator: "/") + "/"
+        return Endpoint(scheme: secure ? "wss" : "ws", host: parsed?.host ?? "localhost", port: parsed?.port ?? (secure ? 443 : 80),
+                        path: enginePath, query: "EIO=4&transport=websocket")
     }
 
     private func open() {
@@ -142,7 +155,9 @@ public final class SocketIOClient: Sendable {
         // WebSocketKit's default 16 KB frame limit is too small: a presence:update listing a few
         // hundred online contacts is bigger, and an oversized frame closes the connection.
         let configuration = WebSocketClient.Configuration(maxFrameSize: 1 << 24)
-        WebSocket.connect(to: endpoint, headers: headers, configuration: configuration, on: group) { [weak self] ws in
+        let endpoint = Self.endpoint(url: options.url, path: options.path)
+        WebSocket.connect(scheme: endpoint.scheme, host: endpoint.host, port: endpoint.port, path: endpoint.path, query: endpoint.query,
+                          headers: headers, configuration: configuration, on: group) { [weak self] ws in
             guard let self else { return }
             self.state.withLockedValue { $0.ws = ws }
             ws.onText { [weak self] ws, text in self?.receive(text: text, ws: ws) }

@@ -1,5 +1,5 @@
 import NIOConcurrencyHelpers
-import SocketIOClient
+@testable import SocketIOClient
 import SocketIOVapor
 import XCTVapor
 @testable import SocketIO
@@ -35,6 +35,17 @@ final class ClientTests: XCTestCase {
         var options = SocketIOClient.Options(url: url)
         options.auth = ["token": .string(token)]
         return SocketIOClient(options: options, group: app.eventLoopGroup)
+    }
+
+    /// The Engine.IO path keeps its trailing slash (`/socket.io/?EIO=4…`): without it
+    /// python-socketio answers 404 (Tests/interop/test_bench_peer.py tries one for real).
+    func testTheEndpointKeepsTheTrailingSlashAndAnyPathPrefix() {
+        typealias E = SocketIOClient.Endpoint
+        XCTAssertEqual(SocketIOClient.endpoint(url: "http://127.0.0.1:3001", path: "/socket.io"),
+                       E(scheme: "ws", host: "127.0.0.1", port: 3001, path: "/socket.io/", query: "EIO=4&transport=websocket"))
+        XCTAssertEqual(SocketIOClient.endpoint(url: "https://chat.example.com/team/", path: "/socket.io"),
+                       E(scheme: "wss", host: "chat.example.com", port: 443, path: "/team/socket.io/", query: "EIO=4&transport=websocket"))
+        XCTAssertEqual(SocketIOClient.endpoint(url: "ws://localhost", path: "socket.io/").path, "/socket.io/")
     }
 
     func testConnectEmitAckAndEvents() async throws {
