@@ -24,6 +24,7 @@ let unmount = () => {};
 let view = null;   // what route() mounted: 'auth', 'lab' or 'shell'
 
 applyTheme();
+import('./lib/dev-mode.js').then(({ offerTestLab }) => offerTestLab(root));   // the ⚗ Test Lab button, in development only
 
 function storedUser() {
   try { return JSON.parse(localStorage.getItem('chatr.user')); } catch { return null; }
@@ -52,7 +53,7 @@ async function signIn(token, user) {
 
 async function start(user) {
   const store = new Store({
-    me: user, connection: 'connecting', conversations: [], active: null, chats: {}, presence: {},
+    me: user, connection: 'connecting', conversations: [], listFailed: false, active: null, chats: {}, presence: {},
     typing: {}, ghost: {}, recording: {}, replyTo: null, editing: null, highlight: null, users: {},
     settings: { ghost: localStorage.getItem('chatr.ghost') === '1' },
   });

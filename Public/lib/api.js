@@ -35,6 +35,35 @@ export class Api {
     return data;
   }
 
+  /**
+   * A multipart POST through XMLHttpRequest, which reports how much of the body has gone
+   * (`onProgress(fraction)`; fetch cannot). `signal` aborts it (a DOMException named as the
+   * signal's reason: AbortError, TimeoutError); an unreachable server rejects with a TypeError.
+   */
+  upload(path, form, { onProgress = () => {}, signal } = {}) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      const abort = () => xhr.abort();
+      const done = () => signal?.removeEventListener('abort', abort);
+      xhr.open('POST', path);
+      if (this.token) xhr.setRequestHeader('Authorization', `Bearer ${this.token}`);
+      xhr.upload.onprogress = (e) => { if (e.lengthComputable && e.total) onProgress(e.loaded / e.total); };
+      xhr.onload = () => {
+        done();
+        let data = null;
+        if (xhr.responseText) { try { data = JSON.parse(xhr.responseText); } catch { data = { error: xhr.responseText.slice(0, 200) }; } }
+        if (xhr.status >= 200 && xhr.status < 300) { resolve(data); return; }
+        if (xhr.status === 401 && this.token) this.onUnauthorized();
+        reject(new ApiError(xhr.status, data));
+      };
+      xhr.onerror = () => { done(); reject(new TypeError('the server could not be reached')); };
+      xhr.onabort = () => { done(); reject(signal?.reason instanceof DOMException ? signal.reason : new DOMException('Aborted', 'AbortError')); };
+      if (signal?.aborted) { reject(signal.reason); return; }
+      signal?.addEventListener('abort', abort);
+      xhr.send(form);
+    });
+  }
+
   get(path, options) { return this.request('GET', path, undefined, options); }
   post(path, body, options) { return this.request('POST', path, body ?? {}, options); }
   put(path, body) { return this.request('PUT', path, body); }

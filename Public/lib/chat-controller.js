@@ -7,9 +7,10 @@ import { IndexedDBStorage } from './idb-storage.js';
 import { ApiError, query } from './api.js';
 import { mergeMessages, applyStatus, holdStatus, releaseHeld, latestUnreadFromOthers, chatKeyOfConversation, chatTargetOfConversation } from './messages.js';
 import { attachRealtimeHandlers } from './realtime-handlers.js';
-import { SyncCursor, applyConversationChanges, messagesByChat, removedChats } from './sync.js';
+import { SyncCursor, applyConversationChanges, mergeConversationList, messagesByChat, removedChats } from './sync.js';
 import { computeWaveform } from './waveform.js';
 import { LinkPreviews } from './links.js';
+import { setUploadPercent, forgetUpload } from './upload-progress.js';
 
 const PAGE = 50;
 
@@ -70,6 +71,9 @@ export class ChatController {
       if (!this.cursor.get()) this.cursor.set((await this.api.get('/api/sync')).cursor);
       await this.loadConversations();
       listLoaded(true);
+    } catch (error) {
+      this.store.update({ listFailed: true });   // the list's placeholder ends: what is kept shows
+      throw error;
     } finally {
       listLoaded(false);
       await restored;
@@ -86,6 +90,10 @@ export class ChatController {
     this.socket.disconnect();
     for (const cleanup of this.cleanups) cleanup();
     this.cleanups = [];
+    // Files still on their way belong to the person signing out: none may go later with the
+    // next person's token (the api object is shared).
+    for (const job of this.uploads.values()) job.abort?.();
+    this.uploads.clear();
   }
 
   /**
@@ -101,7 +109,8 @@ export class ChatController {
   // --- conversations and chats ---
 
   async loadConversations() {
-    const { conversations } = await this.api.get('/api/messages/conversations');
+    const fetched = (await this.api.get('/api/messages/conversations')).conversations;
+    const conversations = mergeConversationList(this.store.get().conversations, fetched);
     this.store.update({ conversations, active: this.freshActive(conversations) });
     this.rememberList(conversations);
     this.requestPresence();
@@ -170,7 +179,11 @@ export class ChatController {
     sessionStorage.setItem('chatr.active', JSON.stringify(target.kind === 'group' ? { kind: 'group', group: { id } } : { kind: 'direct', user: { id } }));
     try {
       if (!this.chat(key).loaded) await this.loadPage(key);
-    } catch { /* offline: show what we have; the page loads when the connection returns */ }
+    } catch {
+      // Offline or refused: show what we have (not a loading placeholder for ever); the page loads
+      // when the connection returns.
+      if (!this.chat(key).loaded) this.setChat(key, { loadFailed: true });
+    }
     await this.showQueued(key);
     this.markActiveRead();
   }
@@ -510,7 +523,12 @@ export class ChatController {
   }
 
   async retry(clientMessageId) {
-    if (this.uploads.has(clientMessageId)) { this.upload(clientMessageId).catch(() => {}); return; }
+    if (this.uploads.has(clientMessageId)) {
+      const { key } = this.uploads.get(clientMessageId);
+      this.addMessages(key, [this.uploadDraft(clientMessageId)]);
+      this.queueUpload(clientMessageId).catch(() => {});
+      return;
+    }
     await this.queue.retry(clientMessageId);
     const key = this.store.get().active?.key;
     if (key) {
@@ -519,10 +537,13 @@ export class ChatController {
     this.flushQueue();
   }
 
+  /** Removes a message not sent; a file still uploading is cancelled (the server stores nothing). */
   async discard(clientMessageId) {
     const upload = this.uploads.get(clientMessageId);
     if (upload) {
       this.uploads.delete(clientMessageId);
+      upload.abort?.();
+      forgetUpload(clientMessageId);
       this.setChat(upload.key, { messages: this.chat(upload.key).messages.filter((m) => m.clientMessageId !== clientMessageId || m.id) });
       return;
     }
@@ -532,29 +553,63 @@ export class ChatController {
   }
 
   /**
-   * Uploads a file as a message; audio gets its real waveform computed here afterwards. The
-   * message shows at once as "Sending…"; refused (413, 415, …), unreachable or too slow, it says
-   * why, with Retry and Remove (see `upload`). Rejects as the upload did.
+   * Sends a file as a message; audio gets its real waveform computed here afterwards. The
+   * message shows at once, with its progress and Cancel; files go one at a time in the order they
+   * were given, so several sent together are stored (and shown) in that order. Refused (here
+   * before a byte is sent when over the server's limits, or by the server), unreachable or too
+   * slow, it says why, with Retry and Remove (see `upload`).
+   * Resolves with the stored message; rejects as the upload did (an AbortError when cancelled).
    */
-  async sendFile(file, { type, caption = '', duration, replyTo = null } = {}) {
+  sendFile(file, { type, caption = '', duration, replyTo = null } = {}) {
     const key = this.store.get().active.key;
     const clientMessageId = crypto.randomUUID();
     this.uploads.set(clientMessageId, { key, file, type, caption, duration, replyTo, createdAt: new Date().toISOString() });
-    return this.upload(clientMessageId);
+    this.addMessages(key, [this.uploadDraft(clientMessageId)]);
+    return this.queueUpload(clientMessageId);
+  }
+
+  /** Runs `upload` after the uploads queued before it (one request at a time: the line's order is the chat's). */
+  queueUpload(clientMessageId) {
+    const run = (this.uploadLine ?? Promise.resolve()).then(() => this.upload(clientMessageId));
+    this.uploadLine = run.catch(() => {});
+    return run;
+  }
+
+  /** How a file of mine is drawn until the server has stored it (see message-view's upload draft). */
+  uploadDraft(clientMessageId) {
+    const { file, type, caption, replyTo, createdAt } = this.uploads.get(clientMessageId);
+    return {
+      id: null, clientMessageId, senderId: this.me.id, senderDisplayName: this.me.displayName, type, content: '', caption: caption || null,
+      fileName: file.name || `${type}.webm`, fileSize: file.size, createdAt, status: 'pending', reactions: [],
+      replyTo: replyTo ? { id: replyTo.id, content: replyTo.content, senderDisplayName: replyTo.senderDisplayName, type: replyTo.type } : null,
+      upload: true, pending: true, failed: false, error: null,
+    };
+  }
+
+  /**
+   * Why the server would refuse `file` (see upload-checks.js), or null. The checks load with the
+   * first file sent, not with the app; if they cannot (offline), the server decides.
+   */
+  async uploadProblem(file) {
+    try {
+      const { clientConfig, uploadProblem } = await import('./upload-checks.js');
+      return uploadProblem(file, await clientConfig(this.api));
+    } catch {
+      return null;
+    }
   }
 
   /** One try of an upload. The same clientMessageId on a retry: a file stored the first time is not stored twice. */
   async upload(clientMessageId) {
     const job = this.uploads.get(clientMessageId);
-    if (!job) return null;
+    if (!job || this.stopped) return null;   // cancelled while waiting for its turn, or signed out
     const { key, file, type, caption, duration, replyTo } = job;
-    const draft = {
-      id: null, clientMessageId, senderId: this.me.id, senderDisplayName: this.me.displayName, type, content: '', caption: caption || null,
-      fileName: file.name || `${type}.webm`, fileSize: file.size, createdAt: job.createdAt, status: 'pending', reactions: [],
-      replyTo: replyTo ? { id: replyTo.id, content: replyTo.content, senderDisplayName: replyTo.senderDisplayName, type: replyTo.type } : null,
-      upload: true, pending: true, failed: false, error: null,
-    };
-    this.addMessages(key, [draft]);
+    const draft = this.uploadDraft(clientMessageId);
+    // Cancelled or removed meanwhile: nothing to show.
+    const fail = (reason) => { if (this.uploads.has(clientMessageId)) this.addMessages(key, [{ ...draft, pending: false, failed: true, error: reason }]); };
+    const problem = await this.uploadProblem(file);
+    if (problem) { fail(problem); throw new Error(problem); }
+    if (!this.uploads.has(clientMessageId)) return null;   // cancelled during the check
     const form = new FormData();
     form.append('file', file, draft.fileName);
     for (const [k, v] of Object.entries(this.target(key))) form.append(k, v);
@@ -563,17 +618,27 @@ export class ChatController {
     if (caption) form.append('caption', caption);
     if (duration) form.append('duration', String(duration));
     if (replyTo) form.append('replyToId', replyTo.id);
+    // One signal for Cancel and for the time limit (AbortSignal.any is too new for some browsers).
+    const cancel = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => { timedOut = true; cancel.abort(); }, uploadTimeout(file.size));
+    job.abort = () => cancel.abort();
     let result;
     try {
-      result = await this.api.post('/api/messages/upload', form, { signal: AbortSignal.timeout(uploadTimeout(file.size)) });
+      result = await this.api.upload('/api/messages/upload', form, {
+        signal: cancel.signal,
+        onProgress: (fraction) => setUploadPercent(clientMessageId, Math.floor(fraction * 100)),
+      });
     } catch (error) {
-      const reason = error instanceof ApiError ? error.message
-        : error?.name === 'TimeoutError' ? 'it took too long' : 'the server could not be reached';
-      // Removed meanwhile: nothing to show.
-      if (this.uploads.has(clientMessageId)) this.addMessages(key, [{ ...draft, pending: false, failed: true, error: reason }]);
+      forgetUpload(clientMessageId);
+      fail(error instanceof ApiError ? error.message : timedOut ? 'it took too long' : 'the server could not be reached');
       throw error;
+    } finally {
+      clearTimeout(timer);
+      delete job.abort;
     }
     this.uploads.delete(clientMessageId);
+    forgetUpload(clientMessageId);
     this.addMessages(key, [result.message]);
     if ((type === 'audio' || type === 'voice') && result.needsWaveformGeneration) {
       try {

@@ -82,7 +82,7 @@ const STATUS_TEXT = { sent: 'Sent', delivered: 'Delivered', read: 'Read', listen
  * In a group, once someone has read it: "Read by N" (N of the other members).
  */
 export function deliveryStatus(messages, myId) {
-  const last = messages[messages.length - 1];
+  const last = messages.findLast((m) => !isNotice(m));
   if (!last || last.senderId !== myId || last.unsent) return null;
   if (last.failed) return { id: last.clientMessageId, text: 'Not sent', failed: true };
   if (last.pending) return { id: last.clientMessageId, text: 'Waiting to send…' };
@@ -122,6 +122,7 @@ export function timeline(messages, { unreadFrom = null, gapMs = 5 * 60 * 1000 } 
     const key = dayKey(m.createdAt);
     if (key !== day) { items.push({ kind: 'day', at: m.createdAt }); day = key; group = null; }
     if (unreadFrom && m.id === unreadFrom) { items.push({ kind: 'unread' }); group = null; }
+    if (isNotice(m)) { items.push({ kind: 'notice', message: m }); group = null; continue; }
     const previous = group?.messages[group.messages.length - 1];
     if (group && group.senderId === m.senderId && !m.unsent === !previous.unsent
       && new Date(m.createdAt) - new Date(previous.createdAt) < gapMs) {
@@ -202,11 +203,23 @@ export function latestUnreadFromOthers(messages, myId) {
   return null;
 }
 
+/** A group's notice of a change of membership, written by the server (type `system`). */
+export function isNotice(message) { return message?.type === 'system'; }
+
+/** "Alice joined", "You were added": a notice's words (its sender is the member it is about). */
+export function noticeText(message, myId) {
+  const mine = message.senderId === myId;
+  const who = mine ? 'You' : message.senderDisplayName || message.senderUsername || 'Someone';
+  const verb = { joined: 'joined', left: 'left', added: mine ? 'were added' : 'was added', removed: mine ? 'were removed' : 'was removed' };
+  return `${who} ${verb[message.content] ?? 'changed the group'}`;
+}
+
 /** A short preview of a message for the conversation list and reply quotes. */
-export function previewText(message) {
+export function previewText(message, myId = null) {
   if (!message) return '';
   if (message.unsent) return 'Message unsent';
   switch (message.type) {
+    case 'system': return noticeText(message, myId);
     case 'image': return message.caption || '📷 Photo';
     case 'voice': return '🎤 Voice message';
     case 'audio': return `🎵 ${message.fileName ?? 'Audio'}`;

@@ -1,7 +1,8 @@
 // What each server event does to the client's state. Every handler is small and idempotent:
 // events can repeat (several tabs, a REST send echoed back) and must never duplicate a message.
-import { chatKeyOf, chatKeyOfConversation } from './messages.js';
+import { chatKeyOf, chatKeyOfConversation, isNotice } from './messages.js';
 import { toast } from '../components/toast/toast.js';
+import { alertNewMessage } from './notifier.js';
 
 const TYPING_TTL = 12000;
 
@@ -42,19 +43,22 @@ export function attachRealtimeHandlers(c) {
 
   function incoming(message) {
     const key = chatKeyOf(message, me());
+    const isNew = !c.chat(key).messages.some((m) => m.id === message.id);   // a repeat alerts no one
     c.addMessages(key, [message]);
     bumpConversation(key, message);
     clearTyping(key, message.senderId);
     if (message.senderId === me()) return;
-    socket.emit('message:received', message.id);
+    if (!isNotice(message)) socket.emit('message:received', message.id);   // notices have no receipts
     if (store.get().active?.key === key) c.markActiveRead();
+    if (isNew) alertNewMessage(c, message, key);
   }
 
   function bumpConversation(key, message) {
     const { conversations, active } = store.get();
     const item = conversations.find((x) => chatKeyOfConversation(x) === key);
     if (!item) { reloadConversations(); return; }
-    const unread = message.senderId !== me() && active?.key !== key ? item.unreadCount + 1 : item.unreadCount;
+    // As the server counts: others' messages, not notices ("Alice joined").
+    const unread = message.senderId !== me() && !isNotice(message) && active?.key !== key ? item.unreadCount + 1 : item.unreadCount;
     const updated = { ...item, lastMessage: message, lastMessageAt: message.createdAt, unreadCount: unread };
     store.update({ conversations: [updated, ...conversations.filter((x) => x !== item)] });
   }

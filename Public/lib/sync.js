@@ -15,14 +15,32 @@ export class SyncCursor {
   clear() { try { this.storage.removeItem(this.key); } catch { /* nothing kept */ } }
 }
 
+/**
+ * A list entry read from the server, unless the one held is newer: a message that arrived live
+ * while the list or a sync page was on its way keeps its place (its event also moved the cursor
+ * past it, so no later sync would bring it back), with its unread count.
+ */
+export function fresherEntry(held, fetched) {
+  if (!held?.lastMessageAt || String(held.lastMessageAt) <= String(fetched.lastMessageAt ?? '')) return fetched;
+  return { ...fetched, lastMessage: held.lastMessage, lastMessageAt: held.lastMessageAt, unreadCount: held.unreadCount };
+}
+
+const newestFirst = (a, b) => String(b.lastMessageAt ?? '').localeCompare(String(a.lastMessageAt ?? ''));
+
+/** A whole list from the server laid over the one held (see fresherEntry), newest first. */
+export function mergeConversationList(held, fetched) {
+  const byId = new Map(held.map((c) => [c.conversationId, c]));
+  return fetched.map((c) => fresherEntry(byId.get(c.conversationId), c)).sort(newestFirst);
+}
+
 /** The conversation list after a page: entries replaced or added, removed ones gone, newest first. */
 export function applyConversationChanges(conversations, changes) {
   const byId = new Map(conversations.map((c) => [c.conversationId, c]));
   for (const change of changes) {
-    if (change.type === 'conversation') byId.set(change.conversation.conversationId, change.conversation);
+    if (change.type === 'conversation') byId.set(change.conversation.conversationId, fresherEntry(byId.get(change.conversation.conversationId), change.conversation));
     else if (change.type === 'conversation:removed') byId.delete(change.conversationId);
   }
-  return [...byId.values()].sort((a, b) => String(b.lastMessageAt ?? '').localeCompare(String(a.lastMessageAt ?? '')));
+  return [...byId.values()].sort(newestFirst);
 }
 
 /** The page's messages by chat key, for the chats the client holds. */

@@ -2,7 +2,7 @@
 // escaping, backoff, times and waveforms.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mergeMessages, applyStatus, holdStatus, releaseHeld, deliveryStatus, groupBySender, chatKeyOf, latestUnreadFromOthers, previewText, unreadLabel } from '../../Public/lib/messages.js';
+import { mergeMessages, applyStatus, holdStatus, releaseHeld, deliveryStatus, groupBySender, chatKeyOf, latestUnreadFromOthers, previewText, unreadLabel, noticeText, timeline } from '../../Public/lib/messages.js';
 import { html, escapeHTML, safeURL, cssURL, SafeHTML } from '../../Public/lib/html.js';
 import { backoffDelay } from '../../Public/lib/backoff.js';
 import { lastSeenText, formatBytes, formatDuration } from '../../Public/lib/time.js';
@@ -175,4 +175,18 @@ test('unread counts read as numbers up to 999, then 999+ (the server stops count
   assert.equal(unreadLabel(999), '999');
   assert.equal(unreadLabel(1000), '999+');
   assert.equal(unreadLabel(1003), '999+', 'live increments past the cap');
+});
+
+test('group notices read as sentences, stand alone in the timeline and are never "my last message"', () => {
+  const at = (min) => `2026-12-01T10:0${min}:00.000Z`;
+  const notice = (content, senderId) => ({ id: `n-${content}`, type: 'system', content, senderId, senderDisplayName: 'Cat', createdAt: at(1) });
+  assert.equal(noticeText(notice('joined', 'cat'), 'me'), 'Cat joined');
+  assert.equal(noticeText(notice('added', 'me'), 'me'), 'You were added');
+  assert.equal(noticeText(notice('removed', 'cat'), 'me'), 'Cat was removed');
+  assert.equal(previewText(notice('left', 'cat'), 'me'), 'Cat left');
+  const mine = { id: 'm1', type: 'text', content: 'hi', senderId: 'me', status: 'delivered', createdAt: at(0) };
+  const later = { id: 'm2', type: 'text', content: 'yo', senderId: 'me', status: 'sent', createdAt: at(2) };
+  const items = timeline([mine, notice('joined', 'cat'), later]);
+  assert.deepEqual(items.map((i) => i.kind), ['day', 'group', 'notice', 'group'], 'a notice splits my bubbles');
+  assert.equal(deliveryStatus([mine, notice('joined', 'me')], 'me').text, 'Delivered', 'the line stays under my last message');
 });

@@ -1,7 +1,7 @@
 // How a page of the change feed lands in the client's state (Public/lib/sync.js).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { SyncCursor, applyConversationChanges, messagesByChat, removedChats } from '../../Public/lib/sync.js';
+import { SyncCursor, applyConversationChanges, mergeConversationList, messagesByChat, removedChats } from '../../Public/lib/sync.js';
 
 const alice = { conversationId: 'c1', kind: 'direct', user: { id: 'alice' }, lastMessageAt: '2026-01-01T00:00:00.000Z', unreadCount: 0 };
 const team = { conversationId: 'c2', kind: 'group', group: { id: 'g1' }, lastMessageAt: '2026-01-02T00:00:00.000Z', unreadCount: 1 };
@@ -41,4 +41,16 @@ test('the cursor is kept per user', () => {
   assert.equal(new SyncCursor('u2', storage).get(), null);
   mine.clear();
   assert.equal(mine.get(), null);
+});
+
+test('a list or a sync page answered before a live message does not take it back', () => {
+  const entry = (id, at, text, unread) => ({ conversationId: id, lastMessageAt: at, lastMessage: { content: text }, unreadCount: unread });
+  const held = [entry('a', '2026-12-01T10:00:05.000Z', 'live, just now', 3), entry('b', '2026-12-01T09:00:00.000Z', 'old', 0)];
+  const fetched = [entry('a', '2026-12-01T10:00:01.000Z', 'before it', 2), entry('b', '2026-12-01T09:30:00.000Z', 'newer here', 1)];
+  const merged = mergeConversationList(held, fetched);
+  assert.deepEqual(merged.map((c) => [c.conversationId, c.lastMessage.content, c.unreadCount]), [['a', 'live, just now', 3], ['b', 'newer here', 1]]);
+  const paged = applyConversationChanges(held, [{ type: 'conversation', conversation: fetched[0] }]);
+  assert.equal(paged.find((c) => c.conversationId === 'a').lastMessage.content, 'live, just now');
+  const edited = applyConversationChanges(held, [{ type: 'conversation', conversation: entry('a', '2026-12-01T10:00:05.000Z', 'live, edited', 3) }]);
+  assert.equal(edited.find((c) => c.conversationId === 'a').lastMessage.content, 'live, edited', 'the same message: the server is right');
 });

@@ -11,14 +11,18 @@ import { avatar, presenceOf } from '../common/avatar.js';
 import { messageList } from './message-view.js';
 import { mountComposer } from './composer.js';
 import { attachAudioPlayer } from './audio-player.js';
-import { openMessageMenu, showEditHistory } from './message-menu.js';
-import { openLightbox } from '../lightbox/lightbox.js';
-import { openProfile } from '../profile/profile.js';
 import { lazy } from '../../lib/lazy.js';
 import { toast } from '../toast/toast.js';
 import { chatKeyOfConversation, isMuted } from '../../lib/messages.js';
+import { plural } from '../../lib/plural.js';
+import { messagesSkeleton, setBusy } from '../../lib/skeleton.js';
 
-const openGroupInfo = lazy(() => import('../groups/group-info.js'), 'openGroupInfo');   // loaded when opened
+// Loaded when first opened, not with the app (the first load's budget, docs/PERFORMANCE.md).
+const openGroupInfo = lazy(() => import('../groups/group-info.js'), 'openGroupInfo');
+const openProfile = lazy(() => import('../profile/profile.js'), 'openProfile');
+const openLightbox = lazy(() => import('../lightbox/lightbox.js'), 'openLightbox');
+const openMessageMenu = lazy(() => import('./message-menu.js'), 'openMessageMenu');
+const showEditHistory = lazy(() => import('./message-menu.js'), 'showEditHistory');
 
 export function mountChatView(root, controller) {
   const { store } = controller;
@@ -43,6 +47,8 @@ export function mountChatView(root, controller) {
     player?.stop();
     mountedKey = state.active?.key ?? null;
     if (!state.active) { drawEmpty(); return; }
+    // The list is a log but not a live region: it is redrawn whole, and a screen reader would read
+    // it again on every change. New messages are announced once by the shell's polite region.
     render(root, html`
       <header class="chat-header">
         <button type="button" class="icon-btn back" data-action="back" aria-label="Back to conversations" title="Back to conversations">←</button>
@@ -50,7 +56,7 @@ export function mountChatView(root, controller) {
         <div class="chat-actions" data-chat-actions></div>
       </header>
       <div class="messages-wrap">
-        <div class="messages" data-messages role="log" aria-label="Messages" tabindex="-1"></div>
+        <div class="messages" data-messages role="log" aria-live="off" aria-label="Messages" tabindex="-1"></div>
         <button type="button" class="new-below" data-action="to-bottom" data-new-below hidden>New messages ↓</button>
       </div>
       <div class="ghost-text" data-ghost aria-live="polite" hidden></div>
@@ -112,7 +118,7 @@ export function mountChatView(root, controller) {
     if (active.kind === 'group') {
       const item = state.conversations.find((c) => c.group?.id === active.group.id);
       const group = item?.group ?? active.group;
-      const subtitle = recording.length ? `${recording.join(', ')} recording…` : typing.length ? `${typing.join(', ')} typing…` : `${group.memberCount ?? ''} members`;
+      const subtitle = recording.length ? `${recording.join(', ')} recording…` : typing.length ? `${typing.join(', ')} typing…` : group.memberCount == null ? '' : plural(group.memberCount, 'member');
       render(title, html`${avatar(group, { group: true, size: 36 })}<span><span class="chat-name">${group.name}</span><span class="chat-sub" data-chat-sub>${subtitle}</span></span>`);
     } else {
       const user = active.user;
@@ -143,6 +149,10 @@ export function mountChatView(root, controller) {
     const list = root.querySelector('[data-messages]');
     const { active } = state;
     const chat = controller.chat(active.key);
+    // The first page on its way: placeholder bubbles, not a blank list (nothing to place or play yet).
+    const firstPageLoading = !chat.loaded && !chat.loadFailed && chat.messages.length === 0;
+    setBusy(list, firstPageLoading);
+    if (firstPageLoading) { render(list, messagesSkeleton('Loading messages…')); return; }
     const top = list.scrollTop;
     stillPinned(list);
     // Known once the first page is here; kept for as long as the chat stays open.

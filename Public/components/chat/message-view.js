@@ -2,10 +2,12 @@
 // last of a group), each kind of content, links and their preview cards, reactions, reply quotes,
 // status ticks on my messages and the delivery line. Pure functions of the state, so redrawing is safe.
 import { html, safeURL } from '../../lib/html.js';
-import { timeline, deliveryStatus, messageTicks, previewText } from '../../lib/messages.js';
+import { timeline, deliveryStatus, messageTicks, noticeText, previewText } from '../../lib/messages.js';
 import { linkParts, firstWebLink } from '../../lib/links.js';
 import { clockTime, dayLabel, formatBytes, formatDuration } from '../../lib/time.js';
 import { avatar } from '../common/avatar.js';
+import { isEmojiOnly } from '../../lib/emoji-text.js';
+import { uploadPercent, onUploadPercent } from '../../lib/upload-progress.js';
 
 /**
  * `unreadFrom`: the id of the first message that was unread when the chat opened (the marker goes
@@ -21,6 +23,7 @@ export function messageList(messages, { me, isGroup, hasMore, typingNames, recor
         return html`<div class="day-separator" data-day-separator role="separator" aria-label="${label}"><span>${label}</span></div>`;
       }
       if (item.kind === 'unread') return html`<div class="unread-marker" data-unread-marker role="separator" aria-label="New messages"><span>New messages</span></div>`;
+      if (item.kind === 'notice') return html`<div class="notice" data-notice="${item.message.id}" role="note"><span>${noticeText(item.message, me.id)}</span></div>`;
       return senderGroup(item, { me, isGroup, status, cardOf });
     })}
     ${recordingNames.length ? html`<div class="typing-row" data-recording>🎤 ${recordingNames.join(', ')} ${recordingNames.length > 1 ? 'are' : 'is'} recording a voice message…</div>` : ''}
@@ -58,8 +61,27 @@ function uploadState(m) {
       <button type="button" class="link" data-retry="${m.clientMessageId}">Retry</button> ·
       <button type="button" class="link" data-discard="${m.clientMessageId}">Remove</button></div>`;
   }
-  return html`<div class="delivery" data-uploading>Sending…</div>`;
+  const percent = uploadPercent(m.clientMessageId);
+  return html`<div class="delivery upload-progress" data-uploading>
+    <span class="progress-track" role="progressbar" aria-label="Sending ${m.fileName}" aria-valuemin="0" aria-valuemax="100" aria-valuenow="${percent}"
+      data-upload-progress="${m.clientMessageId}"><span class="progress-fill" style="width:${percent}%"></span></span>
+    <span class="progress-text" data-upload-percent>${progressText(percent)}</span>
+    ${percent < 100 ? html`<button type="button" class="link" data-discard="${m.clientMessageId}" aria-label="Cancel sending ${m.fileName}">Cancel</button>` : ''}</div>`;
 }
+
+// At 100 % the server has the whole file and is storing it: too late to cancel (the message
+// would come back anyway through the sender's own socket).
+function progressText(percent) { return percent < 100 ? `${percent}%` : 'Processing…'; }
+
+// Between redraws of the list, a file's bar moves in place (see upload-progress.js).
+onUploadPercent((clientMessageId, percent) => {
+  for (const bar of document.querySelectorAll(`[data-upload-progress="${CSS.escape(clientMessageId)}"]`)) {
+    bar.setAttribute('aria-valuenow', String(percent));
+    bar.firstElementChild.style.width = `${percent}%`;
+    bar.parentElement.querySelector('[data-upload-percent]').textContent = progressText(percent);
+    if (percent >= 100) bar.parentElement.querySelector('[data-discard]')?.remove();
+  }
+});
 
 function bubble(m, mine, me, { last = true, cardOf = () => null } = {}) {
   const id = m.id ?? '';
@@ -77,7 +99,7 @@ function bubble(m, mine, me, { last = true, cardOf = () => null } = {}) {
     <div class="msg ${m.pending ? 'pending' : ''} ${m.failed ? 'failed' : ''} ${m.unsent ? 'unsent' : ''}" data-msg="${id}" data-cmid="${m.clientMessageId ?? ''}"
       data-type="${m.type}" tabindex="0" aria-label="${mine ? 'You' : m.senderDisplayName}: ${previewText(m)}">
       ${m.replyTo && !m.unsent ? html`<div class="quote"><strong>${m.replyTo.senderDisplayName ?? ''}</strong> ${previewText(m.replyTo)}</div>` : ''}
-      <div class="bubble" title="${last ? '' : clockTime(m.createdAt)}">${content(m, mine)}</div>
+      <div class="bubble ${isBigEmoji(m) ? 'emoji-only' : ''}" title="${last ? '' : clockTime(m.createdAt)}">${content(m, mine)}</div>
       ${linkCard(m, cardOf)}
       ${m.reactions?.length ? reactions(m, me) : ''}
       <div class="msg-meta">
@@ -106,6 +128,11 @@ function content(m, mine) {
     default:
       return html`<p class="text">${linkedText(m.content)}</p>`;
   }
+}
+
+/** A text of one to three emoji and nothing else: drawn large, without the bubble's background. */
+function isBigEmoji(m) {
+  return !m.unsent && (!m.type || m.type === 'text') && isEmojiOnly(m.content);
 }
 
 /** Text with its http(s) and mailto links made clickable; everything else stays escaped text. */
@@ -176,5 +203,5 @@ function reactions(m, me) {
   }
   return html`<div class="reactions">${[...byEmoji].map(([emoji, list]) => html`
     <button type="button" class="reaction ${list.some((r) => r.userId === me.id) ? 'mine' : ''}" data-react="${emoji}" data-id="${m.id}"
-      title="${list.map((r) => r.username).join(', ')}" aria-label="${emoji} ${list.length}: ${list.map((r) => r.username).join(', ')}">${emoji} ${list.length}</button>`)}</div>`;
+      title="${list.map((r) => r.username).join(', ')}" aria-label="${emoji} ${list.length}: ${list.map((r) => r.username).join(', ')}"><span class="reaction-emoji">${emoji}</span> ${list.length}</button>`)}</div>`;
 }

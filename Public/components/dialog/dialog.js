@@ -1,8 +1,11 @@
-// Promise-based dialogs on <dialog>: focus is trapped by the browser, Esc cancels.
+// Promise-based dialogs on <dialog>: the page behind is inert, Tab cycles inside (the browser
+// alone would let it leave to its own toolbar), Esc cancels, focus returns to what opened it.
 import { html, render } from '../../lib/html.js';
+import { trapFocus } from '../../lib/focus-trap.js';
 
 function open(content, { onSubmit, initialFocus } = {}) {
   return new Promise((resolve) => {
+    const opener = document.activeElement;
     const dialog = document.createElement('dialog');
     dialog.className = 'dialog';
     render(dialog, content);
@@ -14,7 +17,13 @@ function open(content, { onSubmit, initialFocus } = {}) {
       if (action === 'ok') { result = onSubmit ? onSubmit(dialog) : true; dialog.close(); }
     });
     dialog.addEventListener('submit', (e) => { e.preventDefault(); result = onSubmit ? onSubmit(dialog) : true; dialog.close(); });
-    dialog.addEventListener('close', () => { dialog.remove(); resolve(result); });
+    const release = trapFocus(dialog);
+    dialog.addEventListener('close', () => {
+      release();
+      dialog.remove();
+      if (opener?.isConnected) opener.focus();
+      resolve(result);
+    });
     dialog.showModal();
     dialog.querySelector(initialFocus ?? '[data-dialog="ok"]')?.focus();
   });

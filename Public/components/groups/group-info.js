@@ -8,6 +8,7 @@ import { confirmDialog } from '../dialog/dialog.js';
 import { toast } from '../toast/toast.js';
 import { avatar, presenceOf } from '../common/avatar.js';
 import { openProfile } from '../profile/profile.js';
+import { plural } from '../../lib/plural.js';
 
 // What the "Create invite link" choices send: '' leaves the field out (never expires, unlimited).
 const EXPIRY_CHOICES = [['', 'Never'], ['24', '1 day'], ['168', '7 days']];
@@ -20,7 +21,7 @@ export function inviteTerms(invite) {
     : 'Never expires';
   const uses = invite.maxUses == null
     ? `unlimited uses${invite.uses ? ` (${invite.uses} used)` : ''}`
-    : `${invite.uses} of ${invite.maxUses} ${invite.maxUses === 1 ? 'use' : 'uses'}`;
+    : `${invite.uses} of ${plural(invite.maxUses, 'use')}`;
   return `${expiry} · ${uses}`;
 }
 
@@ -108,7 +109,7 @@ export function openGroupInfo(controller, groupId) {
             <button type="submit" class="btn">Save</button></form>`
           : html`<h3>${group.name}</h3><p>${group.description ?? ''}</p>`}
         ${inviteSection()}
-        <h3>${group.memberCount} members</h3>
+        <h3>${plural(group.memberCount, 'member')}</h3>
         ${manage ? html`<label class="field"><span>Add people</span><input type="text" role="searchbox" data-add-search placeholder="Search by name" autocomplete="off"></label>
           <div class="pick-list">${found.map((u) => html`<button type="button" class="conversation" data-add="${u.id}">${avatar(u, { size: 32 })}
             <span class="conversation-text"><span class="conversation-name">${u.displayName}</span><span class="conversation-preview">${u.username}</span></span><span>Add</span></button>`)}</div>` : ''}

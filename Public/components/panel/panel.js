@@ -1,6 +1,8 @@
 // Stacked slide-in panels (profile, settings, group info): each new panel slides over the last,
-// Esc or the back button closes the top one, focus returns to what opened it.
+// Esc or the back button closes the top one, focus returns to what opened it. While open, Tab
+// stays inside the top panel (it is modal for the keyboard, so it says so: aria-modal).
 import { html, render } from '../../lib/html.js';
+import { trapFocus } from '../../lib/focus-trap.js';
 
 const stack = [];
 
@@ -10,6 +12,7 @@ export function openPanel(title, build) {
   panel.className = 'panel';
   panel.setAttribute('role', 'dialog');
   panel.setAttribute('aria-label', title);
+  panel.setAttribute('aria-modal', 'true');
   panel.style.zIndex = String(50 + stack.length);
   render(panel, html`
     <header class="panel-header">
@@ -18,7 +21,7 @@ export function openPanel(title, build) {
     </header>
     <div class="panel-body"></div>`);
   document.body.append(panel);
-  const entry = { panel, opener, cleanup: null };
+  const entry = { panel, opener, cleanup: null, release: trapFocus(panel) };
   stack.push(entry);
   panel.querySelector('[data-close]').addEventListener('click', () => closePanel(entry));
   entry.cleanup = build(panel.querySelector('.panel-body'), () => closePanel(entry)) ?? null;
@@ -32,6 +35,7 @@ export function closePanel(entry = stack[stack.length - 1]) {
   if (index === -1) return;
   stack.splice(index, 1);
   entry.cleanup?.();
+  entry.release();
   entry.panel.remove();
   entry.opener?.focus?.();
 }

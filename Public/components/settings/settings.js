@@ -1,5 +1,6 @@
 // Settings: names, profile and cover image, online-status visibility, notifications on this
-// device (Web Push), two-factor authentication, theme, sign out.
+// device (Web Push while Chatr is closed; desktop notifications and a sound while it is open),
+// two-factor authentication, theme, sign out.
 import { html, render, safeURL, cssURL } from '../../lib/html.js';
 import { openPanel, closeAllPanels } from '../panel/panel.js';
 import { confirmDialog, promptDialog } from '../dialog/dialog.js';
@@ -7,6 +8,7 @@ import { toast } from '../toast/toast.js';
 import { avatar } from '../common/avatar.js';
 import { setTheme } from '../../lib/theme.js';
 import * as push from '../../lib/push.js';
+import * as notifier from '../../lib/notifier.js';
 
 export function openSettings(controller) {
   openPanel('Settings', (body) => {
@@ -62,10 +64,18 @@ export function openSettings(controller) {
       const hint = !supported ? 'This browser cannot show notifications from Chatr.'
         : permission === 'denied' ? 'Notifications are blocked for this site. Allow them in the browser’s site settings, then turn this on.'
           : 'New messages show up as notifications while Chatr is closed. Muted chats stay quiet.';
+      const open = notifier.preferences();
+      const desktopBlocked = open.permission === 'unsupported' || open.permission === 'denied';
+      const openHint = open.permission === 'unsupported' ? 'This browser cannot show desktop notifications.'
+        : open.permission === 'denied' ? 'Desktop notifications are blocked for this site in the browser’s site settings.'
+          : 'While Chatr is open: new messages in other chats (or any chat while the tab is in the background).';
       render(body.querySelector('[data-notifications]'), html`
         <label class="switch"><input type="checkbox" data-push aria-describedby="push-hint" ${enabled ? 'checked' : ''} ${blocked ? 'disabled' : ''}> Notifications on this device</label>
         <label class="switch"><input type="checkbox" data-push-previews ${previews ? 'checked' : ''} ${blocked ? 'disabled' : ''}> Show message text in notifications</label>
-        <p class="hint" id="push-hint" data-push-hint>${hint}</p>`);
+        <p class="hint" id="push-hint" data-push-hint>${hint}</p>
+        <label class="switch"><input type="checkbox" data-desktop-notifications aria-describedby="desktop-hint" ${open.desktop ? 'checked' : ''} ${desktopBlocked ? 'disabled' : ''}> Desktop notifications</label>
+        <label class="switch"><input type="checkbox" data-sound aria-describedby="desktop-hint" ${open.sound ? 'checked' : ''}> Sound</label>
+        <p class="hint" id="desktop-hint">${openHint} Muted chats stay quiet.</p>`);
     }
 
     body.addEventListener('submit', async (e) => {
@@ -100,6 +110,14 @@ export function openSettings(controller) {
           toast(t.checked ? 'Notifications are on for this device' : 'Notifications are off for this device', t.checked ? 'success' : 'info');
           drawNotifications();
         }
+        if (t.matches('[data-desktop-notifications]')) {
+          t.disabled = true;   // while the browser asks for the permission: no second click
+          if (t.checked) await notifier.enableDesktop();
+          else notifier.disableDesktop();
+          toast(t.checked ? 'Desktop notifications are on' : 'Desktop notifications are off', t.checked ? 'success' : 'info');
+          drawNotifications();
+        }
+        if (t.matches('[data-sound]')) notifier.setSound(t.checked);
         if (t.matches('[data-push-previews]')) {
           // One change at a time: two quick posts could reach the server in either order.
           t.disabled = true;

@@ -1,9 +1,12 @@
 // The signed-in layout: conversation list beside the chat (one at a time on a phone), the
-// connection indicator, and the unread count in the tab's title.
+// connection indicator, the unread count in the tab's title and on its icon, the live region
+// that announces new messages (written by notifier.js) and the keyboard shortcuts.
 import { html, render } from '../../lib/html.js';
 import { mountSidebar } from '../sidebar/sidebar.js';
 import { mountChatView } from '../chat/chat-view.js';
 import { unreadLabel } from '../../lib/messages.js';
+import { showUnreadOnFavicon } from '../../lib/favicon-badge.js';
+import { attachShortcuts } from '../../lib/shortcuts.js';
 
 const CONNECTION_TEXT = { online: 'Connected', connecting: 'Connecting…', offline: 'Offline — messages will be sent when you are back' };
 
@@ -11,6 +14,7 @@ export function mountShell(root, controller) {
   render(root, html`
     <div class="shell">
       <div class="connection" role="status" aria-live="polite" data-connection></div>
+      <div class="visually-hidden" aria-live="polite" data-announcer></div>
       <div class="app">
         <aside class="sidebar" aria-label="Conversations"></aside>
         <main class="chat" aria-label="Chat"></main>
@@ -21,6 +25,7 @@ export function mountShell(root, controller) {
   const draw = (state) => {
     const unread = state.conversations.reduce((sum, c) => sum + (c.unreadCount || 0), 0);
     document.title = unread ? `(${unreadLabel(unread)}) Chatr` : 'Chatr';
+    showUnreadOnFavicon(unread);
     app.classList.toggle('chat-open', !!state.active);
     indicator.dataset.state = state.connection;
     indicator.textContent = CONNECTION_TEXT[state.connection] ?? '';
@@ -33,5 +38,11 @@ export function mountShell(root, controller) {
   });
   const unmountSidebar = mountSidebar(root.querySelector('.sidebar'), controller);
   const unmountChat = mountChatView(root.querySelector('.chat'), controller);
-  return () => { unsubscribe(); unmountSidebar(); unmountChat(); };
+  const detachShortcuts = attachShortcuts(root);
+  return () => {
+    unsubscribe(); unmountSidebar(); unmountChat(); detachShortcuts();
+    // Signed out (or in the Test Lab), the tab no longer counts this account's unread messages.
+    document.title = 'Chatr';
+    showUnreadOnFavicon(0);
+  };
 }

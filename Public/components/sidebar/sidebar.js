@@ -3,17 +3,22 @@
 // the search box; Escape clears it.
 import { html, render } from '../../lib/html.js';
 import { query } from '../../lib/api.js';
-import { chatKeyOfConversation, chatTargetOfConversation, isMuted, previewText, unreadLabel } from '../../lib/messages.js';
+import { chatKeyOfConversation, chatTargetOfConversation, isMuted, isNotice, previewText, unreadLabel } from '../../lib/messages.js';
 import { shortStamp } from '../../lib/time.js';
 import { avatar, presenceOf } from '../common/avatar.js';
 import { lazy } from '../../lib/lazy.js';
 import { toggleTheme } from '../../lib/theme.js';
 import { toast } from '../toast/toast.js';
+import { listSkeleton, setBusy } from '../../lib/skeleton.js';
 
 // Loaded when first opened (they are not needed to read and send messages).
 const openSettings = lazy(() => import('../settings/settings.js'), 'openSettings');
 const openNewGroup = lazy(() => import('../groups/new-group.js'), 'openNewGroup');
 const joinGroupByLink = lazy(() => import('../groups/new-group.js'), 'joinGroupByLink');
+
+// Stores whose conversation list has come from the server: a sidebar mounted again later (another
+// route and back) does not wait for it a second time.
+const listArrived = new WeakSet();
 
 /** A search snippet: the server gives the matched words as UTF-16 offsets (what JS strings count), never markup. */
 function snippetView(snippet) {
@@ -50,10 +55,14 @@ export function mountSidebar(root, controller) {
   let hits = [];        // messages found
   let searchError = null;
   let searching = false; // the newest text's answers are on their way
+  // Mounted as the session starts, the list is on its way: placeholder rows until it comes (or the
+  // connection is lost). Mounted later, an empty list is really empty.
+  let waiting = !listArrived.has(store) && store.get().connection === 'connecting';
 
   function drawMe(state) { render(meButton, avatar(state.me, { size: 32 })); }
 
   function drawList(state) {
+    setBusy(list, waiting && !results);
     if (results) {
       render(list, html`
         ${results.length ? html`<p class="list-title">People</p>
@@ -67,8 +76,18 @@ export function mountSidebar(root, controller) {
         ${!results.length && !hits.length ? html`<p class="empty" data-search-state>${searching ? 'Searching…' : searchError ?? 'Nothing found.'}</p>` : ''}`);
       return;
     }
+    if (waiting) {
+      render(list, listSkeleton('Loading conversations…'));
+      return;
+    }
     if (state.conversations.length === 0) {
-      render(list, html`<p class="empty">No conversations yet. Search for someone to start one.</p>`);
+      render(list, html`<div class="empty empty-state" data-empty-list>
+        <p><strong>No conversations yet.</strong> Find someone by their name to send a first message, or start a group.</p>
+        <div class="row-buttons">
+          <button type="button" class="btn btn-primary" data-action="find-someone">Find someone to chat with</button>
+          <button type="button" class="btn" data-action="new-group">New group</button>
+        </div>
+      </div>`);
       return;
     }
     render(list, html`${state.conversations.map((item) => conversationItem(item, state))}`);
@@ -91,7 +110,7 @@ export function mountSidebar(root, controller) {
 
   /** Who wrote the last message: "You: " for mine, and in a group the sender's name ("Alice: "). */
   function previewAuthor(item, mine) {
-    if (!item.lastMessage) return '';
+    if (!item.lastMessage || isNotice(item.lastMessage)) return '';   // "Alice joined" names its subject
     if (mine) return 'You: ';
     const name = item.kind === 'group' ? (store.get().users?.[item.lastMessage.senderId]?.displayName ?? item.lastMessage.senderDisplayName) : null;
     return name ? `${name}: ` : '';
@@ -109,7 +128,7 @@ export function mountSidebar(root, controller) {
         ${isGroup ? avatar(item.group, { group: true }) : avatar(item.user, { status: presence.status })}
         <span class="conversation-text">
           <span class="conversation-name">${isGroup ? item.group.name : item.user.displayName}</span>
-          <span class="conversation-preview">${typing.length ? html`<em>typing…</em>` : html`${previewAuthor(item, mine)}${previewText(item.lastMessage)}`}</span>
+          <span class="conversation-preview">${typing.length ? html`<em>typing…</em>` : html`${previewAuthor(item, mine)}${previewText(item.lastMessage, state.me.id)}`}</span>
         </span>
         <span class="conversation-meta">
           <span class="conversation-time">${shortStamp(item.lastMessageAt)}</span>
@@ -185,6 +204,7 @@ export function mountSidebar(root, controller) {
     if (action === 'settings') openSettings(controller);
     if (action === 'theme') toggleTheme();
     if (action === 'new-group') openNewGroup(controller);
+    if (action === 'find-someone') searchBox.focus();
     if (action === 'join-group') joinGroupByLink(controller);
     const userButton = e.target.closest('[data-user]');
     if (userButton) {
@@ -211,7 +231,10 @@ export function mountSidebar(root, controller) {
   const ticker = setInterval(() => drawList(store.get()), 60000);
   const unsubscribe = store.subscribe((state, changed) => {
     if (changed.has('me')) drawMe(state);
-    if (['conversations', 'presence', 'active', 'typing'].some((k) => changed.has(k))) drawList(state);
+    if (changed.has('conversations')) listArrived.add(store);
+    const settled = waiting && (changed.has('conversations') || changed.has('listFailed') || state.connection === 'offline');
+    if (settled) waiting = false;
+    if (settled || ['conversations', 'presence', 'active', 'typing'].some((k) => changed.has(k))) drawList(state);
   });
   return () => { unsubscribe(); clearInterval(ticker); document.removeEventListener('keydown', focusSearch); };
 }
