@@ -1,8 +1,8 @@
 // Keyboard shortcuts of the chats view: Alt+↑ / Alt+↓ open the previous / next conversation of
 // the list, ? lists every shortcut (shortcuts-help.js). Ctrl/Cmd+K and / (the search, in
 // sidebar.js), ↑ and Enter (the composer) and Esc (panels, dialogs, the search) are handled where
-// they act. None of these fire while typing in a text field (Esc and Ctrl+K do: their owners
-// handle them), nor behind an open panel or dialog.
+// they act. Alt+↑/↓ and ? do nothing while typing in a text field or behind an open panel or
+// dialog (Ctrl/Cmd+K and / belong to the sidebar, which does not check for panels).
 import { hasOpenPanel } from '../components/panel/panel.js';
 import { lazy } from './lazy.js';
 
@@ -40,6 +40,7 @@ function openNeighbour(root, step) {
   if (index === current) return;
   const { key } = items[index].dataset;
   items[index].click();
-  // The list is drawn again for the new chat: focus follows to its item, so the next Alt+↓ goes on from there.
+  // Focus the new chat's item (the list may be drawn again later and drop it; the next Alt+↓
+  // starts from the item marked aria-current either way).
   root.querySelector(`[data-list] [data-key="${CSS.escape(key)}"]`)?.focus();
 }
