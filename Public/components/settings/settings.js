@@ -9,6 +9,10 @@ import { avatar } from '../common/avatar.js';
 import { setTheme } from '../../lib/theme.js';
 import * as push from '../../lib/push.js';
 import * as notifier from '../../lib/notifier.js';
+import { lazy } from '../../lib/lazy.js';
+
+// The cropper is only needed once a picture is picked; a failed load resolves undefined (and says so).
+const cropImage = lazy(() => import('../crop/crop-dialog.js'), 'cropImage');
 
 export function openSettings(controller) {
   openPanel('Settings', (body) => {
@@ -23,9 +27,9 @@ export function openSettings(controller) {
         </div>
         <p class="profile-username">${me.username}</p>
         <div class="row-buttons">
-          <label class="btn">Change photo<input type="file" accept="image/jpeg,image/png,image/webp" data-image="profile-image" hidden></label>
+          <label class="btn" tabindex="0" data-pick>Change photo<input type="file" accept="image/jpeg,image/png,image/webp" data-image="profile-image" hidden></label>
           ${me.profileImage ? html`<button type="button" class="btn" data-remove="profile-image">Remove photo</button>` : ''}
-          <label class="btn">Change cover<input type="file" accept="image/jpeg,image/png,image/webp" data-image="cover-image" hidden></label>
+          <label class="btn" tabindex="0" data-pick>Change cover<input type="file" accept="image/jpeg,image/png,image/webp" data-image="cover-image" hidden></label>
           ${me.coverImage ? html`<button type="button" class="btn" data-remove="cover-image">Remove cover</button>` : ''}
         </div>
         <form data-profile class="stack">
@@ -91,6 +95,11 @@ export function openSettings(controller) {
       } catch (err) { error.textContent = err.message; error.hidden = false; }
     });
 
+    // The file inputs are hidden inside their labels: the labels take the keyboard's Enter and Space.
+    body.addEventListener('keydown', (e) => {
+      const pick = e.target.closest?.('[data-pick]');
+      if (pick && (e.key === 'Enter' || e.key === ' ')) { e.preventDefault(); pick.querySelector('input[type=file]').click(); }
+    });
     body.addEventListener('change', async (e) => {
       const t = e.target;
       try {
@@ -130,8 +139,11 @@ export function openSettings(controller) {
         }
         if (t.matches('[data-image]') && t.files[0]) {
           const field = t.dataset.image === 'profile-image' ? 'profileImage' : 'coverImage';
+          const cropped = await cropImage(t.files[0], field === 'profileImage' ? 'photo' : 'cover');
+          t.value = '';   // picking the same file again after a Cancel opens the cropper again
+          if (!cropped) return;
           const form = new FormData();
-          form.append(field, t.files[0]);
+          form.append(field, cropped, `${t.dataset.image}.jpg`);
           const result = await api.post(`/api/users/${t.dataset.image}`, form);
           controller.setMe({ [field]: result[field] });
           toast('Image updated', 'success');
