@@ -148,9 +148,14 @@ def test_kill_minus_9_of_a_node_while_people_send(cluster, nodes):
         answer = watcher.call("presence:request", [erin.id, dana.id])
         by_user = {u["userId"]: u for u in answer["users"]}
         assert by_user[erin.id]["status"] == "offline" and by_user[erin.id]["lastSeen"], by_user
-        # Dana came back at once through nginx: she is online, and whatever alice saw ends in online.
-        assert by_user[dana.id]["status"] == "online", by_user
-        assert last_status(watcher, dana.id) == "online", watcher.inbox.all("user:status")
+        # Dana came back through nginx: she ends online, and whatever alice saw ends in online. Not
+        # "at this instant": at failover nginx can split her new session over two instances, and if
+        # her second reconnection is under way when the dead node is swept she has no device
+        # anywhere for that moment — rightly announced offline, then online again.
+        def dana_online():
+            users = {u["userId"]: u for u in watcher.call("presence:request", [dana.id])["users"]}
+            return users[dana.id]["status"] == "online" and last_status(watcher, dana.id) == "online"
+        wait_until(dana_online, TIMEOUT, f"dana online again: {watcher.inbox.all('user:status')}", interval=0.2)
 
         # Erin reconnects herself, to another node: the others see her online again.
         _, second_view = cluster.ready(second)
