@@ -592,8 +592,8 @@ export class ChatController {
    */
   async uploadProblem(file) {
     try {
-      const { clientConfig, uploadProblem } = await import('./upload-checks.js');
-      return uploadProblem(file, await clientConfig(this.api));
+      const [{ uploadProblem }, { clientConfig }] = await Promise.all([import('./upload-checks.js'), import('./client-config.js')]);
+      return uploadProblem(file, await clientConfig());
     } catch {
       return null;
     }

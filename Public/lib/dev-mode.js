@@ -12,9 +12,8 @@ export function showsTestLabButton(config) {
  * app mounts it (the header is drawn again after the Test Lab, a sign-in, any route).
  */
 export async function offerTestLab(root) {
-  let config = null;
-  try { config = await (await fetch('/api/client-config')).json(); } catch { return; }
-  if (!showsTestLabButton(config)) return;
+  const { clientConfig } = await import('./client-config.js');
+  if (!showsTestLabButton(await clientConfig())) return;
   const addButton = () => {
     const header = root.querySelector('.sidebar-header');
     if (!header || header.querySelector('[data-test-lab]')) return;

@@ -1,15 +1,7 @@
-// What the server accepts, asked once (GET /api/client-config), and the checks made with it
+// What the server accepts (client-config.js), and the checks made with it
 // before a file is sent: too big or of a type the server refuses, it is not sent at all (the
 // person learns why at once instead of after uploading megabytes). The server still decides by
 // the file's content; these checks only spare a pointless upload.
-
-let config = null;
-
-/** The server's limits; fetched once per page. Unreachable: null (nothing is checked, the server decides). */
-export function clientConfig(api) {
-  config ??= api.get('/api/client-config').catch(() => { config = null; return null; });
-  return config;
-}
 
 // Types browsers report under other names than the server's list.
 const ALIASES = { 'image/jpg': 'image/jpeg', 'audio/x-wav': 'audio/wav', 'audio/wave': 'audio/wav', 'audio/vnd.wave': 'audio/wav',

@@ -54,8 +54,8 @@ export function mountComposer(root, controller) {
   let closePicker = null;     // set while the emoji picker is open
   let unmounted = false;
 
-  // The server's limits load with the first chat opened, not with the app.
-  import('../../lib/upload-checks.js').then(({ clientConfig }) => clientConfig(controller.api)).then((limits) => {
+  // The server's limits (asked once per page: client-config.js).
+  import('../../lib/client-config.js').then(({ clientConfig }) => clientConfig()).then((limits) => {
     if (!limits?.maxMessageLength || unmounted) return;
     maxLength = limits.maxMessageLength;
     input.maxLength = maxLength;
