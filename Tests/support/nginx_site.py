@@ -24,6 +24,10 @@ import uuid
 import requests
 
 from chatr_process import ROOT, free_port
+from tls_websocket import serialise_tls_sockets
+
+# The site's Socket.IO clients (python-socketio) speak TLS from two threads: see tls_websocket.
+serialise_tls_sockets()
 
 SITE = os.path.join(ROOT, "deploy", "nginx", "chatr.conf")
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
