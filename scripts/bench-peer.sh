@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Chatr side by side with the python-socketio relay of bench/peers (with and without SQLite),
 # driven by the same chatr-bench in one session (issue 18): ratios, not absolute figures.
-# Needs a release build (swift build -c release --product chatr --product chatr-bench) and
+# Needs a release build of both (swift build -c release --product chatr, then --product chatr-bench) and
 # `pip install python-socketio aiohttp`. Usage: bash scripts/bench-peer.sh [rates...] (default 2000 4000)
 set -u
 root="$(cd "$(dirname "$0")/.." && pwd)"
