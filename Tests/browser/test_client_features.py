@@ -39,6 +39,12 @@ def texts(b, css):
     return b.js("return [...document.querySelectorAll(arguments[0])].map((e) => e.innerText.trim())", css)
 
 
+def anchors(b, css):
+    """Each matching link's href (resolved), text, target and rel, read in one call."""
+    return b.js("""return [...document.querySelectorAll(arguments[0])].map((a) =>
+        ({href: a.href, text: a.innerText.trim(), target: a.getAttribute('target'), rel: a.getAttribute('rel') || ''}))""", css)
+
+
 def open_chat_with(b, name):
     b.click_text(".conversation[data-key]", name)
     b.wait_text(".chat-name", name)
@@ -88,14 +94,15 @@ def test_links_are_clickable_hostile_text_is_inert_and_the_first_link_gets_a_car
         open_chat_with(b, "Alice")
 
         # The links: real anchors to where the text says, a new tab, no opener, no referrer.
-        link = b.wait(lambda: next((a for a in b.find_all(".bubble a") if a.get_attribute("href") == article), None),
+        # Read in one call each: the preview card's arrival redraws the list (no stale elements).
+        link = b.wait(lambda: next((a for a in anchors(b, ".bubble a") if a["href"] == article), None),
                       message="the article link is not clickable")
-        assert link.text == article
-        assert link.get_attribute("target") == "_blank"
-        assert set(link.get_attribute("rel").split()) >= {"noopener", "noreferrer"}
-        mail = b.find_all(".bubble a[href^='mailto:']")
-        assert [a.get_attribute("href") for a in mail] == ["mailto:team@example.com"], "the sentence's full stop is not part of the link"
-        hrefs = [a.get_attribute("href") for a in b.find_all(".messages a")]
+        assert link["text"] == article
+        assert link["target"] == "_blank"
+        assert set(link["rel"].split()) >= {"noopener", "noreferrer"}
+        mail = anchors(b, ".bubble a[href^='mailto:']")
+        assert [a["href"] for a in mail] == ["mailto:team@example.com"], "the sentence's full stop is not part of the link"
+        hrefs = [a["href"] for a in anchors(b, ".messages a")]
         assert all(h.startswith(("http://", "https://", "mailto:")) for h in hrefs), hrefs
 
         # Hostile text is shown as text: nothing ran, no element was made of it, no javascript: link.
@@ -246,7 +253,8 @@ def test_group_read_by_count_and_previews_say_who_wrote(server, browsers):
     a.wait(lambda: preview() == "Carol: Agreed", message=f"group preview: {preview()!r}")
     open_chat_with(a, "Book club")
     # Sender name once per group of bubbles.
-    assert [e.text for e in a.find_all(".msg-sender > span:last-child")] == ["Bob", "Carol"]
+    senders = lambda: texts(a, ".msg-sender > span:last-child")
+    a.wait(lambda: senders() == ["Bob", "Carol"], message=f"sender names: {senders()!r}")
 
     box = a.find("[data-input]")
     box.send_keys("Next week: chapter two")
