@@ -133,6 +133,10 @@ class Browser:
     def js(self, script, *args):
         return self.driver.execute_script(script, *args)
 
+    def texts(self, css):
+        """The visible text of every match, read in one call (a redraw cannot make them stale)."""
+        return self.js("return [...document.querySelectorAll(arguments[0])].map((e) => e.innerText.trim())", css)
+
     def screenshot(self, name):
         os.makedirs(SCREENSHOTS, exist_ok=True)
         self.driver.save_screenshot(os.path.join(SCREENSHOTS, f"{name}.png"))

@@ -312,7 +312,7 @@ def test_a_quick_new_search_never_shows_the_previous_results(server, browsers):
     b.js("window.__held.forEach((release) => release())")
     b.wait(lambda: b.js("return window.__heldDone") == 2, message="the late answers did not come")
     b.wait_text(".conversation[data-user]", "Bob")
-    names = lambda: [e.text for e in b.find_all(".conversation[data-user] .conversation-name")]
+    names = lambda: b.texts(".conversation[data-user] .conversation-name")
     assert names() == ["Bob"], names()
 
     # Results already shown go as soon as the search changes: nothing stale to click meanwhile.
@@ -491,7 +491,7 @@ def test_a_refused_upload_says_so_on_the_message_with_retry_and_remove(server, b
         b.wait_text(".msg.failed", "Not sent", timeout=15)
         b.click_in(".msg.failed", "program.bin", "[data-discard]")
         b.wait(lambda: not b.find_all(".msg.failed"), message="Remove did not take the failed upload away")
-        assert all("program.bin" not in e.text for e in b.find_all(".msg"))
+        assert all("program.bin" not in t for t in b.texts(".msg"))
 
 
 def test_copy_text_icon_is_drawn(server, browsers):

@@ -76,7 +76,7 @@ def test_groups_from_creation_to_invite_link(server, browsers):
     # stays with those who were there; what is said now reaches her.
     send(bob, "Welcome back, Carol")
     carol.wait_text(".msg .bubble", "Welcome back, Carol")
-    assert all("Glad to be here" not in e.text for e in carol.find_all(".msg .bubble"))
+    assert all("Glad to be here" not in t for t in carol.texts(".msg .bubble"))
 
     # Bob leaves (confirmed): the chat closes for him and the group leaves his list.
     bob.find("[data-action=info]").click()

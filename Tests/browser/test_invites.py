@@ -109,7 +109,7 @@ def test_an_invite_link_lets_someone_in_from_then_on_until_it_is_revoked(server,
 
     say_in_group(server, alice, group_id, "Welcome, Bob")
     b.wait_text(".msg .bubble", "Welcome, Bob")
-    assert all("Before Bob came" not in e.text for e in b.find_all(".msg .bubble"))
+    assert all("Before Bob came" not in t for t in b.texts(".msg .bubble"))
     # Not just hidden in this view: the server's history for Bob starts when he joined.
     r = call(server, bob, "GET", f"/api/messages/history?groupId={group_id}&limit=50")
     said = [m["content"] for m in r.json()["messages"]]
@@ -150,7 +150,7 @@ def test_an_invite_link_lets_someone_in_from_then_on_until_it_is_revoked(server,
     c.wait_text(".toast", "This invite link is not valid")
     c.wait(lambda: c.js("return location.hash") == "#/", message="the invite link stays in the address bar")
     assert not c.find_all("dialog")
-    assert all("Book club" not in e.text for e in c.find_all(".conversation[data-key]"))
+    assert all("Book club" not in t for t in c.texts(".conversation[data-key]"))
     r = call(server, carol, "GET", f"/api/groups/{group_id}")
     assert r.status_code == 403, r.text
     # The same in a tab already open.

@@ -124,7 +124,7 @@ def test_two_people_chat_live(server, browsers):
     alice.find("dialog [data-dialog=ok]").click()
     bob.wait_text(".msg.unsent", "This message was unsent")
     alice.wait_text(".msg.unsent", "You unsent a message")
-    assert not bob.find_all(".msg:not(.unsent) .bubble") or all("Lunch at one?" not in e.text for e in bob.find_all(".bubble"))
+    assert all("Lunch at one?" not in t for t in bob.texts(".bubble")), "the unsent text is still on Bob's screen"
 
     # User text is text: markup in a message is shown, never run.
     attack = "<img src=x onerror=\"window.pwned=1\"><b>bold?</b>"
@@ -162,5 +162,5 @@ def test_infinite_scroll_back_through_history(server, browsers):
         alice.wait(lambda: len(alice.find_all(".msg")) == expected, message=f"{expected} messages not loaded")
         assert alice.js("return document.querySelector('[data-messages]').scrollTop") > 0, "the view jumped to the top"
     alice.find(".history-start")
-    texts = [e.text for e in alice.find_all(".msg .bubble")]
+    texts = alice.texts(".msg .bubble")
     assert texts == [f"Message {n}" for n in range(1, 131)], "in order, no gaps, no duplicates"
