@@ -34,11 +34,6 @@ def make_group(server, owner, name, members):
     return r.json()
 
 
-def texts(b, css):
-    """The visible text of every match, read in one call (a redraw cannot make them stale)."""
-    return b.js("return [...document.querySelectorAll(arguments[0])].map((e) => e.innerText.trim())", css)
-
-
 def anchors(b, css):
     """Each matching link's href (resolved), text, target and rel, read in one call."""
     return b.js("""return [...document.querySelectorAll(arguments[0])].map((a) =>
@@ -151,7 +146,7 @@ def test_date_separators_group_bubbles_with_one_timestamp(server, browsers):
     sign_in_as(b, bob)
     open_chat_with(b, "Alice")
     b.wait_text(".msg .bubble", "Third of three")
-    assert texts(b, "[data-day-separator]") == ["Yesterday"]
+    assert b.texts("[data-day-separator]") == ["Yesterday"]
     # Three messages within minutes: one group, one timestamp, on the last. Read in one go: the
     # list is redrawn whole (a receipt, a presence change), and elements found earlier go stale.
     shape = b.js("""return [...document.querySelectorAll('.msg-group')].map((g) => ({
@@ -167,8 +162,8 @@ def test_date_separators_group_bubbles_with_one_timestamp(server, browsers):
     box = b.find("[data-input]")
     box.send_keys("Written today")
     box.send_keys(Keys.ENTER)
-    b.wait(lambda: texts(b, "[data-day-separator]") == ["Yesterday", "Today"],
-           message=f"separators: {texts(b, '[data-day-separator]')}")
+    b.wait(lambda: b.texts("[data-day-separator]") == ["Yesterday", "Today"],
+           message=f"separators: {b.texts('[data-day-separator]')}")
     tick = b.act_in(".msg", "Written today", "[data-ticks]", lambda el: (el.get_attribute("data-ticks"), el.get_attribute("aria-label")))
     assert tick == ("queued", "Waiting to send"), tick
     b.wait_text("[data-delivery]", "Waiting to send")
@@ -253,7 +248,7 @@ def test_group_read_by_count_and_previews_say_who_wrote(server, browsers):
     a.wait(lambda: preview() == "Carol: Agreed", message=f"group preview: {preview()!r}")
     open_chat_with(a, "Book club")
     # Sender name once per group of bubbles.
-    senders = lambda: texts(a, ".msg-sender > span:last-child")
+    senders = lambda: a.texts(".msg-sender > span:last-child")
     a.wait(lambda: senders() == ["Bob", "Carol"], message=f"sender names: {senders()!r}")
 
     box = a.find("[data-input]")
@@ -310,11 +305,11 @@ def test_group_notices_say_who_joined_and_left_without_counting_as_unread(server
     assert not notice.find_elements(By.CSS_SELECTOR, ".bubble, [data-ticks]"), "a notice is not a message bubble"
     r = requests.post(server.url + f"/api/groups/{group_id}/leave", headers=auth(carol), timeout=10)
     assert r.status_code == 200, r.text
-    b.wait(lambda: texts(b, "[data-notice]") == ["Carol was added", "Carol left"],
-           message=f"notices: {texts(b, '[data-notice]')}")
+    b.wait(lambda: b.texts("[data-notice]") == ["Carol was added", "Carol left"],
+           message=f"notices: {b.texts('[data-notice]')}")
     # Kept in the history: there after a reload, in order with the messages.
     b.driver.refresh()
-    b.wait(lambda: texts(b, "[data-notice]") == ["Carol was added", "Carol left"],
+    b.wait(lambda: b.texts("[data-notice]") == ["Carol was added", "Carol left"],
            message="the notices are gone after a reload")
     order = b.js("return [...document.querySelectorAll('[data-notice], .msg .bubble')].map((e) => e.textContent.trim())")
     assert order[0].startswith("Welcome, Bob") and order[1:] == ["Carol was added", "Carol left"], order
