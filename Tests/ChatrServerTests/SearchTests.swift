@@ -76,6 +76,14 @@ final class SearchTests: ChatrTestCase {
         }
         XCTAssertEqual(marked, ["café", "CAFÉ"], "UTF-16 offsets of the original words: \(snippet)")
         XCTAssertEqual(snippet["field"]?.string, "content")
+        for (q, words) in [("OPENS dEJA", ["Déjà", "opens"]), ("at", ["at", "at"]), ("vu", ["vu"])] {
+            let other = try await search(ann.token, q)
+            let highlighted = try XCTUnwrap(other.json["results"]?.array?.first?["snippet"]?["highlights"]?.array, other.text).map { range -> String in
+                let start = range["start"]?.int ?? -1, length = range["length"]?.int ?? -1
+                return String(utf16CodeUnits: Array(utf16[start..<start + length]), count: length)
+            }
+            XCTAssertEqual(highlighted, words, "\(q): whole words, folded, ASCII or not")
+        }
         XCTAssertEqual(hit["conversation"]?["kind"]?.string, "direct")
         XCTAssertEqual(hit["conversation"]?["user"]?["id"]?.string, bob.id, "the conversation is shown as the other person")
     }
@@ -124,6 +132,11 @@ final class SearchTests: ChatrTestCase {
         try await expect(ann.token, "budget from:@bob", ["budget comments from bob", "budget in the crew"], ordered: false)
         try await expect(ann.token, "budget in:@cat", ["budget talk with cat"])
         try await expect(ann.token, "budget in:\"#budget crew\"", ["budget in the crew"], ordered: true, "group names fold case")
+        let inGroup = try await search(ann.token, "crew")
+        let place = inGroup.json["results"]?.array?.first?["conversation"]
+        XCTAssertEqual(place?["kind"]?.string, "group", inGroup.text)
+        XCTAssertEqual(place?["group"]?["name"]?.string, "Budget Crew", inGroup.text)
+        XCTAssertEqual(place?["user"], .null, "a group hit names no person")
         try await expect(ann.token, "budget in:#nowhere", [])
         try await expect(ann.token, "budget from:@nobody", [])
         try await expect(ann.token, "budget has:file", [], ordered: true, "no files sent")
@@ -141,6 +154,24 @@ final class SearchTests: ChatrTestCase {
         }
     }
 
+    /// One relevance rule on both databases (`SearchRanking`): a word said more often, then in a
+    /// shorter message, ranks higher; equally relevant messages come newest first.
+    func testRelevanceOnBothDatabasesAlike() async throws {
+        try await say(ann, to: bob.id, "the roadmap for the long quarterly planning meeting on the first monday of next month")
+        try await say(bob, to: ann.id, "roadmap")
+        try await say(ann, to: bob.id, "roadmap roadmap roadmap please")
+        try await say(bob, to: ann.id, "new roadmap")
+        try await say(ann, to: bob.id, "old roadmap")
+        try await expect(ann.token, "roadmap", ["roadmap roadmap roadmap please", "roadmap", "old roadmap", "new roadmap",
+                                                "the roadmap for the long quarterly planning meeting on the first monday of next month"])
+        try await expect(bob.token, "roadmap", extra: "&limit=2", ["roadmap roadmap roadmap please", "roadmap"], ordered: true, "a page is the best first")
+        let second = try await search(bob.token, "roadmap", "&limit=2&cursor=o2")
+        XCTAssertEqual(second.json["results"]?.array?.compactMap { $0["message"]?["content"]?.string }, ["old roadmap", "new roadmap"], second.text)
+        try await expect(ann.token, "\"old roadmap\" roadmap", ["old roadmap"])
+        try await expect(ann.token, "road*", extra: "&sort=date", ["old roadmap", "new roadmap", "roadmap roadmap roadmap please", "roadmap",
+                                                                   "the roadmap for the long quarterly planning meeting on the first monday of next month"])
+    }
+
     func testPagesAndSortByDate() async throws {
         for n in 1...5 { try await say(ann, to: bob.id, "report number \(n)") }
         let first = try await search(bob.token, "report", "&limit=2&sort=date")
@@ -151,7 +182,7 @@ final class SearchTests: ChatrTestCase {
         let last = try await search(bob.token, "report", "&limit=2&sort=date&cursor=\(try XCTUnwrap(second.json["nextCursor"]?.string))")
         XCTAssertEqual(last.json["results"]?.array?.count, 1)
         XCTAssertEqual(last.json["nextCursor"], .null)
-        for extra in ["&cursor=abc", "&limit=0", "&limit=51", "&sort=popularity", "&conversationId=nope", "&before=yesterday"] {
+        for extra in ["&cursor=abc", "&limit=0", "&limit=51", "&limit=ten", "&sort=popularity", "&conversationId=nope", "&before=yesterday"] {
             let reply = try await search(bob.token, "report", extra)
             XCTAssertEqual(reply.status, .badRequest, "\(extra): \(reply.text)")
         }

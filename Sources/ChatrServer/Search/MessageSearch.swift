@@ -60,23 +60,31 @@ struct MessageSearch {
             if within == nil && scope.conversationID == nil { mine = try await conversationIDs(of: me) }
             guard !mine.isEmpty else { return [] }
             let narrowed = mine.count <= Self.maxNarrowing ? mine.map(SearchText.conversationToken) : []
+            let matching: SQLQueryString
+            let newestFirst: SQLRaw
             if isPostgres {
                 // `to_tsquery` silently drops an operand it makes no lexeme of: a query left with
                 // none must find nothing (not everything in the user's conversations).
-                let rank = SQLRaw(order == .date ? "m.created_at DESC, m.id DESC" : "ts_rank(m.search_vector, q.terms) DESC, m.created_at DESC")
                 let terms: SQLQueryString = "to_tsquery('simple', \(bind: Self.tsquery(query.terms)))"
                 let within: SQLQueryString = narrowed.isEmpty ? terms : "\(terms) && to_tsquery('simple', \(bind: Self.tsquery([], within: narrowed)))"
-                sql = """
-                    SELECT \(columns) FROM messages m \(members)
-                    CROSS JOIN (SELECT \(terms) AS terms, \(within) AS query) q
-                    WHERE numnode(q.terms) > 0 AND m.search_vector @@ q.query AND \(SQLQueryString.joined(conditions)) ORDER BY \(rank) \(page)
+                matching = """
+                    FROM messages m \(members) CROSS JOIN (SELECT \(terms) AS terms, \(within) AS query) q
+                    WHERE numnode(q.terms) > 0 AND m.search_vector @@ q.query AND \(SQLQueryString.joined(conditions))
                     """
+                newestFirst = byDate
             } else {
-                let rank = SQLRaw(order == .date ? "m.created_at DESC, m.id DESC" : "bm25(message_search), m.created_at DESC")
-                sql = """
-                    SELECT \(columns) FROM message_search JOIN messages m ON m.rowid = message_search.rowid \(members)
+                matching = """
+                    FROM message_search JOIN messages m ON m.rowid = message_search.rowid \(members)
                     WHERE message_search MATCH \(bind: Self.fts5(query.terms, within: narrowed)) AND \(SQLQueryString.joined(conditions))
-                    ORDER BY \(rank) \(page)
+                    """
+                newestFirst = SQLRaw("message_search.rowid DESC")   // the index's own order: no sort
+            }
+            if order == .date {
+                sql = "SELECT \(columns) \(matching) ORDER BY \(byDate) \(page)"
+            } else {
+                sql = """
+                    SELECT \(columns) FROM (SELECT m.*, \(SearchRanking.columns(query.terms)) \(matching) ORDER BY \(newestFirst) LIMIT \(SQLRaw(String(Self.maxRanked)))) m
+                    ORDER BY \(SearchRanking.score(query.terms)) DESC, \(byDate) \(page)
                     """
             }
         }
@@ -85,6 +93,11 @@ struct MessageSearch {
 
     /// Conversations listed inside the index query at most; beyond, the join alone narrows.
     static let maxNarrowing = 500
+
+    /// Relevance ranks the newest this many matches (`SearchRanking`); a word in more of one's
+    /// messages than this is common enough that the newest of them are what one looks for, and
+    /// `sort=date` still pages through all.
+    static let maxRanked = 2_000
 
     /// FTS5 syntax: each word a quoted string, a prefix `"word"*`, a phrase `"two words"`, all
     /// ANDed, and one of the conversation tokens. Terms hold letters and digits only, so nothing

@@ -68,56 +68,89 @@ struct SearchController: RouteCollection {
         }
     }
 
+    /// The query string, parsed once (each `req.query.get` parses all of it again).
+    struct Parameters: Decodable {
+        var q: String?
+        var limit: String?
+        var cursor: String?
+        var sort: String?
+        var conversationId: String?
+        var from: String?
+        var before: String?
+        var after: String?
+    }
+
     @Sendable static func search(_ req: Request) async throws -> Page {
         let me = try req.currentUser
         let meID = try me.requireID()
-        let text = try req.query.get(String?.self, at: "q") ?? ""
+        let parameters = try req.query.decode(Parameters.self)
         let query: SearchQuery
         do {
-            query = try SearchQuery.parse(text)
+            query = try SearchQuery.parse(parameters.q ?? "")
         } catch {
             throw ChatrError.badRequest(error.message, code: error.code)
         }
-        let limit = try req.query.get(Int?.self, at: "limit") ?? defaultLimit
-        guard (1...maxLimit).contains(limit) else { throw ChatrError.badRequest("limit must be between 1 and \(maxLimit)", code: "invalid_limit") }
-        let offset = try cursorOffset(try req.query.get(String?.self, at: "cursor"))
-        guard let order = MessageSearch.Order(rawValue: try req.query.get(String?.self, at: "sort") ?? "relevance") else {
+        guard let limit = parameters.limit.map({ Int($0) }) ?? defaultLimit, (1...maxLimit).contains(limit) else {
+            throw ChatrError.badRequest("limit must be between 1 and \(maxLimit)", code: "invalid_limit")
+        }
+        let offset = try cursorOffset(parameters.cursor)
+        guard let order = MessageSearch.Order(rawValue: parameters.sort ?? "relevance") else {
             throw ChatrError.badRequest("sort is relevance or date", code: "invalid_sort")
         }
-        let scope = MessageSearch.Scope(conversationID: try uuid(req, "conversationId"), senderID: try uuid(req, "from"),
-                                        before: try date(req, "before"), after: try date(req, "after"))
+        let scope = MessageSearch.Scope(conversationID: try uuid(parameters.conversationId, "conversationId"), senderID: try uuid(parameters.from, "from"),
+                                        before: try date(parameters.before, "before"), after: try date(parameters.after, "after"))
         let search = MessageSearch(db: req.db as! any SQLDatabase, isPostgres: req.chatr.config.database.isPostgres)
         let found = try await search.run(query, for: meID, scope: scope, order: order, offset: offset, limit: limit + 1)
         let messages = Array(found.prefix(limit))
-        let results = try await hits(messages, query: query, me: meID, req: req)
+        let results = try await hits(messages, query: query, me: me, req: req)
         return Page(results: results, nextCursor: found.count > limit ? cursorString(offset + limit) : nil)
     }
 
-    /// DTOs in two queries for messages (reactions, users) and two for their conversations.
-    private static func hits(_ messages: [Message], query: SearchQuery, me: UUID, req: Request) async throws -> [Hit] {
+    /// A hit's conversation as one query finds it: the group's name and picture, or the other
+    /// person of a direct chat.
+    private struct Place {
+        var kind: Conversation.Kind
+        var name: String?
+        var avatar: String?
+        var other: User?
+    }
+
+    /// DTOs in two queries: the conversations with the other people of direct ones, then the
+    /// messages' reactions (and the senders of group messages).
+    private static func hits(_ messages: [Message], query: SearchQuery, me user: User, req: Request) async throws -> [Hit] {
         guard !messages.isEmpty else { return [] }
+        let me = try user.requireID()
         let conversationIDs = Array(Set(messages.map(\.conversationID)))
-        let conversations = Dictionary(uniqueKeysWithValues: try await Conversation.query(on: req.db).filter(\.$id ~~ conversationIDs).all().map { ($0.id!, $0) })
-        let directIDs = conversations.values.filter { $0.kind == .direct }.map { $0.id! }
-        let directMembers = directIDs.isEmpty ? [] : try await Member.query(on: req.db).filter(\.$conversationID ~~ directIDs).all()
-        let others = Dictionary(directMembers.filter { $0.userID != me }.map { ($0.conversationID, $0.userID) }, uniquingKeysWith: { a, _ in a })
-        let otherUsers = others.isEmpty ? [] : try await User.query(on: req.db).filter(\.$id ~~ Array(Set(others.values))).all()
-        let usersByID = Dictionary(uniqueKeysWithValues: otherUsers.map { ($0.id!, $0) })
-        var contexts: [UUID: MessageAssembler.Context] = [:]
-        for (id, conversation) in conversations {
-            let memberIDs = conversation.kind == .direct ? directMembers.filter { $0.conversationID == id }.map(\.userID) : []
-            contexts[id] = MessageAssembler.Context(kind: conversation.kind, memberIDs: memberIDs)
+        let sql = req.db as! any SQLDatabase
+        var places: [UUID: Place] = [:]
+        for row in try await sql.raw("""
+            SELECT c.id AS place_id, c.kind AS place_kind, c.name AS place_name, c.avatar AS place_avatar, u.* FROM conversations c
+            LEFT JOIN members o ON c.kind = 'direct' AND o.conversation_id = c.id AND o.user_id <> \(bind: me)
+            LEFT JOIN users u ON u.id = o.user_id
+            WHERE c.id IN (\(binds: conversationIDs))
+            """).all() {
+            let kind = try row.decode(column: "place_kind", as: Conversation.Kind.self)
+            let hasOther = try kind == .direct && !row.decodeNil(column: "id")
+            let other = hasOther ? try row.decode(fluentModel: User.self) : nil
+            places[try row.decode(column: "place_id", as: UUID.self)] = Place(
+                kind: kind, name: try row.decode(column: "place_name", as: String?.self),
+                avatar: try row.decode(column: "place_avatar", as: String?.self), other: other)
+        }
+        let contexts = places.mapValues { place in
+            MessageAssembler.Context(kind: place.kind, memberIDs: place.kind == .direct ? [me] + [place.other?.id].compactMap { $0 } : [])
         }
         let files = req.chatr.files
-        let dtos = try await MessageAssembler(db: req.db, files: files).dtos(messages, contexts: contexts, knownUsers: otherUsers)
+        // The senders of direct messages are the other person or oneself: no query for them.
+        let dtos = try await MessageAssembler(db: req.db, files: files).dtos(messages, contexts: contexts,
+                                                                             knownUsers: places.values.compactMap(\.other) + [user])
         let dtoByID = Dictionary(uniqueKeysWithValues: dtos.map { ($0.id, $0) })
         return messages.compactMap { message in
-            guard let conversation = conversations[message.conversationID], let dto = dtoByID[message.id!.wire] else { return nil }
-            var summary = ConversationSummary(id: conversation.id!.wire, kind: conversation.kind.rawValue)
-            if conversation.kind == .direct {
-                summary.user = others[conversation.id!].flatMap { usersByID[$0] }.map { PublicUserDTO($0, files: files, isContact: true) }
+            guard let place = places[message.conversationID], let dto = dtoByID[message.id!.wire] else { return nil }
+            var summary = ConversationSummary(id: message.conversationID.wire, kind: place.kind.rawValue)
+            if place.kind == .direct {
+                summary.user = place.other.map { PublicUserDTO($0, files: files, isContact: true) }
             } else {
-                summary.group = .init(id: conversation.id!.wire, name: conversation.name ?? "", avatar: conversation.avatar.map(files.url(for:)))
+                summary.group = .init(id: message.conversationID.wire, name: place.name ?? "", avatar: place.avatar.map(files.url(for:)))
             }
             return Hit(conversation: summary, message: dto, snippet: snippet(of: message, terms: query.terms))
         }
@@ -128,11 +161,10 @@ struct SearchController: RouteCollection {
     static func snippet(of message: Message, terms: [SearchQuery.Term], width: Int = 160) -> Snippet? {
         let fields = SearchText.searchableFields(of: message)
         guard !fields.isEmpty else { return nil }
-        let chosen = fields.first { !SearchText.matches(of: terms, in: $0.text).isEmpty } ?? fields[0]
+        let (chosen, ranges) = fields.lazy.map { ($0, SearchText.matches(of: terms, in: $0.text)) }.first { !$0.1.isEmpty } ?? (fields[0], [])
         let characters = Array(chosen.text)
         var offsets: [Int] = [0]   // UTF-16 offset of each character, and of the end
         for character in characters { offsets.append(offsets.last! + character.utf16.count) }
-        let ranges = SearchText.matches(of: terms, in: chosen.text)
         guard characters.count > width else {
             return Snippet(field: chosen.field, text: chosen.text, highlights: ranges.map { .init(start: $0.lowerBound, length: $0.count) })
         }
@@ -157,15 +189,15 @@ struct SearchController: RouteCollection {
 
     private static func cursorString(_ offset: Int) -> String? { offset <= 10_000 ? "o\(offset)" : nil }
 
-    private static func uuid(_ req: Request, _ name: String) throws -> UUID? {
-        guard let raw = try req.query.get(String?.self, at: name) else { return nil }
+    private static func uuid(_ raw: String?, _ name: String) throws -> UUID? {
+        guard let raw else { return nil }
         guard let id = UUID(uuidString: raw) else { throw ChatrError.badRequest("\(name) must be an id", code: "invalid_\(name)") }
         return id
     }
 
     /// An ISO 8601 date-time, or a day (`2026-01-31`, its start in UTC).
-    private static func date(_ req: Request, _ name: String) throws -> Date? {
-        guard let raw = try req.query.get(String?.self, at: name) else { return nil }
+    private static func date(_ raw: String?, _ name: String) throws -> Date? {
+        guard let raw else { return nil }
         let full = ISO8601DateFormatter()
         let fractional = ISO8601DateFormatter()
         fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]

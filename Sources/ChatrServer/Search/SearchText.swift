@@ -76,6 +76,18 @@ enum SearchText {
             word = ""
         }
         for character in text {
+            if let ascii = character.asciiValue {
+                // Most text: folding an ASCII character is lowercasing it, without Foundation.
+                let lower = ascii | ((0x41...0x5A).contains(ascii) ? 0x20 : 0)
+                if (0x61...0x7A).contains(lower) || (0x30...0x39).contains(lower) {
+                    if wordStart == nil { wordStart = offset }
+                    word.unicodeScalars.append(Unicode.Scalar(lower))
+                } else {
+                    close()
+                }
+                offset += 1
+                continue
+            }
             let folded = fold(String(character))
             if folded.allSatisfy(isWordCharacter) && !folded.isEmpty {
                 if wordStart == nil { wordStart = offset }
