@@ -86,6 +86,17 @@ final class SearchTests: ChatrTestCase {
         }
         XCTAssertEqual(hit["conversation"]?["kind"]?.string, "direct")
         XCTAssertEqual(hit["conversation"]?["user"]?["id"]?.string, bob.id, "the conversation is shown as the other person")
+
+        // "\r\n" is one Character but two UTF-16 units: the offsets after it must still point at the word.
+        try await say(ann, to: bob.id, "first line\r\nthe roadmap")
+        let crlf = try await search(ann.token, "roadmap")
+        let crlfSnippet = try XCTUnwrap(crlf.json["results"]?.array?.first?["snippet"], crlf.text)
+        let crlfText = Array(try XCTUnwrap(crlfSnippet["text"]?.string).utf16)
+        let crlfMarked = try XCTUnwrap(crlfSnippet["highlights"]?.array).map { range -> String in
+            let start = range["start"]?.int ?? -1, length = range["length"]?.int ?? -1
+            return String(utf16CodeUnits: Array(crlfText[start..<start + length]), count: length)
+        }
+        XCTAssertEqual(crlfMarked, ["roadmap"], "\(crlfSnippet)")
     }
 
     func testOnlyConversationsOneBelongsToFromWhenOneJoined() async throws {

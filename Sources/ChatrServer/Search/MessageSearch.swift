@@ -94,9 +94,10 @@ struct MessageSearch {
     /// Conversations listed inside the index query at most; beyond, the join alone narrows.
     static let maxNarrowing = 500
 
-    /// Relevance ranks the newest this many matches (`SearchRanking`); a word in more of one's
-    /// messages than this is common enough that the newest of them are what one looks for, and
-    /// `sort=date` still pages through all.
+    /// Relevance ranks the last this many matches stored (`SearchRanking`): SQLite's rowid order,
+    /// which its index gives without a sort, PostgreSQL's `created_at` — the same in practice, as
+    /// messages are stored as they are sent. A word in more of one's messages than this is common
+    /// enough that the newest of them are what one looks for; `sort=date` pages through all.
     static let maxRanked = 2_000
 
     /// FTS5 syntax: each word a quoted string, a prefix `"word"*`, a phrase `"two words"`, all

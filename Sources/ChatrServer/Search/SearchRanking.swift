@@ -5,8 +5,9 @@ import SQLKit
 /// (`length`, `replace`, arithmetic) that SQLite and PostgreSQL evaluate alike — rather than
 /// FTS5's `bm25` on one and `ts_rank` on the other. Two reasons: both databases order hits the
 /// same way, and `bm25` weighs each term by counting the documents holding it in the whole index
-/// — a scan of a third of it for a common word, on every query — while every hit of an ANDed
-/// query holds every term, so that weight could not change their order anyway.
+/// — a scan of a third of it for a common word, on every query. Every hit of an ANDed query holds
+/// every term, so for one word that weight cannot change the order; for several it would count a
+/// rare word above a common one, a refinement not worth that scan.
 ///
 /// score = Σ over the query's terms of tf·(k1+1) / (tf + k1·(1 − b + b·words/typicalLength)),
 /// with the usual k1 = 1.2, b = 0.75, and a fixed typical length instead of the corpus average,
@@ -47,10 +48,12 @@ enum SearchRanking {
     /// How many times `pattern` (letters, digits and spaces, between spaces) occurs in the words
     /// of `m.search_text`, each word put between its own two spaces so neighbouring occurrences
     /// are each counted: "zqab roadmap roadmap" → " zqab  roadmap  roadmap ", whose length is
-    /// the text's + its spaces + 2.
+    /// the text's + its spaces + 2. `length` counts code points on both databases, so the
+    /// pattern's are counted too (not characters: "का" is one character of two). Occurrences of
+    /// a phrase that overlap ("ha ha" in "ha ha ha") count once.
     private static func occurrences(of pattern: String) -> SQLQueryString {
         let spaced: SQLQueryString = "(' ' || replace(m.search_text, ' ', '  ') || ' ')"
         let spacedLength: SQLQueryString = "(2 + 2 * length(m.search_text) - length(replace(m.search_text, ' ', '')))"
-        return "((\(spacedLength) - length(replace(\(spaced), \(bind: pattern), ''))) * 1.0 / \(SQLRaw(String(pattern.count))))"
+        return "((\(spacedLength) - length(replace(\(spaced), \(bind: pattern), ''))) * 1.0 / \(SQLRaw(String(pattern.unicodeScalars.count))))"
     }
 }

@@ -76,8 +76,9 @@ enum SearchText {
             word = ""
         }
         for character in text {
-            if let ascii = character.asciiValue {
+            if character.utf8.count == 1, let ascii = character.asciiValue {
                 // Most text: folding an ASCII character is lowercasing it, without Foundation.
+                // (Not "\r\n": one Character, two UTF-16 units.)
                 let lower = ascii | ((0x41...0x5A).contains(ascii) ? 0x20 : 0)
                 if (0x61...0x7A).contains(lower) || (0x30...0x39).contains(lower) {
                     if wordStart == nil { wordStart = offset }
