@@ -114,12 +114,10 @@ struct AuthController: RouteCollection {
     }
 
     @Sendable static func logout(_ req: Request) async throws -> AuthDTO.Message {
-        let session = try req.currentSession
-        try await req.chatr.tokens.revoke(session, on: req.db)
-        if let id = session.id {
-            try await req.chatr.push?.forget(session: id, on: req.db)
-            req.chatr.events.publish([.disconnect(.session(id))])
-        }
+        let session = try req.currentSessionID
+        try await req.chatr.tokens.revoke(sessionID: session, on: req.db)
+        try await req.chatr.push?.forget(session: session, on: req.db)
+        req.chatr.events.publish([.disconnect(.session(session))])
         return .init(message: "Logged out")
     }
 

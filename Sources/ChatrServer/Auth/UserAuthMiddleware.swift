@@ -6,17 +6,17 @@ struct UserAuthMiddleware: AsyncMiddleware {
         guard let token = request.headers.bearerAuthorization?.token else {
             throw ChatrError.unauthorized("Authentication required")
         }
-        guard let (user, session) = try await request.chatr.tokens.authenticate(token, on: request.db) else {
+        guard let (user, sessionID) = try await request.chatr.tokens.authenticate(token, on: request.db) else {
             throw ChatrError.unauthorized("Invalid or expired token")
         }
         request.storage[CurrentUserKey.self] = user
-        request.storage[CurrentSessionKey.self] = session
+        request.storage[CurrentSessionKey.self] = sessionID
         return try await next.respond(to: request)
     }
 }
 
 private struct CurrentUserKey: StorageKey { typealias Value = User }
-private struct CurrentSessionKey: StorageKey { typealias Value = Session }
+private struct CurrentSessionKey: StorageKey { typealias Value = UUID }
 
 extension Request {
     /// The signed-in user; only valid on routes behind `UserAuthMiddleware`.
@@ -27,10 +27,11 @@ extension Request {
         }
     }
 
-    var currentSession: Session {
+    /// The id of the session the request's token belongs to.
+    var currentSessionID: UUID {
         get throws {
-            guard let session = storage[CurrentSessionKey.self] else { throw ChatrError.unauthorized("Authentication required") }
-            return session
+            guard let id = storage[CurrentSessionKey.self] else { throw ChatrError.unauthorized("Authentication required") }
+            return id
         }
     }
 }

@@ -75,7 +75,7 @@ struct PushController: RouteCollection {
             throw ChatrError.badRequest("keys.p256dh must be a P-256 public key and keys.auth 16 bytes, both base64url", code: "invalid_subscription")
         }
         let me = try req.currentUser.requireID()
-        let session = try req.currentSession.requireID()
+        let session = try req.currentSessionID
 
         func save(_ subscription: PushSubscription) async throws {
             subscription.userID = me

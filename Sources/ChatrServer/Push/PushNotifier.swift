@@ -102,7 +102,6 @@ final class PushNotifier: Sendable {
     }
 
     private func subscriptions(of recipients: [UUID], in conversationID: UUID, now: Date, sql: any SQLDatabase) async throws -> [Row] {
-        // The session conditions are `TokenService.liveSessions`' rule, in SQL.
         try await sql.raw("""
             SELECT s.id, s.user_id, s.endpoint, s.p256dh, s.auth, s.previews, c.name AS group_name
             FROM push_subscriptions s
@@ -112,7 +111,7 @@ final class PushNotifier: Sendable {
             JOIN users u ON u.id = s.user_id
             WHERE s.user_id IN (\(binds: recipients))
               AND (m.muted_until IS NULL OR m.muted_until <= \(bind: now))
-              AND x.revoked_at IS NULL AND x.expires_at > \(bind: now) AND u.disabled_at IS NULL
+              AND \(TokenService.live(at: now))
             """).all(decoding: Row.self)
     }
 }

@@ -100,7 +100,7 @@ enum ChatrRealtime {
     }
 
     private static func authenticate(_ token: String, socket: Socket, app: Application) async throws -> SocketUser {
-        let found: (user: User, session: Session)?
+        let found: (user: User, sessionID: UUID)?
         do {
             found = try await app.chatr.tokens.authenticate(token, on: app.db)
         } catch {
@@ -109,7 +109,7 @@ enum ChatrRealtime {
                 "socket": .string(socket.id), "error": .string(String(describing: error))])
             throw SocketConnectError("Server busy, try again")
         }
-        guard let (user, session) = found, let signedIn = SocketUser(user, sessionID: session.id) else {
+        guard let (user, sessionID) = found, let signedIn = SocketUser(user, sessionID: sessionID) else {
             throw SocketConnectError("Authentication error")
         }
         return signedIn

@@ -2,6 +2,7 @@ import Fluent
 import Foundation
 import NIOConcurrencyHelpers
 import SocketIO
+import SQLKit
 import Vapor
 
 /// A socket's token is checked when it connects; what ends a session later without going through
@@ -29,7 +30,10 @@ enum SessionSweeper {
             let chunk = Array(ids[start..<min(start + 500, ids.count)])
             do {
                 let now = app.chatr.clock.now
-                let valid = try await TokenService.liveSessions(on: app.db, at: now).filter(\.$id ~~ chunk).all(\.$id)
+                let valid = try await (app.db as! any SQLDatabase).raw("""
+                    SELECT x.id FROM sessions x JOIN users u ON u.id = x.user_id
+                    WHERE x.id IN (\(binds: chunk)) AND \(TokenService.live(at: now))
+                    """).all().map { try $0.decode(column: "id", as: UUID.self) }
                 for id in Set(chunk).subtracting(valid) {
                     for socket in bySession[id] ?? [] {
                         socket.disconnect()
