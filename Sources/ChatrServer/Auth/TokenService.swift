@@ -44,13 +44,13 @@ struct TokenService: Sendable {
 
     /// The user and live session behind a token, or nil when the token is bad, expired or
     /// revoked. A database failure throws instead: a busy server is not a signed-out user.
-    // Plain SQL: this runs on every request and socket connect, and Fluent's join of two models
-    // (the statement built and serialised anew, both models filled by reflection) cost more than
-    // the query itself.
     func authenticate(_ token: String, on db: any Database) async throws -> (user: User, sessionID: UUID)? {
         guard let payload = try? await keys.verify(token, as: AccessTokenPayload.self),
               payload.exp.value > clock.now,
               let userID = UUID(uuidString: payload.userId) else { return nil }
+        // Plain SQL: this runs on every request and socket connect, and Fluent's join of two
+        // models (the statement built and serialised anew, both filled by reflection) cost more
+        // than the query itself.
         guard let row = try await (db as! any SQLDatabase).raw("""
             SELECT u.*, x.id AS session_id FROM sessions x JOIN users u ON u.id = x.user_id
             WHERE x.jti = \(bind: payload.jti) AND u.id = \(bind: userID) AND \(Self.live(at: clock.now))
