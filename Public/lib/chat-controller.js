@@ -7,7 +7,7 @@ import { IndexedDBStorage } from './idb-storage.js';
 import { ApiError, query } from './api.js';
 import { mergeMessages, applyStatus, holdStatus, releaseHeld, latestUnreadFromOthers, chatKeyOfConversation, chatTargetOfConversation } from './messages.js';
 import { attachRealtimeHandlers } from './realtime-handlers.js';
-import { SyncCursor, applyConversationChanges, mergeConversationList, messagesByChat, removedChats } from './sync.js';
+import { SyncCursor, applyConversationChanges, mergeConversationList, messagesByChat, messagesForChat, removedChats } from './sync.js';
 import { computeWaveform } from './waveform.js';
 import { LinkPreviews } from './links.js';
 import { setUploadPercent, forgetUpload } from './upload-progress.js';
@@ -383,7 +383,7 @@ export class ChatController {
     if (!changes.length) return;
     const held = this.store.get().chats;
     for (const [key, messages] of messagesByChat(changes, this.me.id)) {
-      if (held[key]) this.addMessages(key, messages);
+      if (held[key]) this.addMessages(key, messagesForChat(held[key], messages));
     }
     const { conversations, active } = this.store.get();
     const gone = removedChats(conversations, changes);

@@ -54,7 +54,8 @@ function mergeCopies(current, copy) {
   return merged;
 }
 
-function compareMessages(a, b) {
+/** Oldest first: the order of a chat's messages. */
+export function compareMessages(a, b) {
   // Pending (not yet stored) messages come after stored ones, in the order they were written.
   if (!!a.pending !== !!b.pending) return a.pending ? 1 : -1;
   return a.createdAt.localeCompare(b.createdAt) || String(a.id).localeCompare(String(b.id));

@@ -2,7 +2,7 @@
 // user in localStorage, so a reload resumes), and how a page of changes lands in the state.
 // Entries are current state — a message as it is now, a conversation's list entry as it is
 // now, or "removed" — so applying one twice, or one already seen live, changes nothing.
-import { chatKeyOf, chatKeyOfConversation } from './messages.js';
+import { chatKeyOf, chatKeyOfConversation, compareMessages } from './messages.js';
 
 export class SyncCursor {
   constructor(userId, storage = globalThis.localStorage) {
@@ -53,6 +53,20 @@ export function messagesByChat(changes, myId) {
     byChat.get(key).push(change.message);
   }
   return byChat;
+}
+
+/**
+ * What a held chat takes from a page: its own messages as they are now, and those after the
+ * oldest it holds. An older one — a reaction to something said long ago, or a read that covers
+ * the whole backlog (every message it read is in the page) — is left to the page before to bring
+ * when there are earlier pages: merged now, it would sit above a hole that scrolling back never
+ * fills, because the page before is read from the oldest message held.
+ */
+export function messagesForChat(chat, messages) {
+  const oldest = chat.messages.find((m) => m.id);
+  if (!chat.loaded || !chat.hasMore || !oldest) return messages;
+  const held = new Set(chat.messages.map((m) => m.id));
+  return messages.filter((m) => held.has(m.id) || compareMessages(m, oldest) > 0);
 }
 
 /** Chat keys of the conversations the page says are gone. */

@@ -1,7 +1,7 @@
 // How a page of the change feed lands in the client's state (Public/lib/sync.js).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { SyncCursor, applyConversationChanges, mergeConversationList, messagesByChat, removedChats } from '../../Public/lib/sync.js';
+import { SyncCursor, applyConversationChanges, mergeConversationList, messagesByChat, messagesForChat, removedChats } from '../../Public/lib/sync.js';
 
 const alice = { conversationId: 'c1', kind: 'direct', user: { id: 'alice' }, lastMessageAt: '2026-01-01T00:00:00.000Z', unreadCount: 0 };
 const team = { conversationId: 'c2', kind: 'group', group: { id: 'g1' }, lastMessageAt: '2026-01-02T00:00:00.000Z', unreadCount: 1 };
@@ -30,6 +30,19 @@ test('messages are grouped by the chat they belong to, from my side', () => {
   const byChat = messagesByChat(changes, 'me');
   assert.deepEqual([...byChat.keys()], ['u:alice', 'g:g1']);
   assert.deepEqual(byChat.get('u:alice').map((m) => m.id), ['m1', 'm2']);
+});
+
+test('a chat with earlier pages takes its own messages and newer ones, never older ones it would leave a hole above', () => {
+  const at = (n) => `2026-12-01T10:00:${String(n).padStart(2, '0')}.000Z`;
+  const message = (n, extra = {}) => ({ id: `m${n}`, createdAt: at(n), content: `Message ${n}`, ...extra });
+  const held = { loaded: true, hasMore: true, messages: [message(20), message(21), message(22), { clientMessageId: 'q1', createdAt: at(1), pending: true }] };
+  const page = [message(3, { reactions: [{ emoji: '👍' }] }), message(20, { isRead: true }), message(19), message(23)];
+  assert.deepEqual(messagesForChat(held, page).map((m) => m.id), ['m20', 'm23'], 'm3 and m19 come with the page before');
+  // Same time: the order of the list decides (then the id), as the history pages do.
+  assert.deepEqual(messagesForChat(held, [{ id: 'm1', createdAt: at(20) }, { id: 'm9', createdAt: at(20) }]).map((m) => m.id), ['m9']);
+  // The whole history held, or nothing yet: everything belongs.
+  assert.equal(messagesForChat({ ...held, hasMore: false }, page).length, 4);
+  assert.equal(messagesForChat({ loaded: false, hasMore: false, messages: [] }, page).length, 4);
 });
 
 test('the cursor is kept per user', () => {
