@@ -109,20 +109,40 @@ final class MessagingTests: ChatrTestCase {
         }
     }
 
-    /// A batch that meets conversations made meanwhile (another node, another batch) returns
-    /// their ids and adds no members to them; the new ones get their two members.
-    func testBatchedCreationKeepsConversationsThatExist() async throws {
+    /// A batch finds the conversations that exist (whichever way round, with their members, even
+    /// with someone who could not be written to first now), creates the others with their two
+    /// members, and refuses a recipient who does not exist or has not verified their account.
+    func testBatchedLookupOrCreation() async throws {
         let existing = try await sendText("first", from: ann, to: bob.id)
         let cat = try await makeUser("cat")
+        _ = try await send(.POST, "/api/auth/register", json: ["email": "ghost@example.com", "username": "ghost", "password": .string(Self.password)])
+        let ghostUser = try await User.query(on: app.db).filter(\.$username == "@ghost").first()
+        let ghost = try XCTUnwrap(ghostUser?.id)
         let (a, b, c) = (UUID(uuidString: ann.id)!, UUID(uuidString: bob.id)!, UUID(uuidString: cat.id)!)
-        let ids = try await DirectConversationCreator.create([(b, a), (a, c), (c, a)], on: app.db, now: Date())
-        XCTAssertEqual(ids[Conversation.directKey(a, b)]?.wire, existing["conversationId"]?.string, "the existing one, whichever way round")
-        let new = try XCTUnwrap(ids[Conversation.directKey(a, c)])
+        let nobody = UUID()
+        let outcomes = try await DirectConversationCreator.lookUpOrCreate([(b, a), (a, c), (c, a), (a, ghost), (a, nobody)], on: app.db, now: Date())
+        func entry(_ x: UUID, _ y: UUID) throws -> DirectConversationCache.Entry {
+            guard case .found(let entry) = outcomes[Conversation.directKey(x, y)] else {
+                throw ChatrError.conflict("no conversation: \(String(describing: outcomes[Conversation.directKey(x, y)]))")
+            }
+            return entry
+        }
+        let old = try entry(a, b)
+        XCTAssertEqual(old.conversationID.wire, existing["conversationId"]?.string, "the existing one, whichever way round")
+        XCTAssertEqual(Set(old.members), [a, b])
+        let new = try entry(a, c)
+        XCTAssertEqual(Set(new.members), [a, c])
+        XCTAssertEqual(outcomes[Conversation.directKey(a, ghost)], .recipientNotFound, "not verified yet")
+        XCTAssertEqual(outcomes[Conversation.directKey(a, nobody)], .recipientNotFound)
         let members = try await Member.query(on: app.db).all()
-        XCTAssertEqual(members.filter { $0.conversationID == new }.map(\.userID).sorted { $0.wire < $1.wire }, [a, c].sorted { $0.wire < $1.wire })
-        XCTAssertEqual(members.count, 4, "no member added to the existing conversation")
-        let again = try await DirectConversationCreator.create([(c, a)], on: app.db, now: Date())
-        XCTAssertEqual(again[Conversation.directKey(a, c)], new)
+        XCTAssertEqual(Set(members.filter { $0.conversationID == new.conversationID }.map(\.userID)), [a, c])
+        XCTAssertEqual(members.count, 4, "no member added to the existing conversation, none for the refused ones")
+        let conversations = try await Conversation.query(on: app.db).count()
+        XCTAssertEqual(conversations, 2)
+        let again = try await DirectConversationCreator.lookUpOrCreate([(c, a)], on: app.db, now: Date())
+        guard case .found(let found) = again[Conversation.directKey(a, c)] else { return XCTFail("not found again: \(again)") }
+        XCTAssertEqual(found.conversationID, new.conversationID)
+        XCTAssertEqual(Set(found.members), [a, c])
         let after = try await Member.query(on: app.db).count()
         XCTAssertEqual(after, 4)
     }

@@ -153,7 +153,7 @@ final class SendPathTests: ChatrTestCase {
         let shown = try XCTUnwrap(page.json["messages"]?.array)
         XCTAssertEqual(shown.count, 3)
         XCTAssertEqual(page.json["hasMore"], false)
-        let conversations = Conversations(db: app.db, clock: services.clock)
+        let conversations = Conversations(db: app.db)
         for item in shown {
             let id = try XCTUnwrap(UUID(uuidString: item["id"]?.string ?? ""))
             let found = try await Message.find(id, on: app.db)  // by Fluent, not by the store's SQL

@@ -221,7 +221,7 @@ final class ChatrCluster: LifecycleHandler, Sendable {
         let now = services.clock.now
         do {
             try await User.query(on: app.db).filter(\.$id ~~ users).set(\.$lastSeen, to: now).update()
-            let conversations = Conversations(db: app.db, clock: services.clock)
+            let conversations = Conversations(db: app.db)
             for user in try await User.query(on: app.db).filter(\.$id ~~ users).all() where user.showOnlineStatus {
                 guard let signedIn = SocketUser(user, sessionID: nil) else { continue }
                 services.events.publish(Presence.statusEvents(for: signedIn, status: .offline, in: try await conversations.conversationIDs(of: signedIn.id),

@@ -96,7 +96,7 @@ struct GroupInvites {
     func preview(_ token: String, for user: User) async throws -> Preview {
         guard let invite = try await find(token) else { throw Self.invalid }
         let group = try await GroupService(services: services, db: db).group(invite.groupID)
-        let members = try await Conversations(db: db, clock: services.clock).members(of: invite.groupID)
+        let members = try await Conversations(db: db).members(of: invite.groupID)
         // A dead link still shows its group to its members (they are let back to it), to no one else.
         guard invite.isUsable(at: services.clock.now) || members.contains(where: { $0.userID == user.id }) else { throw Self.invalid }
         return Preview(group: .init(id: invite.groupID.wire, name: group.name ?? "", description: group.description,
@@ -135,7 +135,7 @@ struct GroupInvites {
 
     private func requireAdmin(_ groupID: UUID, _ user: User) async throws {
         _ = try await GroupService(services: services, db: db).group(groupID)
-        let members = try await Conversations(db: db, clock: services.clock).members(of: groupID)
+        let members = try await Conversations(db: db).members(of: groupID)
         guard let role = members.first(where: { $0.userID == user.id })?.role else {
             throw ChatrError.forbidden("You are not a member of this group")
         }

@@ -29,7 +29,7 @@ struct GroupService {
 
     func get(_ id: UUID, for user: User) async throws -> GroupDTO {
         let group = try await group(id)
-        let members = try await Conversations(db: db, clock: services.clock).members(of: id)
+        let members = try await Conversations(db: db).members(of: id)
         guard members.contains(where: { $0.userID == user.id }) else { throw ChatrError.forbidden("Only members can see this group") }
         return try await dto(group, members: members, me: user.id, includeMembers: true)
     }
@@ -102,7 +102,7 @@ struct GroupService {
     /// gets the group, and no use of the link is counted.
     func join(_ id: UUID, user: User, inviteToken: String?) async throws -> Outcome<GroupDTO> {
         let group = try await group(id)
-        var members = try await Conversations(db: db, clock: services.clock).members(of: id)
+        var members = try await Conversations(db: db).members(of: id)
         var events: [RealtimeEvent] = []
         if !members.contains(where: { $0.userID == user.id }) {
             guard let inviteToken, !inviteToken.isEmpty else {
@@ -174,7 +174,7 @@ struct GroupService {
 
     private func membership(_ id: UUID, _ user: User) async throws -> (Conversation, [Member]) {
         let group = try await group(id)
-        let members = try await Conversations(db: db, clock: services.clock).members(of: id)
+        let members = try await Conversations(db: db).members(of: id)
         guard members.contains(where: { $0.userID == user.id }) else { throw ChatrError.forbidden("You are not a member of this group") }
         return (group, members)
     }

@@ -5,10 +5,6 @@ import SQLKit
 /// Finding conversations and checking membership — every rule about "who is in what".
 struct Conversations {
     let db: any Database
-    let clock: AppClock
-    /// Creates direct conversations in batches (the send path gives it); without one, each is
-    /// created on its own.
-    var creator: DirectConversationCreator? = nil
 
     /// Where a request points: another user (direct), a group, or a conversation id.
     enum Address: Sendable {
@@ -32,21 +28,19 @@ struct Conversations {
         return .conversation(try uuid(conversation!, "conversationId"))
     }
 
-    /// The conversation `address` names, for a member `me`. A direct conversation is created on
-    /// first use when `create` is set; otherwise a missing one is nil.
-    func resolve(_ address: Address, for me: UUID, create: Bool) async throws -> (Conversation, [Member])? {
+    static let recipientNotFound = ChatrError.notFound("Recipient not found")
+
+    /// The conversation `address` names, for a member `me`; nil for a direct conversation that
+    /// does not exist yet (a send creates it: `DirectConversationCreator`).
+    func resolve(_ address: Address, for me: UUID) async throws -> (Conversation, [Member])? {
         switch address {
         case .user(let other):
             guard other != me else { throw ChatrError.badRequest("You cannot message yourself", code: "invalid_recipient") }
-            let key = Conversation.directKey(me, other)
-            if let existing = try await Conversation.query(on: db).filter(\.$directKey == key).first() {
+            if let existing = try await Conversation.query(on: db).filter(\.$directKey == Conversation.directKey(me, other)).first() {
                 return (existing, try await members(of: existing.requireID()))
             }
-            guard let user = try await User.find(other, on: db), user.isVerified else {
-                throw ChatrError.notFound("Recipient not found")
-            }
-            guard create else { return nil }
-            return try await createDirect(me, try user.requireID())
+            guard let user = try await User.find(other, on: db), user.isVerified else { throw Self.recipientNotFound }
+            return nil
         case .group(let id), .conversation(let id):
             guard let conversation = try await Conversation.find(id, on: db) else {
                 throw ChatrError.notFound("Conversation not found")
@@ -121,32 +115,5 @@ struct Conversations {
             WHERE mine.user_id = \(bind: user) AND other.user_id IN (\(binds: others))
             """).all()
         return Set(try rows.map { try $0.decode(column: "user_id", as: UUID.self) })
-    }
-
-    private func createDirect(_ a: UUID, _ b: UUID) async throws -> (Conversation, [Member]) {
-        let now = clock.now
-        if let creator {
-            let conversation = Conversation(direct: a, b)
-            conversation.id = try await creator.conversation(between: a, and: b, on: db, clock: clock)
-            return (conversation, [Member(conversationID: conversation.id!, userID: a, role: .member, joinedAt: now),
-                                   Member(conversationID: conversation.id!, userID: b, role: .member, joinedAt: now)])
-        }
-        do {
-            return try await db.transaction { db in
-                let conversation = Conversation(direct: a, b)
-                try await conversation.create(on: db)
-                let id = try conversation.requireID()
-                let members = [Member(conversationID: id, userID: a, role: .member, joinedAt: now),
-                               Member(conversationID: id, userID: b, role: .member, joinedAt: now)]
-                for member in members { try await member.create(on: db) }
-                return (conversation, members)
-            }
-        } catch let error as any DatabaseError where error.isConstraintFailure {
-            // Both people wrote first at the same moment: the other insert won; use its row.
-            guard let existing = try await Conversation.query(on: db).filter(\.$directKey == Conversation.directKey(a, b)).first() else {
-                throw ChatrError.conflict("The conversation could not be created: \(error)")
-            }
-            return (existing, try await members(of: existing.requireID()))
-        }
     }
 }

@@ -5,7 +5,7 @@ import NIOConcurrencyHelpers
 /// and its two members never change, so the entry is never stale; a send to someone you have
 /// written to before needs no read. (Per process: another instance simply looks it up once.)
 final class DirectConversationCache: Sendable {
-    struct Entry: Sendable {
+    struct Entry: Sendable, Equatable {
         var conversationID: UUID
         var members: [UUID]
     }

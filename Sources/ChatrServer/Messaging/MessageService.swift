@@ -10,7 +10,7 @@ struct MessageService {
     let services: ChatrServices
     let db: any Database
 
-    var conversations: Conversations { Conversations(db: db, clock: services.clock, creator: services.directConversationCreator) }
+    var conversations: Conversations { Conversations(db: db) }
     var assembler: MessageAssembler { MessageAssembler(db: db, files: services.files) }
     var store: any MessageStore { services.messageStorage.on(db) }
 
@@ -171,8 +171,18 @@ struct MessageService {
             if let hit = services.directConversations.get(key) { return (hit.conversationID, .direct, hit.members) }
             // The first messages of a new pair come close together (and from both sides): one
             // lookup-or-create runs, the others wait for it rather than race it in the database.
-            let entry = try await services.directConversations.resolveOnce(key, creating: create) { [conversations] in
-                guard let (conversation, members) = try await conversations.resolve(address, for: me, create: create) else { return nil }
+            let entry = try await services.directConversations.resolveOnce(key, creating: create) { [conversations, db, services] in
+                // A send looks up, and creates if need be, in the creator's next batch, run by the
+                // message writer between two of its batches: not two reads per pair, and no
+                // transaction beside a batch.
+                if create {
+                    switch try await services.directConversationCreator.conversation(from: me, to: other, on: db, writer: services.messageStorage.writer,
+                                                                                    clock: services.clock) {
+                    case .found(let entry): return entry
+                    case .recipientNotFound: throw Conversations.recipientNotFound
+                    }
+                }
+                guard let (conversation, members) = try await conversations.resolve(address, for: me) else { return nil }
                 return .init(conversationID: try conversation.requireID(), members: members.map(\.userID))
             }
             return entry.map { ($0.conversationID, .direct, $0.members) }
@@ -183,7 +193,7 @@ struct MessageService {
             }
             groupTicket = (id, services.groupMembers.ticket(id))
         }
-        guard let (conversation, members) = try await conversations.resolve(address, for: me, create: create) else { return nil }
+        guard let (conversation, members) = try await conversations.resolve(address, for: me) else { return nil }
         let id = try conversation.requireID()
         let memberIDs = members.map(\.userID)
         if let groupTicket, conversation.kind == .group { services.groupMembers.put(id, members: memberIDs, ticket: groupTicket.ticket) }
@@ -246,7 +256,7 @@ struct MessageService {
     /// `POST /api/messages/read`: by conversation address; `upToMessageId` optional (newest).
     func markRead(_ address: Conversations.Address, upTo messageID: UUID?, by user: User) async throws -> [RealtimeEvent] {
         let me = try user.requireID()
-        guard let (conversation, members) = try await conversations.resolve(address, for: me, create: false) else { return [] }
+        guard let (conversation, members) = try await conversations.resolve(address, for: me) else { return [] }
         let conversationID = try conversation.requireID()
         let target: Message?
         if let messageID {

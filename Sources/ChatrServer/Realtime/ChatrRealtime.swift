@@ -51,7 +51,7 @@ enum ChatrRealtime {
             if let session = signedIn.sessionID { rooms.append(RealtimeEvent.Target.session(session).room) }
             socket.join(Set(rooms))
             do {
-                let conversationIDs = try await Conversations(db: app.db, clock: app.chatr.clock).conversationIDs(of: signedIn.id)
+                let conversationIDs = try await Conversations(db: app.db).conversationIDs(of: signedIn.id)
                 let conversationRooms = Set(conversationIDs.map { "conversation:" + $0.wire })
                 socket.join(conversationRooms)
                 socket[ConversationRooms.self] = conversationIDs
@@ -132,7 +132,7 @@ enum ChatrRealtime {
         // Who of them is online, from the registry alone: no user rows per connect.
         let contacts: [UUID]
         do {
-            contacts = Array(try await Conversations(db: app.db, clock: services.clock).contacts(of: signedIn.id))
+            contacts = Array(try await Conversations(db: app.db).contacts(of: signedIn.id))
         } catch {
             contacts = []
             app.logger.error("socket connect: could not load contacts", metadata: [
@@ -182,7 +182,7 @@ enum ChatrRealtime {
         }
         guard signedIn.showOnlineStatus else { return }
         do {
-            let conversationIDs = try await Conversations(db: app.db, clock: services.clock).conversationIDs(of: signedIn.id)
+            let conversationIDs = try await Conversations(db: app.db).conversationIDs(of: signedIn.id)
             services.events.publish(Presence.statusEvents(for: signedIn, status: .offline, in: conversationIDs, clock: services.clock,
                                                           lastSeen: now))
         } catch {

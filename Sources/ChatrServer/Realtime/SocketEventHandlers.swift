@@ -14,7 +14,7 @@ struct SocketEventHandlers {
     var services: ChatrServices { app.chatr }
     var messages: MessageService { MessageService(services: services, db: app.db) }
     var groups: GroupService { GroupService(services: services, db: app.db) }
-    var conversations: Conversations { Conversations(db: app.db, clock: services.clock) }
+    var conversations: Conversations { Conversations(db: app.db) }
 
     func register() {
         handle("message:send", SendPayload.self) { body, me in
@@ -103,7 +103,7 @@ struct SocketEventHandlers {
             // Only people who share a conversation with the asker may see their presence; anyone
             // else is answered like a user who hides it (offline, no lastSeen) — a stranger
             // learns neither whether an id exists nor whether its owner is online.
-            var visible = try await Conversations(db: app.db, clock: services.clock).contacts(of: me.id, among: ids)
+            var visible = try await Conversations(db: app.db).contacts(of: me.id, among: ids)
             if ids.contains(me.id) { visible.insert(me.id) }  // one's own presence, as others see it
             let users = visible.isEmpty ? [] : try await User.query(on: app.db).filter(\.$id ~~ Array(visible)).all()
             let known = Dictionary(users.compactMap { user in user.id.map { ($0, user) } }, uniquingKeysWith: { a, _ in a })
@@ -196,7 +196,7 @@ struct SocketEventHandlers {
 
     private func conversationFor(recipientId: String?, groupId: String?, me: SocketUser) async throws -> (Conversation, [Member]) {
         let address = try Conversations.address(user: recipientId, group: groupId, conversation: nil)
-        guard let found = try await conversations.resolve(address, for: me.id, create: false) else {
+        guard let found = try await conversations.resolve(address, for: me.id) else {
             throw ChatrError.badRequest("You have no conversation with this user yet", code: "no_conversation")
         }
         return found

@@ -112,7 +112,7 @@ struct UserController: RouteCollection {
 
     /// Others as the signed-in user may see them: last seen only for their contacts.
     static func publicDTOs(_ users: [User], _ req: Request) async throws -> [PublicUserDTO] {
-        let contacts = try await Conversations(db: req.db, clock: req.chatr.clock)
+        let contacts = try await Conversations(db: req.db)
             .contacts(of: try req.currentUser.requireID(), among: users.compactMap(\.id))
         return users.map { PublicUserDTO($0, files: req.chatr.files, isContact: $0.id.map(contacts.contains) ?? false) }
     }
@@ -124,7 +124,7 @@ struct UserController: RouteCollection {
         let id = try user.requireID()
         // Read again: another device's change saved meanwhile must not be announced as undone.
         let user = try await User.find(id, on: req.db) ?? user
-        let conversations = try await Conversations(db: req.db, clock: req.chatr.clock).conversationIDs(of: id)
+        let conversations = try await Conversations(db: req.db).conversationIDs(of: id)
         let card = ProfileCard(user, files: req.chatr.files)
         var events = [try RealtimeEvent("user:updated", to: .user(id), ["user": card])]
         if !conversations.isEmpty {

@@ -32,6 +32,8 @@ final class MessageBatchWriter: Sendable, LifecycleHandler {
     private struct State {
         var writing = false
         var pending: [Pending] = []
+        /// Work to run before the next batch (`betweenBatches`).
+        var jobs: [@Sendable () async -> Void] = []
         var largestBatch = 0
         /// Shutdown waiting for the last batch to be written.
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
@@ -66,22 +68,41 @@ final class MessageBatchWriter: Sendable, LifecycleHandler {
         }
     }
 
+    /// Runs `job` before the next batch, never beside one: for writes that would otherwise
+    /// contend with the batches for SQLite's one writer — a transaction started beside a batch
+    /// waits for the lock holding one of the pool's connections (a waiting SQLite connection
+    /// spins), and the batch and every read wait with it. Starts the writer if it is idle.
+    func betweenBatches(on db: any SQLDatabase, _ job: @escaping @Sendable () async -> Void) {
+        let leads = state.withLockedValue { state -> Bool in
+            state.jobs.append(job)
+            guard !state.writing else { return false }
+            state.writing = true
+            return true
+        }
+        guard leads else { return }
+        Task(priority: .high) { await self.drain(on: db) }
+    }
+
     private func drain(on db: any SQLDatabase) async {
         while true {
-            let (batch, idle) = state.withLockedValue { state -> ([Pending], [CheckedContinuation<Void, Never>]) in
-                guard !state.pending.isEmpty else {
+            let (jobs, batch, idle) = state.withLockedValue { state -> ([@Sendable () async -> Void], [Pending], [CheckedContinuation<Void, Never>]) in
+                guard !state.pending.isEmpty || !state.jobs.isEmpty else {
                     state.writing = false
                     defer { state.idleWaiters = [] }
-                    return ([], state.idleWaiters)
+                    return ([], [], state.idleWaiters)
                 }
+                let jobs = state.jobs
+                state.jobs = []
                 let batch = Array(state.pending.prefix(maxBatch))
                 state.pending.removeFirst(batch.count)
-                return (batch, [])
+                return (jobs, batch, [])
             }
-            guard !batch.isEmpty else {
+            guard !jobs.isEmpty || !batch.isEmpty else {
                 for waiter in idle { waiter.resume() }
                 return
             }
+            for job in jobs { await job() }
+            guard !batch.isEmpty else { continue }
             await write(batch, on: db)
             await checkpointer?.catchUp(on: db)
         }
