@@ -1,6 +1,7 @@
 import Fluent
 import SocketIO
 import SQLKit
+import NIOConcurrencyHelpers
 import XCTVapor
 @testable import ChatrServer
 
@@ -219,6 +220,49 @@ final class SendPathTests: ChatrTestCase {
         XCTAssertEqual(bare.socketValue["fileUrl"], .null)
         bare.replyTo = nil
         try check(bare)
+    }
+
+    /// Work given to the writer between batches (the creation of direct conversations) runs, and
+    /// never while a batch is being written: on SQLite the two would fight for the one writer.
+    func testJobsRunBetweenBatchesNeverBesideOne() async throws {
+        let log = NIOLockedValueBox<[String]>([])
+        let writer = MessageBatchWriter(storeBatch: { messages, _ in
+            log.withLockedValue { $0.append("batch start") }
+            try? await Task.sleep(for: .milliseconds(20))
+            log.withLockedValue { $0.append("batch end") }
+            return messages.indices.map { .success(Int64($0 + 1)) }
+        })
+        let db = app.db as! any SQLDatabase
+        let seqs = try await withThrowingTaskGroup(of: Int64.self) { group in
+            for round in 0..<6 {
+                group.addTask {
+                    let message = Message()
+                    message.id = UUID()
+                    return try await writer.insert(message, on: db)
+                }
+                group.addTask {
+                    await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                        writer.betweenBatches(on: db) {
+                            log.withLockedValue { $0.append("job \(round)") }
+                            done.resume()
+                        }
+                    }
+                    return 0
+                }
+                try await Task.sleep(for: .milliseconds(7))
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        XCTAssertEqual(seqs.filter { $0 > 0 }.count, 6, "every message stored")
+        let entries = log.withLockedValue { $0 }
+        XCTAssertEqual(Set(entries.filter { $0.hasPrefix("job") }), Set((0..<6).map { "job \($0)" }), "every job ran")
+        var inBatch = false
+        for entry in entries {
+            if entry == "batch start" { XCTAssertFalse(inBatch); inBatch = true }
+            if entry == "batch end" { inBatch = false }
+            if entry.hasPrefix("job") { XCTAssertFalse(inBatch, "\(entry) ran beside a batch: \(entries)") }
+        }
+        XCTAssertLessThan(entries.filter { $0 == "batch start" }.count, 6, "messages that queued meanwhile went together")
     }
 }
 
