@@ -70,6 +70,25 @@ final class EngineSessionTests: XCTestCase {
         XCTAssertEqual(again.status, 200)
     }
 
+    /// The connection handler is called the same way for the thousandth session as for the
+    /// first. (It was kept as a bare closure in a lock box, which wrapped it in two more thunks
+    /// on every call: the stack under the handler grew by two frames per connection.)
+    func testTheConnectionHandlerDoesNotGrowWithEachConnection() async throws {
+        let engine = EngineServer(options: EngineOptions(), group: group)
+        let depths = NIOLockedValueBox<[Int]>([])
+        engine.onConnection { session in
+            depths.withLockedValue { $0.append(Thread.callStackSymbols.count) }
+            session.close(reason: "test")
+        }
+        for _ in 0..<300 {
+            let open = await engine.handle(request(["EIO": "4", "transport": "polling"]), body: nil)
+            XCTAssertEqual(open.status, 200)
+        }
+        let seen = depths.withLockedValue { $0 }
+        XCTAssertEqual(seen.count, 300)
+        XCTAssertEqual(seen.last, seen.first, "the stack under the handler grew: \(seen.prefix(5)) … \(seen.suffix(5))")
+    }
+
     func testPollingHandshakeAndOpenPacket() async throws {
         let (engine, sessions, _, _) = makeEngine()
         let open = try openPayload(await engine.handle(request(["EIO": "4", "transport": "polling"]), body: nil))

@@ -14,7 +14,7 @@ public final class EngineServer: Sendable {
         var byID: [String: EngineSocket] = [:]
         var perAddress: [String: Int] = [:]
     }
-    private let connectionHandler = NIOLockedValueBox<(@Sendable (EngineSocket) -> Void)?>(nil)
+    private let connectionHandler = LockedHandler<EngineSocket> { _ in }
 
     public init(options: EngineOptions = EngineOptions(), group: any EventLoopGroup) {
         self.options = options
@@ -23,7 +23,7 @@ public final class EngineServer: Sendable {
 
     /// Called for every new session, before any of its messages are delivered.
     public func onConnection(_ handler: @escaping @Sendable (EngineSocket) -> Void) {
-        connectionHandler.withLockedValue { $0 = handler }
+        connectionHandler.set(handler)
     }
 
     public var sessionCount: Int { sessions.withLockedValue { $0.byID.count } }
@@ -159,7 +159,7 @@ public final class EngineServer: Sendable {
     }
 
     private func announce(_ session: EngineSocket) {
-        connectionHandler.withLockedValue { $0 }?(session)
+        connectionHandler(session)
         session.startHeartbeat()
     }
 

@@ -49,10 +49,10 @@ public final class SocketIOServer: Sendable {
     public let sharedBudgets: SharedBudgets?
     private let namespaces = NIOLockedValueBox<[String: Namespace]>([:])
     private let pendingWork = NIOLockedValueBox<(next: Int, tasks: [Int: Task<Void, Never>])>((0, [:]))
-    private let failureHandler = NIOLockedValueBox<@Sendable (SocketIOFailure) -> Void>({ failure in
+    private let failureHandler = LockedHandler<SocketIOFailure> { failure in
         // Nobody listening is no reason to be silent.
         FileHandle.standardError.write(Data((failure.description + "\n").utf8))
-    })
+    }
 
     public init(options: SocketIOOptions = SocketIOOptions(), group: any EventLoopGroup) {
         self.options = options
@@ -80,11 +80,11 @@ public final class SocketIOServer: Sendable {
     /// Where failures go that no client request can answer for (a packet that does not decode,
     /// a handler that threw, a flooding client). Until set, they are written to standard error.
     public func onError(_ handler: @escaping @Sendable (SocketIOFailure) -> Void) {
-        failureHandler.withLockedValue { $0 = handler }
+        failureHandler.set(handler)
     }
 
     func report(_ failure: SocketIOFailure) {
-        failureHandler.withLockedValue { $0 }(failure)
+        failureHandler(failure)
     }
 
     /// The main namespace, `/`.
