@@ -60,12 +60,15 @@ export function messagesByChat(changes, myId) {
  * oldest it holds. An older one — a reaction to something said long ago, or a read that covers
  * the whole backlog (every message it read is in the page) — is left to the page before to bring
  * when there are earlier pages: merged now, it would sit above a hole that scrolling back never
- * fills, because the page before is read from the oldest message held.
+ * fills, because the page before is read from the oldest message held. A chat whose first page
+ * has not come (it holds only live messages, or what was queued offline) takes only updates of
+ * what it holds: that page brings the rest, and anything else would become its oldest message.
  */
 export function messagesForChat(chat, messages) {
+  const held = new Set(chat.messages.filter((m) => m.id).map((m) => m.id));
+  if (!chat.loaded) return messages.filter((m) => held.has(m.id));
   const oldest = chat.messages.find((m) => m.id);
-  if (!chat.loaded || !chat.hasMore || !oldest) return messages;
-  const held = new Set(chat.messages.map((m) => m.id));
+  if (!chat.hasMore || !oldest) return messages;
   return messages.filter((m) => held.has(m.id) || compareMessages(m, oldest) > 0);
 }
 

@@ -502,21 +502,25 @@ def test_a_server_killed_and_restarted_meanwhile_changes_nothing_the_screen_ends
     assert_same_screen(back, fresh)
 
 
-def test_a_chat_with_earlier_pages_takes_no_old_message_from_the_feed(server, browsers):
+@pytest.mark.parametrize("opened", [True, False], ids=["chat-open", "chat-not-loaded-yet"])
+def test_a_chat_with_earlier_pages_takes_no_old_message_from_the_feed(server, browsers, opened):
     """The feed brings every message that changed, however old (a reaction to one said long ago,
-    the receipts of a read that covered the whole backlog). A chat showing only its newest page
-    must not put such a message above a hole: scrolling back reads the page before the oldest
-    message shown, so the messages in between would never come."""
+    the receipts of a read that covered the whole backlog). A chat showing only its newest page —
+    or not loaded yet, holding only a live message — must not take such a message: it would sit
+    above a hole, because scrolling back reads the page before the oldest message held."""
     api, accounts = people(server)
     a, b = api["alice"], api["bob"]
     sent = [b.send(f"Message {n}", to=a.id) for n in range(1, 61)]
 
     alice = browsers("alice")
     sign_in_as(alice, accounts["alice"])
-    open_conversation(alice, f"u:{b.id}", "Bob")
-    alice.wait_text(".msg .bubble", "Message 60")
-    newest_page = [f"Message {n}" for n in range(11, 61)]
-    assert settled(alice)["chat"]["messages"] and alice.texts(".msg .bubble") == newest_page
+    if opened:
+        open_conversation(alice, f"u:{b.id}", "Bob")
+        alice.wait_text(".msg .bubble", "Message 60")
+        assert settled(alice)["chat"]["messages"] and alice.texts(".msg .bubble") == [f"Message {n}" for n in range(11, 61)]
+    b.send("Are you there?", to=a.id)
+    # Live: into the open chat, or into a chat the page holds without its first page.
+    alice.wait_text(".msg .bubble" if opened else f".conversation[data-key='u:{b.id}']", "Are you there?")
 
     go_offline(alice)
     bob = device(server, accounts["bob"])
@@ -529,15 +533,19 @@ def test_a_chat_with_earlier_pages_takes_no_old_message_from_the_feed(server, br
     gap_end = a.feed_position()
 
     come_back(alice)
-    alice.wait_text(".msg .bubble", "Back soon", timeout=20)
     caught_up(alice, a, gap_end)
+    if not opened:
+        open_conversation(alice, f"u:{b.id}", "Bob")
+    alice.wait_text(".msg .bubble", "Back soon", timeout=20)
     settled(alice)
-    assert alice.texts(".msg .bubble") == newest_page + ["Back soon"], "an old message came in above the page"
+    first = 11 if opened else 13
+    assert alice.texts(".msg .bubble") == [f"Message {n}" for n in range(first, 61)] + ["Are you there?", "Back soon"], \
+        "an old message came in above the page"
 
     alice.js("document.querySelector('[data-messages]').scrollTop = 0")
     alice.find(".history-start")
     whole = [f"Message {n}" for n in range(1, 61)]
     whole[4] = "Message 5, corrected"
-    alice.wait(lambda: alice.texts(".msg .bubble") == whole + ["Back soon"], message="scrolling back left a hole")
+    alice.wait(lambda: alice.texts(".msg .bubble") == whole + ["Are you there?", "Back soon"], message="scrolling back left a hole")
     reactions = alice.js("return [...document.querySelectorAll('[data-messages] .msg')].map((m) => m.querySelectorAll('.reaction').length)")
     assert reactions[2] == 1 and sum(reactions) == 1, reactions

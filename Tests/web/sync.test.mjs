@@ -38,11 +38,14 @@ test('a chat with earlier pages takes its own messages and newer ones, never old
   const held = { loaded: true, hasMore: true, messages: [message(20), message(21), message(22), { clientMessageId: 'q1', createdAt: at(1), pending: true }] };
   const page = [message(3, { reactions: [{ emoji: '👍' }] }), message(20, { isRead: true }), message(19), message(23)];
   assert.deepEqual(messagesForChat(held, page).map((m) => m.id), ['m20', 'm23'], 'm3 and m19 come with the page before');
-  // Same time: the order of the list decides (then the id), as the history pages do.
+  // Same time: the order the client keeps its list in decides (then the id).
   assert.deepEqual(messagesForChat(held, [{ id: 'm1', createdAt: at(20) }, { id: 'm9', createdAt: at(20) }]).map((m) => m.id), ['m9']);
-  // The whole history held, or nothing yet: everything belongs.
+  // The whole history held: everything belongs.
   assert.equal(messagesForChat({ ...held, hasMore: false }, page).length, 4);
-  assert.equal(messagesForChat({ loaded: false, hasMore: false, messages: [] }, page).length, 4);
+  // First page not here yet (a live message came, or the chat was opened offline): only updates
+  // of what it holds; the page brings the rest.
+  assert.deepEqual(messagesForChat({ loaded: false, hasMore: false, messages: [message(20)] }, page).map((m) => m.id), ['m20']);
+  assert.deepEqual(messagesForChat({ loaded: false, hasMore: false, messages: [] }, page), []);
 });
 
 test('the cursor is kept per user', () => {
