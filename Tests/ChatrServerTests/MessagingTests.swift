@@ -175,7 +175,12 @@ final class MessagingTests: ChatrTestCase {
     }
 
     func testBadSendsChangeNothing() async throws {
+        // Registered but not verified: nobody can write to them yet.
+        _ = try await send(.POST, "/api/auth/register", json: ["email": "ghost@example.com", "username": "ghost", "password": .string(Self.password)])
+        let unverified = try await User.query(on: app.db).filter(\.$username == "@ghost").first()
+        let ghostID = try XCTUnwrap(unverified?.id)
         let cases: [(JSONValue, HTTPStatus)] = [
+            (["recipientId": .string(ghostID.uuidString), "content": "too early"], .notFound),
             (["recipientId": .string(ann.id), "content": "me"], .badRequest),
             (["recipientId": .string(UUID().uuidString), "content": "ghost"], .notFound),
             (["recipientId": "not-a-uuid", "content": "x"], .badRequest),

@@ -6,7 +6,8 @@ import SQLKit
 /// Looks up or creates direct conversations (a pair's first message since the start) in
 /// batches, run by the message writer between its batches (`MessageBatchWriter.betweenBatches`):
 /// every pair asked for while one batch of messages is written is looked up, and the missing
-/// ones created, together — two reads and one transaction of two inserts, whatever their number.
+/// ones created, together — two reads, then one transaction (the conversations, their ids read
+/// back, their members), whatever their number.
 ///
 /// Why: when many people write to someone new at once (a team's first day, the morning after a
 /// deploy, every pair after a restart) each lookup was two reads and each creation its own
@@ -65,16 +66,27 @@ final class DirectConversationCreator: Sendable {
             let batch = pending[start..<min(start + Self.maxBatch, pending.count)]
             start += batch.count
             do {
-                let outcomes = try await Self.lookUpOrCreate(batch.map { ($0.sender, $0.recipient) }, on: db, now: clock.now)
+                try await answer(Array(batch), on: db, clock: clock)
+            } catch where batch.count > 1 {
+                // One bad pair (a recipient deleted between the reads and the inserts) must not
+                // fail the first messages of all the others: each on its own.
                 for pending in batch {
-                    if let outcome = outcomes[Conversation.directKey(pending.sender, pending.recipient)] {
-                        pending.continuation.resume(returning: outcome)
-                    } else {
-                        pending.continuation.resume(throwing: ChatrError.conflict("The conversation could not be created"))
-                    }
+                    do { try await answer([pending], on: db, clock: clock) } catch { pending.continuation.resume(throwing: error) }
                 }
             } catch {
                 for pending in batch { pending.continuation.resume(throwing: error) }
+            }
+        }
+    }
+
+    /// Looks up or creates the batch's pairs and resumes each; throws (resuming none) if that fails.
+    private func answer(_ batch: [Pending], on db: any Database, clock: AppClock) async throws {
+        let outcomes = try await Self.lookUpOrCreate(batch.map { ($0.sender, $0.recipient) }, on: db, now: clock.now)
+        for pending in batch {
+            if let outcome = outcomes[Conversation.directKey(pending.sender, pending.recipient)] {
+                pending.continuation.resume(returning: outcome)
+            } else {
+                pending.continuation.resume(throwing: ChatrError.conflict("The conversation could not be created"))
             }
         }
     }
