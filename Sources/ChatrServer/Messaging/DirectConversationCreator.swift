@@ -118,7 +118,7 @@ final class DirectConversationCreator: Sendable {
         guard !missing.isEmpty else { return outcomes }
         let recipients = Set(missing.map { asked[$0]!.recipient })
         let verified = Set(try await sql.raw("""
-            SELECT id FROM users WHERE id IN (\(binds: Array(recipients))) AND (email_verified OR phone_verified)
+            SELECT id FROM users WHERE id IN (\(binds: Array(recipients))) AND \(User.isVerifiedSQL)
             """).all().map { try $0.decode(column: "id", as: UUID.self) })
         let creating = missing.filter { verified.contains(asked[$0]!.recipient) }
         for key in missing where !verified.contains(asked[key]!.recipient) { outcomes[key] = .recipientNotFound }

@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import SQLKit
 
 // @unchecked like every Fluent model: safe because an instance is used by one task at a time
 // (docs/DECISIONS.md, "Concurrency").
@@ -50,4 +51,6 @@ public final class User: Model, @unchecked Sendable {
 
     /// A verified account owns its email, phone and username; an unverified one can be replaced.
     var isVerified: Bool { emailVerified || phoneVerified }
+    /// `isVerified` for queries written in plain SQL over `users`.
+    static let isVerifiedSQL = SQLRaw("(email_verified OR phone_verified)")
 }

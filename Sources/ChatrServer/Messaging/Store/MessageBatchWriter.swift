@@ -56,15 +56,7 @@ final class MessageBatchWriter: Sendable, LifecycleHandler {
     /// Stores `message` (its `seq` is ignored) and returns the sequence number it got.
     func insert(_ message: Message, on db: any SQLDatabase) async throws -> Int64 {
         try await withCheckedThrowingContinuation { continuation in
-            let leads = state.withLockedValue { state -> Bool in
-                state.pending.append(Pending(message: message, continuation: continuation))
-                guard !state.writing else { return false }
-                state.writing = true
-                return true
-            }
-            guard leads else { return }
-            // This send found the writer idle: it writes, and keeps writing whatever queued meanwhile.
-            Task(priority: .high) { await self.drain(on: db) }
+            enqueue(on: db) { $0.pending.append(Pending(message: message, continuation: continuation)) }
         }
     }
 
@@ -73,8 +65,14 @@ final class MessageBatchWriter: Sendable, LifecycleHandler {
     /// waits for the lock holding one of the pool's connections (a waiting SQLite connection
     /// spins), and the batch and every read wait with it. Starts the writer if it is idle.
     func betweenBatches(on db: any SQLDatabase, _ job: @escaping @Sendable () async -> Void) {
+        enqueue(on: db) { $0.jobs.append(job) }
+    }
+
+    /// Queues work; whoever finds the writer idle starts it, and it keeps writing whatever
+    /// queued meanwhile.
+    private func enqueue(on db: any SQLDatabase, _ add: (inout State) -> Void) {
         let leads = state.withLockedValue { state -> Bool in
-            state.jobs.append(job)
+            add(&state)
             guard !state.writing else { return false }
             state.writing = true
             return true
