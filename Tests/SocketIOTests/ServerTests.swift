@@ -89,6 +89,55 @@ final class ServerTests: XCTestCase {
         XCTAssertTrue(seen2, "no ack when none was asked for")
     }
 
+    func testNamespaceHandlersServeEverySocketAfterItsOwn() async throws {
+        server.sockets.on("whoami") { socket, _ in [.string(socket.id)] }
+        server.sockets.onConnection { socket in
+            // One socket overrides the namespace's handler; every socket has a fallback.
+            if socket.handshake.auth?["own"] == true { socket.on("whoami") { _, _ in ["mine"] } }
+            socket.onUnhandled { _, _ in ["unhandled"] }
+        }
+        let plain = try await client()
+        let reply = try await plain.connectNamespace()
+        let sid = String(reply.dropFirst(#"40{"sid":""#.count).prefix { $0 != "\"" })
+        plain.send(#"421["whoami"]"#)
+        let answer1 = try await plain.nextText()
+        XCTAssertEqual(answer1, "431[\"\(sid)\"]", "the namespace's handler, given the socket that sent the event")
+        plain.send(#"422["nobody-handles-this"]"#)
+        let answer2 = try await plain.nextText()
+        XCTAssertEqual(answer2, #"432["unhandled"]"#)
+        let own = try await client()
+        _ = try await own.connectNamespace(auth: #"{"own":true}"#)
+        own.send(#"423["whoami"]"#)
+        let answer3 = try await own.nextText()
+        XCTAssertEqual(answer3, #"433["mine"]"#, "a socket's own handler comes first")
+    }
+
+    func testEventsAreHandledOneAtATimeInOrderAcrossIdleGaps() async throws {
+        let running = NIOLockedValueBox((now: 0, most: 0, seen: [Int]()))
+        server.sockets.on("step") { _, args in
+            running.withLockedValue { $0.now += 1; $0.most = max($0.most, $0.now) }
+            // Later events take less time: handled concurrently, they would finish out of order.
+            let n = Int(args.first?.numberValue ?? 0)
+            try await Task.sleep(for: .milliseconds(20 - n % 20))
+            running.withLockedValue { $0.now -= 1; $0.seen.append(n) }
+            return [.number(Double(n))]
+        }
+        let c = try await client()
+        _ = try await c.connectNamespace()
+        for round in 0..<3 {
+            // A burst, then silence: the queue empties and the next burst starts it again.
+            for n in 0..<10 { c.send("42\(round * 10 + n)[\"step\",\(round * 10 + n)]") }
+            for n in 0..<10 {
+                let ack = try await c.nextText()
+                XCTAssertEqual(ack, "43\(round * 10 + n)[\(round * 10 + n)]")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let seen = running.withLockedValue { $0 }
+        XCTAssertEqual(seen.seen, Array(0..<30))
+        XCTAssertEqual(seen.most, 1, "two events of one client were handled at once")
+    }
+
     func testServerEmitWithAckAndTimeout() async throws {
         let log = events
         let result = NIOLockedValueBox<[SocketValue]?>(nil)

@@ -65,6 +65,7 @@ enum ChatrRealtime {
                 throw SocketConnectError("Server busy, try again")
             }
         }
+        SocketEventHandlers(app: app, namespace: namespace).register()
         namespace.onConnection { socket in
             guard let signedIn = socket[SocketUser.self] else { socket.disconnect(close: true); return }
             await Self.connected(socket, signedIn, app: app)
@@ -118,16 +119,18 @@ enum ChatrRealtime {
     private static func connected(_ socket: Socket, _ signedIn: SocketUser, app: Application) async {
         let services = app.chatr
         let firstHere = services.presence.connect(signedIn.id, showsStatus: signedIn.showOnlineStatus)
-        // Handlers first: the client may send as soon as it has its CONNECT reply. The arrival is
-        // counted in a task the disconnect handler waits for, so a device is never counted out
-        // before it was counted in.
+        // The arrival is counted in a task the disconnect handler waits for, so a device is never
+        // counted out before it was counted in. (The event handlers are the namespace's: events
+        // sent right after the CONNECT reply are handled after this, in order.)
         let arrival = Task { await decide(firstHere, app: app, "first device") { try await $0.deviceArrived(signedIn.id) } }
         socket[PresenceArrival.self] = arrival
-        SocketEventHandlers(socket: socket, app: app).register()
         socket.onDisconnect { reason in
             await Self.disconnected(socket, reason: reason, app: app)
         }
         let first = await arrival.value
+        // Settled: a disconnect has nothing left to wait for, and a finished task kept for the
+        // connection's life would hold its memory (about 1 KB) that long.
+        socket[PresenceArrival.self] = nil
 
         // Who of them is online, from the registry alone: no user rows per connect.
         let contacts: [UUID]

@@ -6,10 +6,11 @@ import Vapor
 /// into a type (straight from the parsed packet), calls a service, publishes the events it
 /// returns and acks `{ok:true,…}`; failures ack `{ok:false, error, code}` — or, when no ack was
 /// asked for, arrive as an `error` event. The rate limit is the library's, applied before events
-/// queue (`ChatrRealtime.inboundLimit`).
+/// queue (`ChatrRealtime.inboundLimit`). Registered once on the namespace, not per socket: a
+/// connection then holds no handlers of its own (docs/PERFORMANCE.md, memory per connection).
 struct SocketEventHandlers {
-    let socket: Socket
     let app: Application
+    let namespace: Namespace
 
     var services: ChatrServices { app.chatr }
     var messages: MessageService { MessageService(services: services, db: app.db) }
@@ -17,50 +18,50 @@ struct SocketEventHandlers {
     var conversations: Conversations { Conversations(db: app.db) }
 
     func register() {
-        handle("message:send", SendPayload.self) { body, me in
+        handle("message:send", SendPayload.self) { body, me, _ in
             if let uploaded = body.messageId {
                 return ["message": EventPayload.encode(try await messages.uploaded(try uuid(uploaded, "messageId"), by: me.model))]
             }
             return try await send(body, as: me, groupOnly: false)
         }
-        handle("group:message:send", SendPayload.self) { body, me in
+        handle("group:message:send", SendPayload.self) { body, me, _ in
             guard body.groupId != nil else { throw ChatrError.badRequest("groupId is required", code: "invalid_payload") }
             return try await send(body, as: me, groupOnly: true)
         }
-        handle("group:join", JoinArgument.self) { join, me in
+        handle("group:join", JoinArgument.self) { join, me, _ in
             let outcome = try await groups.join(try uuid(join.groupId, "groupId"), user: me.model, inviteToken: join.inviteToken)
             await services.publishChanges(outcome.events, db: app.db)
             return ["group": try EventPayload.encode(outcome.value)]
         }
-        handle("group:leave", IDArgument<GroupKey>.self) { group, me in
+        handle("group:leave", IDArgument<GroupKey>.self) { group, me, _ in
             await services.publishChanges(try await groups.leave(try uuid(group.id, "groupId"), user: me.model), db: app.db)
             return [:]
         }
-        handle("message:received", IDArgument<MessageKey>.self) { message, me in
+        handle("message:received", IDArgument<MessageKey>.self) { message, me, _ in
             await services.publishChanges(try await messages.markDelivered(try uuid(message.id, "messageId"), by: me.model), db: app.db)
             return [:]
         }
-        handle("message:read", IDArgument<MessageKey>.self) { message, me in
+        handle("message:read", IDArgument<MessageKey>.self) { message, me, _ in
             await services.publishChanges(try await messages.markRead(upTo: try uuid(message.id, "messageId"), by: me.model), db: app.db)
             return [:]
         }
-        handle("message:react", ReactPayload.self) { body, me in
+        handle("message:react", ReactPayload.self) { body, me, _ in
             let outcome = try await messages.react(try uuid(body.messageId, "messageId"), emoji: body.emoji, by: me.model)
             await services.publishChanges(outcome.events, db: app.db)
             return ["reactions": try EventPayload.encode(outcome.value)]
         }
-        handle("message:unsend", IDArgument<MessageKey>.self) { message, me in
+        handle("message:unsend", IDArgument<MessageKey>.self) { message, me, _ in
             await services.publishChanges(try await messages.unsend(try uuid(message.id, "messageId"), by: me.model), db: app.db)
             return [:]
         }
-        handle("message:edit", EditPayload.self) { body, me in
+        handle("message:edit", EditPayload.self) { body, me, _ in
             let outcome = try await messages.edit(try uuid(body.messageId, "messageId"), content: body.content, by: me.model)
             await services.publishChanges(outcome.events, db: app.db)
             return ["message": EventPayload.encode(outcome.value)]
         }
-        handle("typing:start", TargetPayload.self) { body, me in try await typing(body, isTyping: true, as: me) }
-        handle("typing:stop", TargetPayload.self) { body, me in try await typing(body, isTyping: false, as: me) }
-        handle("ghost:typing", GhostPayload.self) { body, me in
+        handle("typing:start", TargetPayload.self) { body, me, _ in try await typing(body, isTyping: true, as: me) }
+        handle("typing:stop", TargetPayload.self) { body, me, _ in try await typing(body, isTyping: false, as: me) }
+        handle("ghost:typing", GhostPayload.self) { body, me, _ in
             guard body.text.textLength <= MessageRules.maxGhostText else {
                 throw ChatrError.badRequest("Ghost text must be at most \(MessageRules.maxGhostText) characters", code: "ghost_too_long")
             }
@@ -73,7 +74,7 @@ struct SocketEventHandlers {
             ])])
             return [:]
         }
-        handle("audio:recording", RecordingPayload.self) { body, me in
+        handle("audio:recording", RecordingPayload.self) { body, me, _ in
             let (conversation, _) = try await conversationFor(recipientId: body.recipientId, groupId: body.groupId, me: me)
             let id = try conversation.requireID()
             services.events.publish([RealtimeEvent("audio:recording", to: .conversation(id), except: .user(me.id), value: [
@@ -82,12 +83,12 @@ struct SocketEventHandlers {
             ])])
             return [:]
         }
-        handle("audio:listening", ListeningPayload.self) { body, me in
+        handle("audio:listening", ListeningPayload.self) { body, me, _ in
             await services.publishChanges(try await messages.listening(try uuid(body.messageId, "messageId"), isListening: body.isListening,
                                                                  isEnded: body.isEnded ?? false, by: me.model), db: app.db)
             return [:]
         }
-        handle("presence:update", StatusArgument.self) { argument, me in
+        handle("presence:update", StatusArgument.self) { argument, me, _ in
             guard let status = PresenceRegistry.Status(rawValue: argument.status) else {
                 throw ChatrError.badRequest("Status must be online, away or offline", code: "invalid_status")
             }
@@ -95,7 +96,7 @@ struct SocketEventHandlers {
             if me.showOnlineStatus { try await announce(status, as: me) }
             return ["status": .string(status.rawValue)]
         }
-        handle("presence:request", [String].self) { list, me in
+        handle("presence:request", [String].self) { list, me, socket in
             guard list.count <= MessageRules.maxPresenceRequest else {
                 throw ChatrError.badRequest("At most \(MessageRules.maxPresenceRequest) ids per request", code: "too_many_ids")
             }
@@ -116,7 +117,7 @@ struct SocketEventHandlers {
             socket.emit("presence:response", .array(answer))
             return ["users": .array(answer)]
         }
-        handle("settings:update", SettingsPayload.self) { body, me in
+        handle("settings:update", SettingsPayload.self) { body, me, socket in
             guard let show = body.showOnlineStatus else { throw ChatrError.badRequest("showOnlineStatus is required", code: "invalid_payload") }
             try await User.query(on: app.db).filter(\.$id == me.id).set(\.$showOnlineStatus, to: show).update()
             var changed = me
@@ -135,10 +136,10 @@ struct SocketEventHandlers {
     /// user as it is now; shapes the ack and reports every failure.
     private func handle<Payload: Decodable & Sendable>(
         _ event: String, _ type: Payload.Type,
-        _ body: @escaping @Sendable (Payload, SocketUser) async throws -> SocketObject
+        _ body: @escaping @Sendable (Payload, SocketUser, Socket) async throws -> SocketObject
     ) {
         let logger = app.logger
-        socket.on(event) { socket, args in
+        namespace.on(event) { socket, args in
             guard let me = socket[SocketUser.self] else { return Self.failure(.unauthorized("Not signed in"), socket: socket) }
             do {
                 let payload: Payload
@@ -148,7 +149,7 @@ struct SocketEventHandlers {
                 } catch let error as DecodingError {
                     throw ChatrError.badRequest(Self.describe(error, event: event), code: "invalid_payload")
                 }
-                var reply = try await body(payload, me)
+                var reply = try await body(payload, me, socket)
                 reply["ok"] = true
                 return [.object(reply)]
             } catch let error as ChatrError {

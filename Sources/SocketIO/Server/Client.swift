@@ -5,6 +5,12 @@ import NIOCore
 /// routes them to the session's sockets (one per namespace). Events are handled one at a time,
 /// in arrival order; acks are settled at once so a handler may wait for one. Events pass the
 /// client's inbound limit as they arrive, before they wait in the queue, so the queue is bounded.
+///
+/// No task lives as long as the connection: whoever queues a packet while nothing is handled
+/// starts a task that works through the queue and ends when it is empty. A task keeps the
+/// memory its deepest call ever took (the runtime frees a task's frame slabs only when the task
+/// ends), and a handler's call — a connect, a send through the database — goes deep: a task per
+/// connection held ~11 KB of an idle connection's ~30 (docs/PERFORMANCE.md).
 final class Client: Sendable {
     let server: SocketIOServer
     let session: EngineSocket
@@ -17,17 +23,17 @@ final class Client: Sendable {
         var inbound: InboundBudget
         var refusedUnreported = 0
         var lastFloodReport: NIODeadline?
+        /// Admitted packets waiting to be handled, and whether a task is handling them.
+        var queue = CircularBuffer<SocketPacket>(initialCapacity: 0)
+        var handling = false
     }
 
     private let state: NIOLockedValueBox<State>
-    private let queue: AsyncStream<SocketPacket>.Continuation
-    private let stream: AsyncStream<SocketPacket>
 
     init(server: SocketIOServer, session: EngineSocket) {
         self.server = server
         self.session = session
         state = NIOLockedValueBox(State(inbound: InboundBudget(limit: server.options.inboundLimit, now: .now())))
-        (stream, queue) = AsyncStream.makeStream(of: SocketPacket.self)
     }
 
     func start() {
@@ -37,13 +43,35 @@ final class Client: Sendable {
             if self.state.withLockedValue({ $0.sockets.isEmpty }) { self.session.close(reason: "connect timeout") }
         }
         state.withLockedValue { $0.connectTimer = timer }
-        Task { [stream, self] in
-            for await packet in stream {
+    }
+
+    /// Queues an admitted packet; starts the handling task if none runs.
+    private func enqueue(_ packet: SocketPacket) {
+        let starts = state.withLockedValue { state -> Bool in
+            guard !state.closed else { return false }
+            state.queue.append(packet)
+            guard !state.handling else { return false }
+            state.handling = true
+            return true
+        }
+        if starts { Task { await self.handleQueued() } }
+    }
+
+    /// Handles the queue in order, one packet at a time, until it is empty.
+    private func handleQueued() async {
+        while true {
+            let next = state.withLockedValue { state -> SocketPacket? in
                 // A closed connection's queue is dropped, not worked through.
-                if state.withLockedValue({ $0.closed }) { break }
-                await handle(packet)
-                state.withLockedValue { $0.inbound.handled() }
+                if state.closed { state.queue.removeAll() }
+                guard let packet = state.queue.popFirst() else {
+                    state.handling = false
+                    return nil
+                }
+                return packet
             }
+            guard let next else { return }
+            await handle(next)
+            state.withLockedValue { $0.inbound.handled() }
         }
     }
 
@@ -99,7 +127,7 @@ final class Client: Sendable {
         if wait > 0 { session.pauseReading(for: .nanoseconds(Int64(min(wait, Self.longestReadPause) * 1e9))) }
         switch verdict {
         case .accept:
-            queue.yield(packet)
+            enqueue(packet)
         case .refuse(let streak):
             // The first refusal is reported, then at most one report per interval with the
             // count since: a client kept just over its rate must not flood the log instead.
@@ -255,6 +283,7 @@ final class Client: Sendable {
     private func closed(_ reason: String) {
         let (sockets, unreported) = state.withLockedValue { state -> ([Socket], SocketFloodError?) in
             state.closed = true
+            state.queue.removeAll()
             state.connectTimer?.cancel()
             defer { state.sockets = [:]; state.refusedUnreported = 0 }
             // Refusals since the last report are told now, or never.
@@ -263,7 +292,6 @@ final class Client: Sendable {
             return (Array(state.sockets.values), unreported)
         }
         if let unreported { server.report(SocketIOFailure(kind: .flood, sessionID: session.id, error: unreported)) }
-        queue.finish()
         let reason = DisconnectReason(engineReason: reason)
         for socket in sockets { socket.closed(reason: reason) }
     }

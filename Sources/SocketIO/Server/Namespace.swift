@@ -15,6 +15,7 @@ public final class Namespace: Sendable {
     private let sockets = NIOLockedValueBox<[String: Socket]>([:])
     private let adapterBox = NIOLockedValueBox<(any SocketAdapter)?>(nil)
     private let serverSideHandlers = NIOLockedValueBox<[String: ServerSideHandler]>([:])
+    private let eventHandlers = NIOLockedValueBox<[String: Socket.EventHandler]>([:])
     private let delivered = NIOLockedValueBox(0)
 
     /// Handles a server-side event from another node; what it returns is its reply to
@@ -86,6 +87,18 @@ public final class Namespace: Sendable {
 
     public func onConnection(_ handler: @escaping ConnectionHandler) {
         connectionHandlers.withLockedValue { $0.append(handler) }
+    }
+
+    /// Handles `event` from every socket of the namespace, which the handler receives. One
+    /// handler for all sockets instead of one per socket (`Socket.on`): a server that registers
+    /// a dozen handlers at each connect keeps a dozen closures and a dictionary per connection.
+    /// A socket's own handler for the event comes first; then this; then its `onUnhandled`.
+    public func on(_ event: String, _ handler: @escaping Socket.EventHandler) {
+        eventHandlers.withLockedValue { $0[event] = handler }
+    }
+
+    func handler(for event: String) -> Socket.EventHandler? {
+        eventHandlers.withLockedValue { $0[event] }
     }
 
     public var allSockets: [Socket] { sockets.withLockedValue { Array($0.values) } }

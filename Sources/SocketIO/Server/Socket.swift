@@ -171,9 +171,9 @@ public final class Socket: Sendable {
         // Events reach a socket only while it is connected (not one refused or gone meanwhile).
         guard connected, var args = packet.data?.arrayValue, let event = args.first?.stringValue else { return }
         args.removeFirst()
-        let (handler, listeners) = state.withLockedValue { ($0.handlers[event] ?? $0.fallback, $0.anyHandlers) }
+        let (own, fallback, listeners) = state.withLockedValue { ($0.handlers[event], $0.fallback, $0.anyHandlers) }
         for listener in listeners { listener(event, args) }
-        guard let handler else { return }
+        guard let handler = own ?? namespace.handler(for: event) ?? fallback else { return }
         do {
             let reply = try await Socket.$ackRequested.withValue(packet.id != nil) { try await handler(self, args) }
             if let ackID = packet.id, let reply, connected {
