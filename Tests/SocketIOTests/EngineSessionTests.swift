@@ -73,6 +73,20 @@ final class EngineSessionTests: XCTestCase {
     /// The connection handler is called the same way for the thousandth session as for the
     /// first. (It was kept as a bare closure in a lock box, which wrapped it in two more thunks
     /// on every call: the stack under the handler grew by two frames per connection.)
+    func testSessionIDsAreTwentyRandomBase64URLCharacters() {
+        let alphabet = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        let ids = (0..<5_000).map { _ in EngineServer.newSessionID() }
+        XCTAssertEqual(Set(ids).count, ids.count, "an id came twice")
+        var seenAt = Array(repeating: Set<Character>(), count: 20)
+        for id in ids {
+            XCTAssertEqual(id.count, 20, id)
+            XCTAssertTrue(id.allSatisfy(alphabet.contains), id)
+            for (position, character) in id.enumerated() { seenAt[position].insert(character) }
+        }
+        // Every position is random: 5,000 draws of 64 values leave none unseen.
+        XCTAssertEqual(seenAt.map(\.count), Array(repeating: 64, count: 20))
+    }
+
     func testTheConnectionHandlerDoesNotGrowWithEachConnection() async throws {
         let engine = EngineServer(options: EngineOptions(), group: group)
         let depths = NIOLockedValueBox<[Int]>([])

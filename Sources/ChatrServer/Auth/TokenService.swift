@@ -45,17 +45,24 @@ struct TokenService: Sendable {
     /// The user and live session behind a token, or nil when the token is bad, expired or
     /// revoked. A database failure throws instead: a busy server is not a signed-out user.
     func authenticate(_ token: String, on db: any Database) async throws -> (user: User, sessionID: UUID)? {
+        guard let row = try await authenticatedRow(token, columns: "u.*", on: db) else { return nil }
+        return (try row.decode(fluentModel: User.self), try row.decode(column: "session_id", as: UUID.self))
+    }
+
+    /// The row of `authenticate`'s check with only `columns` of the user `u` (and `session_id`):
+    /// a socket needs six of the user's twenty-two columns, and Fluent filling a whole model by
+    /// reflection cost more than the query (docs/PERFORMANCE.md, connect rate).
+    func authenticatedRow(_ token: String, columns: SQLQueryString, on db: any Database) async throws -> (any SQLRow)? {
         guard let payload = try? await keys.verify(token, as: AccessTokenPayload.self),
               payload.exp.value > clock.now,
               let userID = UUID(uuidString: payload.userId) else { return nil }
         // Plain SQL: this runs on every request and socket connect, and Fluent's join of two
         // models (the statement built and serialised anew, both filled by reflection) cost more
         // than the query itself.
-        guard let row = try await (db as! any SQLDatabase).raw("""
-            SELECT u.*, x.id AS session_id FROM sessions x JOIN users u ON u.id = x.user_id
+        return try await (db as! any SQLDatabase).raw("""
+            SELECT \(columns), x.id AS session_id FROM sessions x JOIN users u ON u.id = x.user_id
             WHERE x.jti = \(bind: payload.jti) AND u.id = \(bind: userID) AND \(Self.live(at: clock.now))
-            """).first() else { return nil }
-        return (try row.decode(fluentModel: User.self), try row.decode(column: "session_id", as: UUID.self))
+            """).first()
     }
 
     /// The one rule of a valid session, over `sessions x` joined with its `users u`: not revoked,

@@ -1,6 +1,7 @@
 import Fluent
 import SocketIO
 import SocketIOVapor
+import SQLKit
 import Vapor
 
 /// Chatr's realtime layer on `/socket.io/` (SPEC §7): JWT authentication at CONNECT, the user's
@@ -101,19 +102,23 @@ enum ChatrRealtime {
     }
 
     private static func authenticate(_ token: String, socket: Socket, app: Application) async throws -> SocketUser {
-        let found: (user: User, sessionID: UUID)?
+        let found: (any SQLRow)?
         do {
-            found = try await app.chatr.tokens.authenticate(token, on: app.db)
+            found = try await app.chatr.tokens.authenticatedRow(token, columns: SocketUser.columns, on: app.db)
         } catch {
             // Not the client's fault: it may retry (the web client backs off and reconnects).
             app.logger.error("socket connect: token check failed", metadata: [
                 "socket": .string(socket.id), "error": .string(String(describing: error))])
             throw SocketConnectError("Server busy, try again")
         }
-        guard let (user, sessionID) = found, let signedIn = SocketUser(user, sessionID: sessionID) else {
-            throw SocketConnectError("Authentication error")
+        guard let found else { throw SocketConnectError("Authentication error") }
+        do {
+            return try SocketUser(row: found)
+        } catch {
+            app.logger.error("socket connect: could not read the signed-in user", metadata: [
+                "socket": .string(socket.id), "error": .string(String(describing: error))])
+            throw SocketConnectError("Server busy, try again")
         }
-        return signedIn
     }
 
     private static func connected(_ socket: Socket, _ signedIn: SocketUser, app: Application) async {
@@ -230,6 +235,19 @@ struct SocketUser: Sendable, SocketStorageKey {
         profileImage = user.profileImage
         showOnlineStatus = user.showOnlineStatus
         lastSeen = user.lastSeen
+    }
+
+    /// The user's columns a socket keeps, for `TokenService.authenticatedRow`.
+    static let columns: SQLQueryString = "u.id, u.username, u.display_name, u.profile_image, u.show_online_status, u.last_seen"
+
+    init(row: any SQLRow) throws {
+        id = try row.decode(column: "id", as: UUID.self)
+        sessionID = try row.decode(column: "session_id", as: UUID.self)
+        username = try row.decode(column: "username", as: String.self)
+        displayName = try row.decode(column: "display_name", as: String.self)
+        profileImage = try row.decode(column: "profile_image", as: String?.self)
+        showOnlineStatus = try row.decode(column: "show_online_status", as: Bool.self)
+        lastSeen = try row.decode(column: "last_seen", as: Date?.self)
     }
 
     /// A model of this user for one service call: fresh each time, so none is shared between tasks.

@@ -169,11 +169,21 @@ public final class EngineServer: Sendable {
     }
 
     /// 20 url-safe characters from 15 random bytes.
+    /// 120 random bits as 20 base64url characters (the reference server's ids are 15 random bytes
+    /// in base64url). Two draws from the system generator, where a byte at a time made 15 system
+    /// calls — and every connect takes three ids (the session's, the socket's, its recovery pid).
     static func newSessionID() -> String {
         var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<15).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        let halves: [UInt64] = [generator.next(), generator.next()]
+        var characters = [UInt8]()
+        characters.reserveCapacity(20)
+        for half in halves {
+            for sixBits in 0..<10 { characters.append(base64URL[Int((half >> (6 * UInt64(sixBits))) & 63)]) }
+        }
+        return String(decoding: characters, as: UTF8.self)
     }
+
+    private static let base64URL = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
     /// Closes every session (server shutdown).
     public func closeAll(reason: String = "server shutting down") {
