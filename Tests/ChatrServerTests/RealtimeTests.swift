@@ -20,12 +20,27 @@ final class RealtimeTests: ChatrTestCase {
     }
 
     override func tearDown() async throws {
-        // As in a real shutdown: sessions close, then the HTTP server stops, then the app.
+        try await shutDown()
+        try? FileManager.default.removeItem(atPath: uploadsDirectory)
+    }
+
+    /// As in a real shutdown: sessions close, then the HTTP server stops, then the app.
+    func shutDown() async throws {
+        guard let app else { return }
         await app.socketIOServer?.shutdownGracefully()
         await app.server.shutdown()
         try await app.asyncShutdown()
-        app = nil
-        try? FileManager.default.removeItem(atPath: uploadsDirectory)
+        self.app = nil
+    }
+
+    func testTheSocketServerIsFreedWithTheApp() async throws {
+        // Handlers live in the namespace and capture what they use: none may keep it alive.
+        let client = try await connect(ann.token)
+        weak var namespace = app.socketIOServer?.sockets
+        XCTAssertNotNil(namespace)
+        try await shutDown()
+        _ = client
+        XCTAssertNil(namespace, "the namespace outlived its application (a reference cycle through its handlers)")
     }
 
     /// A signed-in socket (the CONNECT payload carries the token).

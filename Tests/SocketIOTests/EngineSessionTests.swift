@@ -70,9 +70,6 @@ final class EngineSessionTests: XCTestCase {
         XCTAssertEqual(again.status, 200)
     }
 
-    /// The connection handler is called the same way for the thousandth session as for the
-    /// first. (It was kept as a bare closure in a lock box, which wrapped it in two more thunks
-    /// on every call: the stack under the handler grew by two frames per connection.)
     func testSessionIDsAreTwentyRandomBase64URLCharacters() {
         let alphabet = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
         let ids = (0..<5_000).map { _ in EngineServer.newSessionID() }
@@ -87,6 +84,9 @@ final class EngineSessionTests: XCTestCase {
         XCTAssertEqual(seenAt.map(\.count), Array(repeating: 64, count: 20))
     }
 
+    /// The connection handler is called the same way for the thousandth session as for the
+    /// first. (It was kept as a bare closure in a lock box, which wrapped it in two more thunks
+    /// on every call: the stack under the handler grew by two frames per connection.)
     func testTheConnectionHandlerDoesNotGrowWithEachConnection() async throws {
         let engine = EngineServer(options: EngineOptions(), group: group)
         let depths = NIOLockedValueBox<[Int]>([])

@@ -10,7 +10,8 @@ import Vapor
 /// connection then holds no handlers of its own (docs/PERFORMANCE.md, memory per connection).
 struct SocketEventHandlers {
     let app: Application
-    let namespace: Namespace
+    /// Unowned: the namespace keeps the handlers registered here, and they keep this value.
+    unowned let namespace: Namespace
 
     var services: ChatrServices { app.chatr }
     var messages: MessageService { MessageService(services: services, db: app.db) }

@@ -168,7 +168,6 @@ public final class EngineServer: Sendable {
         return #"{"sid":"\#(sid)","upgrades":[\#(upgradeList)],"pingInterval":\#(options.pingInterval),"pingTimeout":\#(options.pingTimeout),"maxPayload":\#(options.maxPayload)}"#
     }
 
-    /// 20 url-safe characters from 15 random bytes.
     /// 120 random bits as 20 base64url characters (the reference server's ids are 15 random bytes
     /// in base64url). Two draws from the system generator, where a byte at a time made 15 system
     /// calls — and every connect takes three ids (the session's, the socket's, its recovery pid).

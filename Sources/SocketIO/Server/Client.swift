@@ -65,6 +65,8 @@ final class Client: Sendable {
                 if state.closed { state.queue.removeAll() }
                 guard let packet = state.queue.popFirst() else {
                     state.handling = false
+                    // A buffer grown by a burst would stay that size for the connection's life.
+                    if state.queue.capacity > 16 { state.queue = CircularBuffer(initialCapacity: 0) }
                     return nil
                 }
                 return packet
