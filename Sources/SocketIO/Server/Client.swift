@@ -10,7 +10,7 @@ import NIOCore
 /// starts a task that works through the queue and ends when it is empty. A task keeps the
 /// memory its deepest call ever took (the runtime frees a task's frame slabs only when the task
 /// ends), and a handler's call — a connect, a send through the database — goes deep: a task per
-/// connection held ~11 KB of an idle connection's ~30 (docs/PERFORMANCE.md).
+/// connection held 13 KB of an idle connection's 30 (docs/PERFORMANCE.md).
 final class Client: Sendable {
     let server: SocketIOServer
     let session: EngineSocket
