@@ -87,22 +87,32 @@ struct Conversations {
     }
 
     /// Ids of the conversations `user` belongs to (their socket rooms).
-    // Both run on every socket connect: plain SQL, no model per row (Fluent builds a whole
-    // `Member` by reflection for each row, which made a connect storm in large groups crawl).
+    // This and `memberships` are plain SQL, no model per row (Fluent builds a whole `Member` by
+    // reflection for each row, which made a connect storm in large groups crawl).
 
     func conversationIDs(of user: UUID) async throws -> [UUID] {
         try await (db as! any SQLDatabase).raw("SELECT conversation_id FROM members WHERE user_id = \(bind: user)")
             .all().map { try $0.decode(column: "conversation_id", as: UUID.self) }
     }
 
-    /// Everyone who shares at least one conversation with `user` (presence goes to them only).
-    func contacts(of user: UUID) async throws -> Set<UUID> {
+    /// What a socket needs when it connects, in one query: the conversations `user` belongs to
+    /// (its rooms) and everyone who shares at least one with them (presence goes to them only).
+    // One statement instead of two: under a reconnect storm each query is a round trip through
+    // SQLite's thread pool and back, and those hops, not SQLite's work, are most of a connect's cost.
+    func memberships(of user: UUID) async throws -> Memberships {
         let rows = try await (db as! any SQLDatabase).raw("""
-            SELECT DISTINCT other.user_id AS user_id FROM members mine
+            SELECT conversation_id AS id, 0 AS contact FROM members WHERE user_id = \(bind: user)
+            UNION ALL
+            SELECT DISTINCT other.user_id, 1 FROM members mine
             JOIN members other ON other.conversation_id = mine.conversation_id AND other.user_id <> mine.user_id
             WHERE mine.user_id = \(bind: user)
             """).all()
-        return Set(try rows.map { try $0.decode(column: "user_id", as: UUID.self) })
+        var memberships = Memberships()
+        for row in rows {
+            let id = try row.decode(column: "id", as: UUID.self)
+            if try row.decode(column: "contact", as: Int.self) == 1 { memberships.contacts.insert(id) } else { memberships.conversationIDs.append(id) }
+        }
+        return memberships
     }
 
     /// Which of `others` share a conversation with `user`: the people allowed to see whether the
@@ -117,3 +127,10 @@ struct Conversations {
         return Set(try rows.map { try $0.decode(column: "user_id", as: UUID.self) })
     }
 }
+
+/// A user's conversations and contacts (`Conversations.memberships`).
+struct Memberships: Sendable {
+    var conversationIDs: [UUID] = []
+    var contacts: Set<UUID> = []
+}
+

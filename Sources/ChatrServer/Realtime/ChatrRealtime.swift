@@ -52,10 +52,10 @@ enum ChatrRealtime {
             if let session = signedIn.sessionID { rooms.append(RealtimeEvent.Target.session(session).room) }
             socket.join(Set(rooms))
             do {
-                let conversationIDs = try await Conversations(db: app.db).conversationIDs(of: signedIn.id)
-                let conversationRooms = Set(conversationIDs.map { "conversation:" + $0.wire })
+                let memberships = try await Conversations(db: app.db).memberships(of: signedIn.id)
+                let conversationRooms = Set(memberships.conversationIDs.map { "conversation:" + $0.wire })
                 socket.join(conversationRooms)
-                socket[ConversationRooms.self] = conversationIDs
+                socket[ConnectMemberships.self] = memberships
                 // A recovered socket's old rooms come back after this; memberships may have
                 // changed meanwhile (a removed member must hear nothing more from there, nor be
                 // replayed what was said), and the session may be another: declined.
@@ -137,21 +137,16 @@ enum ChatrRealtime {
         // connection's life would hold its memory (about 1 KB) that long.
         socket[PresenceArrival.self] = nil
 
-        // Who of them is online, from the registry alone: no user rows per connect.
-        let contacts: [UUID]
-        do {
-            contacts = Array(try await Conversations(db: app.db).contacts(of: signedIn.id))
-        } catch {
-            contacts = []
-            app.logger.error("socket connect: could not load contacts", metadata: [
-                "socket": .string(socket.id), "user": .string(signedIn.id.wire), "error": .string(String(describing: error))])
-        }
-        let online: [SocketValue] = services.presence.visibleOnline(among: contacts).map { entry in
+        // Read before the CONNECT reply; not kept for the connection's life.
+        let memberships = socket[ConnectMemberships.self] ?? Memberships()
+        socket[ConnectMemberships.self] = nil
+        // Who of the contacts is online, from the registry alone: no user rows per connect.
+        let online: [SocketValue] = services.presence.visibleOnline(among: memberships.contacts).map { entry in
             ["userId": .string(entry.userID.wire), "status": .string(entry.status.rawValue)]
         }
         socket.emit("presence:update", ["status": "online", "onlineUsers": .array(online)])
         if first && signedIn.showOnlineStatus {
-            services.events.publish(Presence.statusEvents(for: signedIn, status: .online, in: socket[ConversationRooms.self] ?? [],
+            services.events.publish(Presence.statusEvents(for: signedIn, status: .online, in: memberships.conversationIDs,
                                                           clock: services.clock))
         }
     }
@@ -203,8 +198,9 @@ enum ChatrRealtime {
 /// Whether the socket's device was its user's first (decided once, when it connected).
 enum PresenceArrival: SocketStorageKey { typealias Value = Task<Bool, Never> }
 
-/// The conversations a socket's user belonged to when it connected (its rooms).
-enum ConversationRooms: SocketStorageKey { typealias Value = [UUID] }
+/// The conversations and contacts of a socket's user, read when it connected; dropped once the
+/// connection is announced.
+enum ConnectMemberships: SocketStorageKey { typealias Value = Memberships }
 
 private struct SocketIOServerKey: StorageKey { typealias Value = SocketIOServer }
 
