@@ -297,6 +297,21 @@ final class ServerTests: XCTestCase {
         let closed = await silent.waitUntilClosed(timeout: .seconds(4))
         XCTAssertTrue(closed, "connect timeout is 2 s")
     }
+
+    /// The connect timer is not cancelled when a namespace is joined (it finds out when it fires),
+    /// and heartbeats answered in time leave stale timeouts behind: neither may close the session.
+    func testAConnectedClientOutlivesTheConnectTimeoutAndItsAnsweredPings() async throws {
+        server.sockets.onConnection { socket in socket.on("ping-me") { _, _ in ["pong"] } }
+        let connected = try await client()
+        _ = try await connected.connectNamespace()
+        let silent = try await client()
+        // Past the 2 s connect timeout and two 1 s heartbeats (this client answers every ping).
+        let silentClosed = await silent.waitUntilClosed(timeout: .seconds(4))
+        XCTAssertTrue(silentClosed, "a client that never joins a namespace is dropped meanwhile")
+        XCTAssertFalse(connected.isClosed)
+        let pong = try await connected.call("ping-me")
+        XCTAssertEqual(pong, "pong")
+    }
 }
 
 /// Entries logged by server-side handlers, awaited by the test.

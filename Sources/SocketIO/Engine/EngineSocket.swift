@@ -24,9 +24,9 @@ public final class EngineSocket: Sendable {
         var readsPausedUntil: NIODeadline?
         var probe: (any EngineWebSocket)?
         var probed = false
-        var pingTask: Scheduled<Void>?
-        var timeoutTask: Scheduled<Void>?
-        var upgradeTask: Scheduled<Void>?
+        /// Pings sent so far, and the one whose pong is awaited (its timeout checks this).
+        var pingsSent: UInt64 = 0
+        var unansweredPing: UInt64?
         var onMessage: (@Sendable (EngineMessage) -> Void)?
         var onClose: (@Sendable (String) -> Void)?
     }
@@ -236,7 +236,6 @@ public final class EngineSocket: Sendable {
             if let probe = state.probe, probe === socket {
                 state.probe = nil
                 state.probed = false
-                state.upgradeTask?.cancel()
                 return false
             }
             if case .websocket(let current) = state.transport { return current === socket }
@@ -257,12 +256,12 @@ public final class EngineSocket: Sendable {
             return true
         }
         guard accepted else { return false }
-        let task = eventLoop.scheduleTask(in: .milliseconds(Int64(options.upgradeTimeout))) { [weak self] in
+        // Never cancelled (see `schedulePing`): it does nothing if this probe is gone by then.
+        eventLoop.scheduleTask(in: .milliseconds(Int64(options.upgradeTimeout))) { [weak self] in
             guard let self, self.isProbe(socket) else { return }
             self.state.withLockedValue { $0.probe = nil; $0.probed = false }
             socket.close()
         }
-        state.withLockedValue { $0.upgradeTask = task }
         return true
     }
 
@@ -282,8 +281,6 @@ public final class EngineSocket: Sendable {
                 guard state.probed, !state.closed else { return nil }
                 state.transport = .websocket(socket)
                 state.probe = nil
-                state.upgradeTask?.cancel()
-                state.upgradeTask = nil
                 defer { state.outbox = []; state.pendingPoll = nil }
                 return (state.outbox, state.pendingPoll, state.readsPausedUntil)
             }
@@ -326,36 +323,37 @@ public final class EngineSocket: Sendable {
         schedulePing()
     }
 
+    // The heartbeat's timers are never cancelled: each finds out when it fires whether it still
+    // matters. NIO keeps an event loop's timers in a heap whose `cancel` searches it from end to
+    // end, and every connection has a timer there — a cancel per pong, connect and disconnect
+    // made each of them cost in proportion to the number of connections.
     private func schedulePing() {
-        let task = eventLoop.scheduleTask(in: .milliseconds(Int64(options.pingInterval))) { [weak self] in
-            guard let self else { return }
-            self.ping()
-        }
-        state.withLockedValue { state in
-            if state.closed { task.cancel() } else { state.pingTask = task }
+        eventLoop.scheduleTask(in: .milliseconds(Int64(options.pingInterval))) { [weak self] in
+            self?.ping()
         }
     }
 
     private func ping() {
-        // Arm the timeout before the ping leaves: a fast pong must find it to cancel.
-        let timeout = eventLoop.scheduleTask(in: .milliseconds(Int64(options.pingTimeout))) { [weak self] in
-            guard let self else { return }
+        // The pong is awaited before the ping leaves: a fast pong must find it.
+        let sent = state.withLockedValue { state -> UInt64? in
+            guard !state.closed else { return nil }
+            state.pingsSent += 1
+            state.unansweredPing = state.pingsSent
+            return state.pingsSent
+        }
+        guard let sent else { return }
+        eventLoop.scheduleTask(in: .milliseconds(Int64(options.pingTimeout))) { [weak self] in
+            guard let self, self.state.withLockedValue({ $0.unansweredPing == sent }) else { return }
             self.close(reason: "ping timeout")
         }
-        let open = state.withLockedValue { state -> Bool in
-            if state.closed { timeout.cancel(); return false }
-            state.timeoutTask = timeout
-            return true
-        }
-        if open { send(EnginePacket(.ping)) }
+        send(EnginePacket(.ping))
     }
 
     private func heartbeatAnswered() {
         let waiting = state.withLockedValue { state -> Bool in
-            guard let timeout = state.timeoutTask else { return false }
-            timeout.cancel()
-            state.timeoutTask = nil
-            return true
+            guard state.unansweredPing != nil else { return false }
+            state.unansweredPing = nil
+            return !state.closed
         }
         if waiting { schedulePing() }
     }
@@ -373,9 +371,6 @@ public final class EngineSocket: Sendable {
             state.withLockedValue { state in
                 guard !state.closed else { return nil }
                 state.closed = true
-                state.pingTask?.cancel()
-                state.timeoutTask?.cancel()
-                state.upgradeTask?.cancel()
                 var sockets: [any EngineWebSocket] = []
                 if case .websocket(let socket) = state.transport { sockets.append(socket) }
                 if let probe = state.probe { sockets.append(probe) }

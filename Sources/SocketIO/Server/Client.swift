@@ -18,7 +18,8 @@ final class Client: Sendable {
     private struct State {
         var assembler = BinaryAssembler()
         var sockets: [String: Socket] = [:]
-        var connectTimer: Scheduled<Void>?
+        /// Whether a namespace was ever joined (the connect timeout then does nothing).
+        var joined = false
         var closed = false
         var inbound: InboundBudget
         var refusedUnreported = 0
@@ -38,11 +39,12 @@ final class Client: Sendable {
 
     func start() {
         session.setHandlers(onMessage: { [self] message in receive(message) }, onClose: { [self] reason in closed(reason) })
-        let timer = server.group.next().scheduleTask(in: .milliseconds(Int64(server.options.connectTimeout))) { [weak self] in
-            guard let self else { return }
-            if self.state.withLockedValue({ $0.sockets.isEmpty }) { self.session.close(reason: "connect timeout") }
+        // Not cancelled when a namespace is joined (a cancel searches all of the event loop's
+        // timers; see `EngineSocket.schedulePing`): it finds out when it fires.
+        server.group.next().scheduleTask(in: .milliseconds(Int64(server.options.connectTimeout))) { [weak self] in
+            guard let self, !self.state.withLockedValue({ $0.joined }) else { return }
+            self.session.close(reason: "connect timeout")
         }
-        state.withLockedValue { $0.connectTimer = timer }
     }
 
     /// Queues an admitted packet; starts the handling task if none runs.
@@ -243,8 +245,7 @@ final class Client: Sendable {
         let accepted = state.withLockedValue { state -> Bool in
             guard !state.closed else { return false }
             state.sockets[packet.namespace] = socket
-            state.connectTimer?.cancel()
-            state.connectTimer = nil
+            state.joined = true
             return true
         }
         guard accepted else {
@@ -286,7 +287,6 @@ final class Client: Sendable {
         let (sockets, unreported) = state.withLockedValue { state -> ([Socket], SocketFloodError?) in
             state.closed = true
             state.queue.removeAll()
-            state.connectTimer?.cancel()
             defer { state.sockets = [:]; state.refusedUnreported = 0 }
             // Refusals since the last report are told now, or never.
             let unreported = state.refusedUnreported > 0
