@@ -110,7 +110,11 @@ struct Conversations {
         var memberships = Memberships()
         for row in rows {
             let id = try row.decode(column: "id", as: UUID.self)
-            if try row.decode(column: "contact", as: Int.self) == 1 { memberships.contacts.insert(id) } else { memberships.conversationIDs.append(id) }
+            if try row.decode(column: "contact", as: Int.self) == 1 {
+                memberships.contacts.insert(id)
+            } else {
+                memberships.conversationIDs.append(id)
+            }
         }
         return memberships
     }
@@ -133,4 +137,3 @@ struct Memberships: Sendable {
     var conversationIDs: [UUID] = []
     var contacts: Set<UUID> = []
 }
-
