@@ -178,6 +178,7 @@ def browsers(server):
         opened.append(b)
         return b
 
+    make.opened = opened   # for the failure report
     yield make
     errors = {}
     for b in opened:
@@ -188,6 +189,25 @@ def browsers(server):
         finally:
             b.quit()
     assert not errors, f"console errors: {errors}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report shows what the screenshot cannot: the server's last log lines and
+    each browser's console."""
+    report = (yield).get_result()
+    if not report.failed or call.when != "call":
+        return
+    server, browsers = item.funcargs.get("server"), item.funcargs.get("browsers")
+    if server is not None:
+        lines = server.output().splitlines()
+        report.sections.append(("server log (last 60 lines)", "\n".join(lines[-60:]) or "(nothing)"))
+    for b in getattr(browsers, "opened", []):
+        try:
+            console = "\n".join(f"{e['level']} {e['message']}" for e in b.collect_console())
+        except Exception as error:  # the browser itself may be what failed
+            console = f"(could not read: {error})"
+        report.sections.append((f"{b.name}'s console", console or "(nothing)"))
 
 
 def latest_code(server, to, after=0):
