@@ -35,7 +35,7 @@ struct GroupNotices {
             logger.error("could not store the '\(event.rawValue)' notice of user \(userID.wire) in group \(groupID.wire): \(String(reflecting: error))")
             return []
         }
-        let dto = MessageDTO(message, conversationKind: .group, sender: user, recipientID: nil, reactions: [], files: services.files)
+        let dto = MessageDTO(message.stored, conversationKind: .group, sender: user, recipientID: nil, reactions: [], files: services.files)
         return [RealtimeEvent("group:message:received", to: .conversation(groupID), value: EventPayload.encode(dto))]
     }
 }

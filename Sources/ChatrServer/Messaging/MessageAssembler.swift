@@ -25,9 +25,9 @@ struct MessageAssembler {
         }
     }
 
-    func dtos(_ messages: [Message], contexts: [UUID: Context], knownUsers: [User] = []) async throws -> [MessageDTO] {
+    func dtos(_ messages: [StoredMessage], contexts: [UUID: Context], knownUsers: [User] = []) async throws -> [MessageDTO] {
         guard !messages.isEmpty else { return [] }
-        let ids = messages.compactMap(\.id)
+        let ids = messages.map(\.id)
         let reactions = try await Reaction.query(on: db).filter(\.$messageID ~~ ids).sort(\.$createdAt).all()
         var users = Dictionary(knownUsers.compactMap { user in user.id.map { ($0, user) } }, uniquingKeysWith: { a, _ in a })
         let wanted = Set(messages.map(\.senderID)).union(reactions.map(\.userID)).subtracting(users.keys)
@@ -38,7 +38,7 @@ struct MessageAssembler {
         return messages.compactMap { message in
             guard let context = contexts[message.conversationID], let sender = users[message.senderID] else { return nil }
             let recipient = context.kind == .direct ? context.memberIDs.first { $0 != message.senderID } : nil
-            let reactionList = (reactionsByMessage[message.id!] ?? []).map { ($0, users[$0.userID]?.username ?? "") }
+            let reactionList = (reactionsByMessage[message.id] ?? []).map { ($0, users[$0.userID]?.username ?? "") }
             var dto = MessageDTO(message, conversationKind: context.kind, sender: sender, recipientID: recipient,
                                  reactions: reactionList, files: files)
             if let reads = context.groupReads { dto.applyGroupReads(viewer: reads.viewer, seq: message.seq, readSeqs: reads.readSeqs) }
@@ -47,7 +47,7 @@ struct MessageAssembler {
     }
 
     func dto(_ message: Message, conversation: Conversation, members: [Member], knownUsers: [User] = []) async throws -> MessageDTO {
-        let list = try await dtos([message], contexts: [conversation.id!: Context(conversation: conversation, members: members)], knownUsers: knownUsers)
+        let list = try await dtos([message.stored], contexts: [conversation.id!: Context(conversation: conversation, members: members)], knownUsers: knownUsers)
         guard let dto = list.first else { throw ChatrError.notFound("Message not found") }
         return dto
     }

@@ -64,10 +64,10 @@ extension MessageDTO {
     ///   - sender: the message's sender.
     ///   - recipientID: the other member of a direct conversation; nil for a group.
     ///   - reactions: the message's reactions with their users' usernames.
-    init(_ message: Message, conversationKind: Conversation.Kind, sender: User, recipientID: UUID?,
+    init(_ message: StoredMessage, conversationKind: Conversation.Kind, sender: User, recipientID: UUID?,
          reactions: [(Reaction, String)], files: any FileStorage) {
         let unsent = message.isUnsent
-        id = message.id!.wire
+        id = message.id.wire
         conversationId = message.conversationID.wire
         senderId = message.senderID.wire
         senderUsername = sender.username

@@ -123,7 +123,7 @@ struct MessageService {
                                            fileName: message.fileName, caption: message.caption, sentAt: message.createdAt),
                                      offlineRecipients: offline, now: services.clock.now)
         // A new message has no reactions yet: everything the client sees is in memory.
-        let dto = MessageDTO(message, conversationKind: target.kind, sender: sender, recipientID: others.first, reactions: [], files: services.files)
+        let dto = MessageDTO(message.stored, conversationKind: target.kind, sender: sender, recipientID: others.first, reactions: [], files: services.files)
         // Encoded once, whatever the number of recipients.
         let payload = EventPayload.encode(dto)
         var events: [RealtimeEvent] = []
@@ -451,7 +451,7 @@ struct MessageService {
             }
             return message.seq
         }
-        var page: [Message]
+        var page: [StoredMessage]
         var hasMore: Bool
         var hasMoreAfter: Bool?
         if let around {

@@ -21,7 +21,7 @@ struct MessageSearch {
     }
 
     /// Up to `limit` messages from `offset`, best first (or newest first).
-    func run(_ query: SearchQuery, for me: UUID, scope: Scope, order: Order, offset: Int, limit: Int) async throws -> [Message] {
+    func run(_ query: SearchQuery, for me: UUID, scope: Scope, order: Order, offset: Int, limit: Int) async throws -> [StoredMessage] {
         var conditions: [SQLQueryString] = ["m.seq > mb.history_from_seq", "m.deleted_at IS NULL", "m.type <> 'system'"]
         if let id = scope.conversationID { conditions.append("m.conversation_id = \(bind: id)") }
         if let id = scope.senderID { conditions.append("m.sender_id = \(bind: id)") }
@@ -88,7 +88,7 @@ struct MessageSearch {
                     """
             }
         }
-        return try await db.raw(sql).all().map(MessageColumns.message(from:))
+        return try await db.raw(sql).all().map(MessageColumns.stored(from:))
     }
 
     /// Conversations listed inside the index query at most; beyond, the join alone narrows.

@@ -117,7 +117,7 @@ struct SearchController: RouteCollection {
 
     /// DTOs in two queries: the conversations with the other people of direct ones, then the
     /// messages' reactions (and the senders of group messages).
-    private static func hits(_ messages: [Message], query: SearchQuery, me user: User, req: Request) async throws -> [Hit] {
+    private static func hits(_ messages: [StoredMessage], query: SearchQuery, me user: User, req: Request) async throws -> [Hit] {
         guard !messages.isEmpty else { return [] }
         let me = try user.requireID()
         let conversationIDs = Array(Set(messages.map(\.conversationID)))
@@ -145,7 +145,7 @@ struct SearchController: RouteCollection {
                                                                              knownUsers: places.values.compactMap(\.other) + [user])
         let dtoByID = Dictionary(uniqueKeysWithValues: dtos.map { ($0.id, $0) })
         return messages.compactMap { message in
-            guard let place = places[message.conversationID], let dto = dtoByID[message.id!.wire] else { return nil }
+            guard let place = places[message.conversationID], let dto = dtoByID[message.id.wire] else { return nil }
             var summary = ConversationSummary(id: message.conversationID.wire, kind: place.kind.rawValue)
             if place.kind == .direct {
                 summary.user = place.other.map { PublicUserDTO($0, files: files, isContact: true) }
@@ -158,8 +158,8 @@ struct SearchController: RouteCollection {
 
     /// The first field with a match (else the first field), cut to about 160 characters around
     /// the first match, with "…" where it was cut.
-    static func snippet(of message: Message, terms: [SearchQuery.Term], width: Int = 160) -> Snippet? {
-        let fields = SearchText.searchableFields(of: message)
+    static func snippet(of message: StoredMessage, terms: [SearchQuery.Term], width: Int = 160) -> Snippet? {
+        let fields = SearchText.searchableFields(content: message.content, fileName: message.fileName, caption: message.caption)
         guard !fields.isEmpty else { return nil }
         let (chosen, ranges) = fields.lazy.map { ($0, SearchText.matches(of: terms, in: $0.text)) }.first { !$0.1.isEmpty } ?? (fields[0], [])
         let characters = Array(chosen.text)

@@ -14,7 +14,8 @@ enum SearchText {
     /// text, file name and caption; nothing when it was unsent (unsent messages are never found).
     static func indexed(_ message: Message) -> String? {
         guard message.deletedAt == nil else { return nil }
-        let words = searchableFields(of: message).map(\.text).flatMap(words)
+        let fields = searchableFields(content: message.content, fileName: message.fileName, caption: message.caption)
+        let words = fields.map(\.text).flatMap(words)
         return ([conversationToken(message.conversationID)] + words).joined(separator: " ")
     }
 
@@ -29,11 +30,11 @@ enum SearchText {
 
     /// The fields a message is found by, as shown to people (a file message's content is its
     /// file name again, so it is not listed twice).
-    static func searchableFields(of message: Message) -> [(field: String, text: String)] {
+    static func searchableFields(content: String, fileName: String?, caption: String?) -> [(field: String, text: String)] {
         var fields: [(String, String)] = []
-        if !message.content.isEmpty, message.content != message.fileName { fields.append(("content", message.content)) }
-        if let name = message.fileName, !name.isEmpty { fields.append(("fileName", name)) }
-        if let caption = message.caption, !caption.isEmpty, caption != message.content { fields.append(("caption", caption)) }
+        if !content.isEmpty, content != fileName { fields.append(("content", content)) }
+        if let name = fileName, !name.isEmpty { fields.append(("fileName", name)) }
+        if let caption, !caption.isEmpty, caption != content { fields.append(("caption", caption)) }
         return fields
     }
 

@@ -114,7 +114,7 @@ struct ChangeFeed {
         guard !ids.isEmpty else { return [] }
         // Raw rows, as history reads them: decoding a thousand Fluent models costs more than the query.
         let rows = try await sql.raw("SELECT \(MessageColumns.list) FROM messages WHERE id IN (\(binds: ids))").all()
-            .map(MessageColumns.message(from:)).filter { conversations.contains($0.conversationID) }
+            .map(MessageColumns.stored(from:)).filter { conversations.contains($0.conversationID) }
         let conversationIDs = Array(Set(rows.map(\.conversationID)))
         guard !conversationIDs.isEmpty else { return [] }
         let conversationRows = try await Conversation.query(on: db).filter(\.$id ~~ conversationIDs).all()

@@ -1,11 +1,11 @@
 import Foundation
 import SQLKit
 
-/// The one mapping between a `messages` row and a `Message`, for plain SQL. Fluent decodes a
-/// model by walking its properties with `Mirror` for every row, and `Message` has 27 of them: on
-/// a history page that was about a third of the request. Here each column is read and written
-/// straight. (Messages read here are for showing; one that will be changed is loaded with Fluent,
-/// which then writes only the fields that changed.)
+/// The one mapping between a `messages` row and a message, for plain SQL. Fluent decodes a model
+/// by walking its properties with `Mirror` for every row, and `Message` has 27 of them: on a
+/// history page that was about a third of the request. Here each column is read and written
+/// straight. (Messages read here are for showing, as `StoredMessage` values; one that will be
+/// changed is loaded with Fluent, which then writes only the fields that changed.)
 enum MessageColumns {
     static let names = ["id", "conversation_id", "seq", "sender_id", "client_message_id", "content", "type", "status", "read_at",
                         "file_url", "file_name", "file_size", "file_type", "caption", "audio_waveform", "audio_duration", "image_width", "image_height", "deleted_at",
@@ -38,36 +38,34 @@ enum MessageColumns {
         try await insert.run()
     }
 
-    static func message(from row: any SQLRow) throws -> Message {
-        let m = Message()
-        m.id = try row.decode(column: "id", as: UUID.self)
-        m.conversationID = try row.decode(column: "conversation_id", as: UUID.self)
-        m.seq = try row.decode(column: "seq", as: Int64.self)
-        m.senderID = try row.decode(column: "sender_id", as: UUID.self)
-        m.clientMessageID = try row.decode(column: "client_message_id", as: String?.self)
-        m.content = try row.decode(column: "content", as: String.self)
-        m.type = Message.Kind(rawValue: try row.decode(column: "type", as: String.self)) ?? .text
-        m.status = Message.Status(rawValue: try row.decode(column: "status", as: String.self)) ?? .sent
-        m.readAt = try row.decode(column: "read_at", as: Date?.self)
-        m.fileURL = try row.decode(column: "file_url", as: String?.self)
-        m.fileName = try row.decode(column: "file_name", as: String?.self)
-        m.fileSize = try row.decode(column: "file_size", as: Int?.self)
-        m.fileType = try row.decode(column: "file_type", as: String?.self)
-        m.caption = try row.decode(column: "caption", as: String?.self)
-        m.audioWaveform = try row.decode(column: "audio_waveform", as: String?.self)
-        m.audioDuration = try row.decode(column: "audio_duration", as: Double?.self)
-        m.imageWidth = try row.decode(column: "image_width", as: Int?.self)
-        m.imageHeight = try row.decode(column: "image_height", as: Int?.self)
-        m.deletedAt = try row.decode(column: "deleted_at", as: Date?.self)
-        m.edited = try row.decode(column: "edited", as: Bool.self)
-        m.editedAt = try row.decode(column: "edited_at", as: Date?.self)
-        m.replyToID = try row.decode(column: "reply_to_id", as: UUID?.self)
-        m.replyToContent = try row.decode(column: "reply_to_content", as: String?.self)
-        m.replyToSenderName = try row.decode(column: "reply_to_sender_name", as: String?.self)
-        m.replyToType = try row.decode(column: "reply_to_type", as: String?.self)
-        m.replyToDuration = try row.decode(column: "reply_to_duration", as: Double?.self)
-        m.createdAt = try row.decode(column: "created_at", as: Date.self)
-        m.updatedAt = try row.decode(column: "updated_at", as: Date?.self)
-        return m
+    static func stored(from row: any SQLRow) throws -> StoredMessage {
+        StoredMessage(
+            id: try row.decode(column: "id", as: UUID.self),
+            conversationID: try row.decode(column: "conversation_id", as: UUID.self),
+            seq: try row.decode(column: "seq", as: Int64.self),
+            senderID: try row.decode(column: "sender_id", as: UUID.self),
+            clientMessageID: try row.decode(column: "client_message_id", as: String?.self),
+            content: try row.decode(column: "content", as: String.self),
+            type: Message.Kind(rawValue: try row.decode(column: "type", as: String.self)) ?? .text,
+            status: Message.Status(rawValue: try row.decode(column: "status", as: String.self)) ?? .sent,
+            readAt: try row.decode(column: "read_at", as: Date?.self),
+            fileURL: try row.decode(column: "file_url", as: String?.self),
+            fileName: try row.decode(column: "file_name", as: String?.self),
+            fileSize: try row.decode(column: "file_size", as: Int?.self),
+            fileType: try row.decode(column: "file_type", as: String?.self),
+            caption: try row.decode(column: "caption", as: String?.self),
+            audioWaveform: try row.decode(column: "audio_waveform", as: String?.self),
+            audioDuration: try row.decode(column: "audio_duration", as: Double?.self),
+            imageWidth: try row.decode(column: "image_width", as: Int?.self),
+            imageHeight: try row.decode(column: "image_height", as: Int?.self),
+            deletedAt: try row.decode(column: "deleted_at", as: Date?.self),
+            edited: try row.decode(column: "edited", as: Bool.self),
+            editedAt: try row.decode(column: "edited_at", as: Date?.self),
+            replyToID: try row.decode(column: "reply_to_id", as: UUID?.self),
+            replyToContent: try row.decode(column: "reply_to_content", as: String?.self),
+            replyToSenderName: try row.decode(column: "reply_to_sender_name", as: String?.self),
+            replyToType: try row.decode(column: "reply_to_type", as: String?.self),
+            replyToDuration: try row.decode(column: "reply_to_duration", as: Double?.self),
+            createdAt: try row.decode(column: "created_at", as: Date.self))
     }
 }

@@ -18,11 +18,11 @@ protocol MessageStore: Sendable {
     /// Up to `limit` messages by sequence number, none at or below `floor` (what a member who
     /// joined later does not see): the newest before `before` (newest first), or the oldest after
     /// `after` (oldest first).
-    func page(of conversationID: UUID, before: Int64?, after: Int64?, floor: Int64, limit: Int) async throws -> [Message]
+    func page(of conversationID: UUID, before: Int64?, after: Int64?, floor: Int64, limit: Int) async throws -> [StoredMessage]
     /// The newest message of a conversation that `user` did not send.
     func newest(in conversationID: UUID, notFrom user: UUID) async throws -> Message?
     /// The last message of every conversation `member` belongs to (if from after they joined).
-    func lastMessages(ofConversationsOf member: UUID) async throws -> [Message]
+    func lastMessages(ofConversationsOf member: UUID) async throws -> [StoredMessage]
     /// Who sent the messages with `after < seq <= upTo`, other than `user` (whom a read reached).
     func senders(in conversationID: UUID, after: Int64, upTo: Int64, notFrom user: UUID) async throws -> Set<UUID>
     /// Per conversation of `member`: messages from others after their read position (and after

@@ -20,7 +20,7 @@ extension SQLMessageStore {
         try await Message.query(on: db).filter(\.$senderID == sender).filter(\.$clientMessageID == clientMessageID).first()
     }
 
-    func page(of conversationID: UUID, before: Int64?, after: Int64?, floor: Int64, limit: Int) async throws -> [Message] {
+    func page(of conversationID: UUID, before: Int64?, after: Int64?, floor: Int64, limit: Int) async throws -> [StoredMessage] {
         // One range scan of the `(conversation_id, seq)` index.
         var condition = SQLQueryString("conversation_id = \(bind: conversationID) AND seq > \(bind: floor)")
         if let before { condition.appendInterpolation(SQLRaw(" AND seq < ")); condition.appendInterpolation(bind: before) }
@@ -28,7 +28,7 @@ extension SQLMessageStore {
         let order = SQLRaw(after == nil ? "DESC" : "ASC")
         return try await sql.raw("""
             SELECT \(MessageColumns.list) FROM messages WHERE \(condition) ORDER BY seq \(order) LIMIT \(literal: limit)
-            """).all().map(MessageColumns.message(from:))
+            """).all().map(MessageColumns.stored(from:))
     }
 
     func newest(in conversationID: UUID, notFrom user: UUID) async throws -> Message? {
@@ -36,13 +36,13 @@ extension SQLMessageStore {
             .sort(\.$seq, .descending).first()
     }
 
-    func lastMessages(ofConversationsOf member: UUID) async throws -> [Message] {
+    func lastMessages(ofConversationsOf member: UUID) async throws -> [StoredMessage] {
         // The last message is the one whose seq is the conversation's last_seq: no sort, no scan.
         try await sql.raw("""
             SELECT \(SQLRaw(MessageColumns.names.map { "m.\"\($0)\"" }.joined(separator: ", "))) FROM messages m
             JOIN conversations c ON c.id = m.conversation_id AND m.seq = c.last_seq
             JOIN members mb ON mb.conversation_id = c.id AND mb.user_id = \(bind: member) AND m.seq > mb.history_from_seq
-            """).all().map(MessageColumns.message(from:))
+            """).all().map(MessageColumns.stored(from:))
     }
 
     func senders(in conversationID: UUID, after: Int64, upTo: Int64, notFrom user: UUID) async throws -> Set<UUID> {
