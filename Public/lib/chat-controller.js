@@ -19,8 +19,12 @@ export function uploadTimeout(bytes) {
   return 30000 + Math.ceil((bytes || 0) / 25);
 }
 
+// One outbox storage per page, whoever signs in (entries are kept per user): a second sign-in
+// neither opens the database again nor misses what the first kept in memory.
+let pageStorage = null;
+
 export class ChatController {
-  constructor({ api, store, onSignedOut, storage = new IndexedDBStorage() }) {
+  constructor({ api, store, onSignedOut, storage = (pageStorage ??= new IndexedDBStorage()) }) {
     this.api = api;
     this.store = store;
     this.onSignedOut = onSignedOut;

@@ -45,15 +45,27 @@ export class IndexedDBStorage {
 
   /** The database answered (maybe late): what was kept in memory meanwhile moves into it. */
   adopt(db) {
-    // Another tab upgrading the database later must not wait for this one either.
-    db.onversionchange = () => db.close();
+    // Another tab upgrading the database must not wait for this one: it lets go, and opens it
+    // again (or keeps the queue in memory) at its next use.
+    db.onversionchange = () => {
+      db.close();
+      if (this.db === db) { this.db = null; this.opening = null; }
+    };
     const kept = this.memory ? [...this.memory.items.values()] : [];
     this.memory = null;
     this.db = db;
     if (!kept.length) return;
     // Created before any later transaction on the store, so it runs before them.
-    const store = db.transaction(STORE, 'readwrite').objectStore(STORE);
+    const tx = db.transaction(STORE, 'readwrite');
+    const store = tx.objectStore(STORE);
     for (const item of kept) store.put(item);
+    // Not moved (the disk full, say): they stay in memory, and so does the queue from then on.
+    tx.onabort = () => {
+      console.warn(`Chatr: the outbox could not be moved into IndexedDB (${tx.error?.message ?? 'aborted'}); it stays in memory`);
+      if (this.db === db) this.db = null;
+      this.memory ??= new MemoryStorage();
+      for (const item of kept) if (!this.memory.items.has(item.clientMessageId)) this.memory.items.set(item.clientMessageId, item);
+    };
   }
 
   async tx(mode, action, inMemory) {

@@ -196,11 +196,15 @@ def pytest_runtest_makereport(item, call):
     """A failed test's report shows what the screenshot cannot: the server's last log lines and
     each browser's console."""
     report = (yield).get_result()
-    if not report.failed or call.when != "call":
+    # The teardown too: the browsers fixture fails a test there for a script error in the page.
+    if not report.failed or call.when == "setup":
         return
     server, browsers = item.funcargs.get("server"), item.funcargs.get("browsers")
     if server is not None:
-        lines = server.output().splitlines()
+        try:
+            lines = server.output().splitlines()
+        except ValueError as error:   # its log already closed
+            lines = [f"(could not read: {error})"]
         report.sections.append(("server log (last 60 lines)", "\n".join(lines[-60:]) or "(nothing)"))
     for b in getattr(browsers, "opened", []):
         try:

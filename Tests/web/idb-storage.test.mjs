@@ -14,14 +14,24 @@ function answered(result) {
   return req;
 }
 
-/** An open database holding `rows` (clientMessageId → entry); operations apply in call order. */
-function database(rows = new Map()) {
+/**
+ * An open database holding `rows` (clientMessageId → entry); operations apply in call order.
+ * `failWrites`: every readwrite transaction aborts (a full disk) and writes nothing.
+ */
+function database(rows = new Map(), { failWrites = false } = {}) {
   const store = {
     getAll: () => answered([...rows.values()].map((row) => ({ ...row }))),
     put: (item) => { rows.set(item.clientMessageId, { ...item }); return answered(item.clientMessageId); },
     delete: (id) => { rows.delete(id); return answered(undefined); },
   };
-  return { rows, transaction: () => ({ objectStore: () => store }) };
+  const db = { rows, closed: false, close() { db.closed = true; } };
+  db.transaction = (name, mode) => {
+    if (!failWrites || mode !== 'readwrite') return { objectStore: () => store };
+    const tx = { error: new Error('QuotaExceededError') };
+    tx.objectStore = () => ({ put: () => { later(() => tx.onabort?.()); return {}; } });
+    return tx;
+  };
+  return db;
 }
 
 /** An indexedDB whose open is answered only when the test says so (`answer(db)` or `fail()`). */
@@ -95,4 +105,35 @@ test('an IndexedDB that fails, or that is missing, leaves the queue working in m
   assert.deepEqual((await missing.entries()).map((e) => e.clientMessageId), ['c2']);
   assert.equal(warnings.length, 2);
   assert.match(warnings[0], /quota/);
+});
+
+test('entries that cannot be moved into the database when it answers stay in memory', async (t) => {
+  const warnings = quietly(t);
+  const factory = heldFactory();
+  const queue = new OfflineQueue(new IndexedDBStorage({ factory, patience: 20 }), 'alice');
+  await queue.add(entry(1));
+  const db = database(new Map(), { failWrites: true });
+  factory.answer(db);
+  await new Promise(later);
+  await new Promise(later);
+  assert.equal(db.rows.size, 0);
+  assert.deepEqual((await queue.entries()).map((e) => e.clientMessageId), ['c1'], 'the entry was lost');
+  await queue.add(entry(2));
+  assert.deepEqual((await queue.entries()).map((e) => e.clientMessageId), ['c1', 'c2']);
+  assert.equal(warnings.length, 2);
+  assert.match(warnings[1], /QuotaExceededError/);
+});
+
+test('another tab upgrading the database: this one lets go, then opens it again at its next use', async (t) => {
+  quietly(t);
+  const opened = [database(), database()];
+  let opens = 0;
+  const storage = new IndexedDBStorage({ factory: { open: () => answered(opened[opens++]) }, patience: 1000 });
+  const queue = new OfflineQueue(storage, 'alice');
+  await queue.add(entry(1));
+  opened[0].onversionchange();
+  assert.ok(opened[0].closed, 'the upgrade would wait for this tab');
+  await queue.add(entry(2));
+  assert.equal(opens, 2);
+  assert.deepEqual([...opened[1].rows.keys()], ['c2']);
 });

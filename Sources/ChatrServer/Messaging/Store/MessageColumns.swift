@@ -2,7 +2,7 @@ import Foundation
 import SQLKit
 
 /// The one mapping between a `messages` row and a message, for plain SQL. Fluent decodes a model
-/// by walking its properties with `Mirror` for every row, and `Message` has 27 of them: on a
+/// by walking its properties with `Mirror` for every row, and `Message` has 29 of them: on a
 /// history page that was about a third of the request. Here each column is read and written
 /// straight. (Messages read here are for showing, as `StoredMessage` values; one that will be
 /// changed is loaded with Fluent, which then writes only the fields that changed.)
@@ -72,9 +72,12 @@ enum MessageColumns {
 
 extension SQLRow {
     /// An optional column: NULL is checked first, and a value decoded as the plain type. Decoding
-    /// `T?` goes through `Optional`'s `Decodable` and a dynamic cast per column, and most of a
-    /// message's eighteen optional columns are NULL.
+    /// `T?` goes through `Optional`'s `Decodable` (and, on SQLite, a dynamic cast) per column, and
+    /// most of a message's eighteen optional columns are NULL.
     func optional<T: Decodable>(_ column: String, as type: T.Type) throws -> T? {
-        try decodeNil(column: column) ? nil : decode(column: column, as: T.self)
+        // `decodeNil` is also true for a column the row does not have: a misspelt name would
+        // read as NULL. Debug builds (the tests) say so.
+        assert(contains(column: column), "no column \(column) in the row")
+        return try decodeNil(column: column) ? nil : decode(column: column, as: T.self)
     }
 }

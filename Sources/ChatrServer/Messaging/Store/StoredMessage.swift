@@ -1,6 +1,6 @@
 import Foundation
 
-/// A message as stored, read to be shown: a plain value. A Fluent `Message` keeps each of its 27
+/// A message as stored, read to be shown: a plain value. A Fluent `Message` keeps each of its 29
 /// columns in a property-wrapper object whose every read and write looks up generic metadata
 /// under a lock; building, reading and freeing fifty of them was a quarter of a history page's
 /// CPU (docs/PERFORMANCE.md). Pages, feeds, searches and lists read these; a message that will
